@@ -1,0 +1,191 @@
+//! The admin HTTP port: `/healthz` (alive), `/readyz` (ready for traffic) and `/metrics`.
+//!
+//! It is separate from the public port so probes and scrapes never compete with customers, are
+//! never exposed through the ingress, and keep answering while the public server drains.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+
+/// How long one readiness check may take before it counts as failed.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+type Check = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// Whether this instance should receive traffic: not draining, and every dependency answering.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    inner: Arc<ReadinessInner>,
+}
+
+#[derive(Default)]
+struct ReadinessInner {
+    draining: AtomicBool,
+    checks: std::sync::RwLock<Vec<(&'static str, Check)>>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readiness")
+            .field("draining", &self.is_draining())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Readiness {
+    /// Adds a dependency check, e.g. a `SELECT 1` against the service's database.
+    pub fn add_check<F, Fut>(&self, name: &'static str, check: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let check: Check = Arc::new(move || check().boxed());
+        self.inner
+            .checks
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((name, check));
+    }
+
+    /// From now on the instance reports not ready; the first step of a graceful shutdown.
+    pub fn start_draining(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
+    }
+
+    /// Runs every check concurrently; returns the names of those that failed.
+    pub async fn failing_checks(&self) -> Vec<&'static str> {
+        let checks: Vec<(&'static str, Check)> = self
+            .inner
+            .checks
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let results =
+            futures::future::join_all(checks.into_iter().map(|(name, check)| async move {
+                match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+                    Ok(Ok(())) => None,
+                    Ok(Err(err)) => {
+                        tracing::warn!(
+                            check = name,
+                            error = format!("{err:#}"),
+                            "readiness check failed"
+                        );
+                        Some(name)
+                    }
+                    Err(_) => {
+                        tracing::warn!(check = name, "readiness check timed out");
+                        Some(name)
+                    }
+                }
+            }))
+            .await;
+        results.into_iter().flatten().collect()
+    }
+}
+
+/// The process-wide Prometheus recorder. Installing is idempotent, so several services started
+/// in one test process share it.
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            // Buckets sized for request latencies from sub-millisecond to a few seconds.
+            let buckets = [
+                0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ];
+            let builder = PrometheusBuilder::new();
+            let builder = match builder.set_buckets(&buckets) {
+                Ok(with_buckets) => with_buckets,
+                // Only fails for an empty bucket list, which the constant above is not.
+                Err(_) => PrometheusBuilder::new(),
+            };
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first (a test harness); metrics then
+            // go there, and this handle renders an empty page.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+#[derive(Clone)]
+struct AdminState {
+    readiness: Readiness,
+    metrics: PrometheusHandle,
+}
+
+/// The admin router; `upkeep` of the histogram buckets is driven by [`run_metrics_upkeep`].
+pub fn router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .with_state(AdminState {
+            readiness,
+            metrics: prometheus(),
+        })
+}
+
+/// Keeps histogram storage bounded; runs until `stop` resolves.
+pub async fn run_metrics_upkeep(stop: impl Future<Output = ()>) {
+    let handle = prometheus();
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => handle.run_upkeep(),
+            () = &mut stop => return,
+        }
+    }
+}
+
+async fn healthz() -> Response {
+    (StatusCode::OK, axum::Json(json!({ "status": "alive" }))).into_response()
+}
+
+async fn readyz(State(state): State<AdminState>) -> Response {
+    if state.readiness.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
+    let failing = state.readiness.failing_checks().await;
+    if failing.is_empty() {
+        (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "not_ready", "failing": failing })),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_page(State(state): State<AdminState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

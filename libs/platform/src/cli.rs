@@ -1,0 +1,119 @@
+//! What every binary's `main` shares: the command line, configuration, telemetry, and turning
+//! failures into one line on stderr.
+//!
+//! A service's `main.rs` is then one call:
+//!
+//! ```ignore
+//! fn main() -> ExitCode {
+//!     shop_platform::cli::run::<Settings, NoExtraCommands, _, _>(
+//!         "shop-payment",
+//!         "Ferris Shop payment service",
+//!         |settings, command| async move { /* serve or migrate */ },
+//!     )
+//! }
+//! ```
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
+
+use crate::config::{self, ConfigError, ServiceSettings};
+use crate::telemetry;
+
+/// Subcommands every service binary has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum CommonCommand {
+    /// Run the service (the default when no command is given)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+}
+
+/// A service without commands of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum NoExtraCommands {}
+
+/// The command a binary was asked to run: a common one, or one of the service's own `E`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command<E: Subcommand> {
+    #[command(flatten)]
+    Common(CommonCommand),
+    #[command(flatten)]
+    Service(E),
+}
+
+#[derive(Debug, Parser)]
+struct Cli<E: Subcommand> {
+    #[command(subcommand)]
+    command: Option<Command<E>>,
+}
+
+/// Exit code for a configuration error, as `EX_CONFIG` in sysexits.h.
+pub const EXIT_CONFIG: u8 = 78;
+
+/// Parses the command line, loads `S` from the environment, installs telemetry, and runs
+/// `body` on a multi-threaded Tokio runtime.
+///
+/// `--help` lists the commands and the configuration convention. Errors print as one line on
+/// stderr (`<binary>: <error>: <cause>: ...`), never as a panic trace: an operator fixing a
+/// typo in an environment variable needs the variable's name, not a backtrace.
+pub fn run<S, E, F, Fut>(binary: &'static str, about: &'static str, body: F) -> ExitCode
+where
+    S: ServiceSettings,
+    E: Subcommand,
+    F: FnOnce(S, Command<E>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let matches = Cli::<E>::command()
+        .name(binary)
+        .bin_name(binary)
+        .about(about)
+        .after_help(
+            "Configuration comes from environment variables SHOP_<SECTION>__<KEY> \
+             (e.g. SHOP_DATABASE__URL), plus OTEL_* and RUST_LOG; defaults suit local development.",
+        )
+        .get_matches();
+    let command = match Cli::<E>::from_arg_matches(&matches) {
+        Ok(cli) => cli.command.unwrap_or(Command::Common(CommonCommand::Serve)),
+        Err(err) => err.exit(),
+    };
+
+    // Two TLS backends are linked (sqlx and the OTLP exporter); rustls needs one chosen.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("{binary}: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        let settings: S = config::load()?;
+        let _telemetry = telemetry::init(binary, settings.log())?;
+        let outcome = body(settings, command).await;
+        if let Err(err) = &outcome {
+            tracing::error!(error = format!("{err:#}"), "{binary} failed");
+        }
+        outcome
+    });
+    // Do not wait for tasks that ignored the shutdown (a connection stuck past the drain
+    // timeout): the process is ending.
+    runtime.shutdown_background();
+
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let line = format!("{err:#}").replace('\n', " ");
+            eprintln!("{binary}: {line}");
+            if err.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(EXIT_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

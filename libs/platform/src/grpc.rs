@@ -1,0 +1,159 @@
+//! gRPC server middleware: one span and one set of RED metrics per call.
+//!
+//! The span continues the caller's trace (W3C `traceparent` in the request metadata), so a
+//! checkout that crosses the gateway, order, inventory and payment is one trace. Metrics follow
+//! the OpenTelemetry RPC conventions: `rpc_server_requests_total{service,method,code}` and
+//! `rpc_server_duration_seconds{service,method}`.
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+use crate::telemetry::{HeaderExtractor, continue_remote_trace};
+
+/// Infrastructure RPCs that probes and tools call constantly; tracing them is noise.
+const UNOBSERVED_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection."];
+
+/// Wraps a gRPC router with per-call tracing and metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcObservabilityLayer;
+
+impl<S> Layer<S> for GrpcObservabilityLayer {
+    type Service = GrpcObservability<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcObservability { inner }
+    }
+}
+
+/// The service produced by [`GrpcObservabilityLayer`].
+#[derive(Debug, Clone)]
+pub struct GrpcObservability<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> Service<http::Request<B>> for GrpcObservability<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The clone is not ready; swap it in so the instance polled ready serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+
+        let path = request.uri().path();
+        if UNOBSERVED_PREFIXES
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        {
+            return Box::pin(inner.call(request));
+        }
+        let (service, method) = split_path(path);
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let span = tracing::info_span!(
+            "grpc.server",
+            otel.name = format!("{service}/{method}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        );
+        continue_remote_trace(&span, &HeaderExtractor(request.headers()));
+
+        let started = Instant::now();
+        Box::pin(async move {
+            let result = inner.call(request).instrument(span.clone()).await;
+            let code = match &result {
+                Ok(response) => status_of(response.headers()),
+                Err(_) => tonic::Code::Unknown,
+            };
+            span.record("rpc.grpc.status_code", code as i32);
+            if is_server_fault(code) {
+                span.record("otel.status_code", "ERROR");
+            }
+            let code_label = format!("{code:?}");
+            metrics::counter!(
+                "rpc_server_requests_total",
+                "service" => service.clone(),
+                "method" => method.clone(),
+                "code" => code_label,
+            )
+            .increment(1);
+            metrics::histogram!(
+                "rpc_server_duration_seconds",
+                "service" => service,
+                "method" => method,
+            )
+            .record(started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
+/// `/shop.user.v1.UserService/Login` -> (`shop.user.v1.UserService`, `Login`).
+fn split_path(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_start_matches('/');
+    trimmed.split_once('/').unwrap_or((trimmed, ""))
+}
+
+/// The status of a unary call as far as the response head tells it. Errors are sent
+/// "trailers-only", with `grpc-status` in the headers; a successful unary call puts its status
+/// in the trailers, so a missing header here means OK.
+fn status_of(headers: &http::HeaderMap) -> tonic::Code {
+    headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32)
+}
+
+/// Codes that mean the server (not the caller) has a problem; these mark the span as an error.
+pub fn is_server_fault(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unknown
+            | tonic::Code::Internal
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Unimplemented
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grpc_path_splits_into_service_and_method() {
+        assert_eq!(
+            split_path("/shop.user.v1.UserService/Login"),
+            ("shop.user.v1.UserService", "Login")
+        );
+        assert_eq!(split_path("/odd"), ("odd", ""));
+    }
+
+    #[test]
+    fn a_missing_status_header_means_ok_and_a_present_one_is_read() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(status_of(&headers), tonic::Code::Ok);
+        headers.insert("grpc-status", http::HeaderValue::from_static("5"));
+        assert_eq!(status_of(&headers), tonic::Code::NotFound);
+    }
+}

@@ -1,0 +1,16 @@
+//! Service defaults: what every Ferris Shop binary does the same way, in one place.
+//!
+//! A service's `startup.rs` reads as: load [`config`], open the [`postgres`] pool, build a
+//! [`server::ServiceHost`], register its gRPC services and workers, run. Telemetry, health,
+//! reflection, metrics and graceful shutdown come with the host.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod grpc;
+pub mod postgres;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use server::{ServiceHost, ShutdownTrigger};

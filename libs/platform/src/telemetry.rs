@@ -1,0 +1,140 @@
+//! Logs and traces: `tracing` for both, exported over OTLP when a collector is configured.
+//!
+//! Every service calls [`init`] once, first thing in `main`. Spans always get OpenTelemetry ids
+//! (so trace context propagates across HTTP, gRPC and AMQP and log lines carry a `trace_id`),
+//! but spans leave the process only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set: without a
+//! collector, an exporter would only slow shutdown down while it retries.
+
+use std::io::IsTerminal;
+
+use anyhow::Context as _;
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::config::{LogFormat, LogSettings};
+
+/// The environment variable that switches span export on.
+pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The filter used when `RUST_LOG` is not set: our crates at info, chatty dependencies quieter.
+const DEFAULT_FILTER: &str = "info,sqlx=warn,lapin=warn,h2=warn,tower=warn,hyper=warn,tonic=warn";
+
+/// Flushes and shuts the trace pipeline down when dropped, at the very end of `main`.
+#[must_use = "dropping the guard immediately stops span export"]
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    provider: SdkTracerProvider,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        // Best effort: a collector that went away must not turn a clean exit into an error.
+        if let Err(err) = self.provider.shutdown() {
+            tracing::debug!(error = %err, "trace provider shutdown");
+        }
+    }
+}
+
+/// Installs the global subscriber, propagator and tracer provider for `service_name`.
+pub fn init(service_name: &'static str, settings: &LogSettings) -> anyhow::Result<TelemetryGuard> {
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+
+    let resource = Resource::builder().with_service_name(service_name).build();
+    let mut provider = SdkTracerProvider::builder().with_resource(resource);
+    if std::env::var_os(OTLP_ENDPOINT_ENV).is_some() {
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .build()
+            .context("building the OTLP span exporter")?;
+        provider = provider.with_batch_exporter(exporter);
+    }
+    let provider = provider.build();
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name));
+
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let json = match settings.format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stdout().is_terminal(),
+    };
+    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    if json {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false),
+            )
+            .try_init()
+    } else {
+        registry.with(tracing_subscriber::fmt::layer()).try_init()
+    }
+    .context("installing the tracing subscriber")?;
+
+    Ok(TelemetryGuard { provider })
+}
+
+/// Makes `span` a child of the remote context found in `carrier` and records its trace id in
+/// the span's `trace_id` field (declare it as `trace_id = tracing::field::Empty`), so log lines
+/// inside the span can be matched with the trace.
+pub fn continue_remote_trace(span: &tracing::Span, carrier: &dyn Extractor) {
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier));
+    // Fails only when no OpenTelemetry layer is installed (some unit tests): nothing to join.
+    let _ = span.set_parent(parent);
+    record_trace_id(span);
+}
+
+/// Records the span's OpenTelemetry trace id in its `trace_id` field.
+pub fn record_trace_id(span: &tracing::Span) {
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+    }
+}
+
+/// Writes the trace context of `span` into `carrier` (`traceparent`, `tracestate`).
+pub fn inject_context(span: &tracing::Span, carrier: &mut dyn Injector) {
+    let context = span.context();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&context, carrier));
+}
+
+/// Reads trace context from HTTP/gRPC headers.
+#[derive(Debug)]
+pub struct HeaderExtractor<'a>(pub &'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// Writes trace context into HTTP/gRPC headers.
+#[derive(Debug)]
+pub struct HeaderInjector<'a>(pub &'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Probing a running gRPC server the way Kubernetes and grpcurl do.
+
+use std::net::SocketAddr;
+
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+/// A channel to a server listening on `addr` (its IP may be the unspecified 0.0.0.0).
+pub async fn connect(addr: SocketAddr) -> Channel {
+    let uri = format!("http://127.0.0.1:{}", addr.port());
+    Endpoint::from_shared(uri)
+        .unwrap_or_else(|err| panic!("bad endpoint: {err}"))
+        .connect()
+        .await
+        .unwrap_or_else(|err| panic!("cannot connect to {addr}: {err}"))
+}
+
+/// The grpc.health.v1 status of `service` ("" for the server as a whole).
+pub async fn health(addr: SocketAddr, service: &str) -> ServingStatus {
+    let mut client = HealthClient::new(connect(addr).await);
+    let response = client
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("health check of {service:?} failed: {status}"));
+    response.into_inner().status()
+}
+
+/// The services the server lists through gRPC reflection.
+pub async fn reflected_services(addr: SocketAddr) -> Vec<String> {
+    let mut client = ServerReflectionClient::new(connect(addr).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap_or_else(|status| panic!("reflection failed: {status}"))
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .unwrap_or_else(|status| panic!("reflection stream failed: {status}"))
+        .unwrap_or_else(|| panic!("reflection returned no message"));
+    match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected reflection response: {other:?}"),
+    }
+}

@@ -1,0 +1,66 @@
+# Shared by the scripts in this folder: locations, service table and infrastructure checks.
+# Sourced, not run.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEV_DIR="$REPO_ROOT/.dev"
+
+# name:public-port:admin-port, in start order (backends before the gateway).
+SERVICES=(user:50051:9081 inventory:50052:9082 payment:50054:9084 order:50053:9083 gateway:8080:9080)
+
+PG_HOST="${PGHOST:-127.0.0.1}"
+PG_PORT="${PGPORT:-5432}"
+REDIS_PORT="${SHOP_DEV_REDIS_PORT:-6379}"
+AMQP_PORT="${SHOP_DEV_AMQP_PORT:-5672}"
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# True when something accepts TCP connections on host:port (bash's /dev/tcp, no tools needed).
+port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# Waits up to $3 seconds for host:port to accept connections.
+wait_for_port() {
+  local host=$1 port=$2 seconds=${3:-30} i
+  for ((i = 0; i < seconds * 10; i++)); do
+    port_open "$host" "$port" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# HTTP status of GET url, or 000; uses curl when present, else bash's /dev/tcp.
+http_status() {
+  local url=$1
+  if command -v curl >/dev/null 2>&1; then
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true
+    return
+  fi
+  local rest=${url#http://} host port path
+  host=${rest%%/*}; path=/${rest#*/}; port=${host##*:}; host=${host%%:*}
+  (
+    exec 3<>"/dev/tcp/$host/$port" || exit 0
+    printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$path" "$host" >&3
+    head -n1 <&3 | awk '{print $2}'
+  ) 2>/dev/null || echo 000
+}
+
+# Fails with a clear message when Postgres, Redis or RabbitMQ is not reachable.
+require_infra() {
+  local missing=()
+  port_open "$PG_HOST" "$PG_PORT" || missing+=("PostgreSQL on $PG_HOST:$PG_PORT")
+  port_open 127.0.0.1 "$REDIS_PORT" || missing+=("Redis on 127.0.0.1:$REDIS_PORT")
+  port_open 127.0.0.1 "$AMQP_PORT" || missing+=("RabbitMQ on 127.0.0.1:$AMQP_PORT")
+  if ((${#missing[@]})); then
+    log "Ferris Shop needs these running locally, and they are not reachable:"
+    printf '  - %s\n' "${missing[@]}" >&2
+    log "Start them (see README, 'Run without Docker'), or run everything with: docker compose up --build"
+    exit 1
+  fi
+}
+
+# Where cargo puts binaries: honours CARGO_TARGET_DIR like cargo itself.
+target_dir() {
+  printf '%s\n' "${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+}

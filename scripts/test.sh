@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against real Postgres, Redis and RabbitMQ.
+#
+# When they answer on their default local ports, the tests use them (SHOP_TEST_* URLs);
+# otherwise the test kit starts containers through testcontainers (Docker needed). Extra
+# arguments go to the test runner, e.g. `scripts/test.sh -p shop-order`.
+set -euo pipefail
+source "$(dirname "$0")/dev-env.sh"
+cd "$REPO_ROOT"
+
+if [[ -z "${SHOP_TEST_DATABASE_URL:-}" ]] && port_open "$PG_HOST" "$PG_PORT"; then
+  export SHOP_TEST_DATABASE_URL="postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres"
+fi
+if [[ -z "${SHOP_TEST_REDIS_URL:-}" ]] && port_open 127.0.0.1 "$REDIS_PORT"; then
+  export SHOP_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+fi
+if [[ -z "${SHOP_TEST_AMQP_URL:-}" ]] && port_open 127.0.0.1 "$AMQP_PORT"; then
+  export SHOP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  log "cargo-nextest not found; using cargo test (install: cargo install cargo-nextest)"
+  cargo test --workspace --no-fail-fast "$@"
+fi

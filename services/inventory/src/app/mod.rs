@@ -1,0 +1,1 @@
+//! Use cases of the inventory service and the ports they depend on.

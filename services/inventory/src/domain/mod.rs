@@ -1,0 +1,1 @@
+//! Domain of the inventory service, free of frameworks.

@@ -1,0 +1,1 @@
+//! Domain of the order service, free of frameworks.

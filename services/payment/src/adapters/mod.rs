@@ -1,0 +1,1 @@
+//! Adapters of the payment service: the gRPC server and the stores and peers it talks to.

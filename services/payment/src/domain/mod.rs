@@ -1,0 +1,1 @@
+//! Domain of the payment service, free of frameworks.

@@ -1,0 +1,1 @@
+//! Domain of the user service, free of frameworks.

@@ -1,0 +1,119 @@
+//! Every service binary, as a process: it starts on real infrastructure, answers its probes,
+//! and stops cleanly on SIGTERM; a bad setting stops it at once with one line naming the key.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
+
+use std::time::Duration;
+
+use shop_system_tests::{ServiceProcess, binary_path};
+use shop_testkit::TestDatabase;
+use shop_testkit::grpc::{health, reflected_services};
+use tonic_health::pb::health_check_response::ServingStatus;
+
+/// The gRPC backends and the service each one must serve and reflect.
+const BACKENDS: &[(&str, &str)] = &[
+    ("shop-user", "shop.user.v1.UserService"),
+    ("shop-inventory", "shop.inventory.v1.InventoryService"),
+    ("shop-order", "shop.order.v1.OrderService"),
+    ("shop-payment", "shop.payment.v1.PaymentService"),
+];
+
+async fn backend_env(database: &TestDatabase) -> Vec<(&'static str, String)> {
+    vec![
+        ("SHOP_GRPC__ADDR", "127.0.0.1:0".to_owned()),
+        ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
+        ("SHOP_DATABASE__URL", database.url.clone()),
+    ]
+}
+
+async fn assert_admin_endpoints_answer(process: &ServiceProcess) {
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let response = reqwest::get(process.admin_url(path)).await.unwrap();
+        assert_eq!(response.status(), 200, "{} {path}", process.name);
+    }
+}
+
+#[tokio::test]
+async fn every_backend_serves_health_and_reflection_then_stops_cleanly_on_sigterm() {
+    shop_testkit::init();
+    for (binary, service) in BACKENDS {
+        let database = TestDatabase::create_empty().await;
+        let process = ServiceProcess::start(binary, &backend_env(&database).await)
+            .await
+            .unwrap();
+
+        assert_eq!(
+            health(process.public_addr, "").await,
+            ServingStatus::Serving,
+            "{binary}"
+        );
+        let services = reflected_services(process.public_addr).await;
+        assert!(
+            services.iter().any(|s| s == "grpc.health.v1.Health"),
+            "{binary} reflects {services:?}"
+        );
+        let _ = service; // Each backend's own contract joins this check as it is implemented.
+        assert_admin_endpoints_answer(&process).await;
+
+        let status = process.terminate(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(status.code(), Some(0), "{binary} exit status {status}");
+    }
+}
+
+#[tokio::test]
+async fn the_gateway_serves_http_and_its_admin_port_then_stops_cleanly_on_sigterm() {
+    shop_testkit::init();
+    let process = ServiceProcess::start(
+        "shop-gateway",
+        &[
+            ("SHOP_HTTP__ADDR", "127.0.0.1:0".to_owned()),
+            ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_admin_endpoints_answer(&process).await;
+    let response = reqwest::get(format!(
+        "http://127.0.0.1:{}/no-such-page",
+        process.public_addr.port()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 404);
+
+    let status = process.terminate(Duration::from_secs(5)).await.unwrap();
+    assert_eq!(status.code(), Some(0), "exit status {status}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_a_service_at_once_with_one_line_naming_the_key() {
+    shop_testkit::init();
+    for binary in [
+        "shop-user",
+        "shop-inventory",
+        "shop-order",
+        "shop-payment",
+        "shop-gateway",
+    ] {
+        let key = if binary == "shop-gateway" {
+            "SHOP_HTTP__ADDR"
+        } else {
+            "SHOP_GRPC__ADDR"
+        };
+        let output = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::process::Command::new(binary_path(binary))
+                .env(key, "nonsense")
+                .output(),
+        )
+        .await
+        .expect("exits at once")
+        .unwrap();
+
+        assert_eq!(output.status.code(), Some(78), "{binary}: EX_CONFIG");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{binary} printed: {stderr}");
+        assert!(lines[0].contains(key), "{binary} printed: {stderr}");
+        assert!(!stderr.contains("panicked"), "{binary} printed: {stderr}");
+    }
+}
