@@ -18,9 +18,20 @@ if [[ -z "${SHOP_TEST_AMQP_URL:-}" ]] && port_open 127.0.0.1 "$AMQP_PORT"; then
   export SHOP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 fi
 
+# The whole workspace unless the caller picked packages (-p/--package).
+scope=(--workspace)
+for arg in "$@"; do
+  case $arg in -p | --package | -p=* | --package=*) scope=() ;; esac
+done
+
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast "$@"
+  # Tests that disrupt shared infrastructure (restarting the broker) live in test binaries
+  # named disruptive_*; they run alone, after everything else has finished.
+  cargo nextest run "${scope[@]}" --no-fail-fast -E 'not binary(/^disruptive_/)' "$@"
+  cargo nextest run "${scope[@]}" --no-fail-fast -E 'binary(/^disruptive_/)' \
+    --test-threads 1 --no-tests=pass "$@"
 else
+  # cargo test runs one test binary at a time, so disruptive binaries already run alone.
   log "cargo-nextest not found; using cargo test (install: cargo install cargo-nextest)"
-  cargo test --workspace --no-fail-fast "$@"
+  cargo test "${scope[@]}" --no-fail-fast "$@"
 fi

@@ -1,0 +1,421 @@
+//! The consumer runner: typed handlers, exactly-once effects through the inbox, delayed retry,
+//! dead-lettering, and reconnection.
+//!
+//! For each delivery the runner opens a transaction, records the message id in the inbox, runs
+//! the handler in the same transaction, commits, and only then acks. A duplicate finds its inbox
+//! row and is acked without effect. A failing handler rolls back and the message is rejected
+//! into the retry queue, from which the broker redelivers it after `retry_delay`; after
+//! `max_attempts` deliveries it is published to the dead-letter queue (with confirms) and acked.
+//! Messages that can never succeed (undecodable, no handler) go to the dead-letter queue at once.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use futures::{StreamExt as _, TryStreamExt as _};
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{Channel, Confirmation, Connection};
+use shop_events::subscriptions::Subscription;
+use shop_events::{DecodeError, Envelope, Event};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use uuid::Uuid;
+
+use crate::connection::connect_until_stopped;
+use crate::headers::{self, HeaderReader};
+use crate::inbox;
+use crate::settings::AmqpSettings;
+use crate::topology::{self, QueueNames};
+
+/// How often old inbox rows are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Applies one event type. Runs inside the transaction that also records the message in the
+/// inbox: use `tx` for every write, and the effects commit exactly once, together.
+///
+/// Return an error to have the message retried later; an error is never acked away.
+#[async_trait]
+pub trait EventHandler<E: Event>: Send + Sync + 'static {
+    async fn handle(&self, event: Envelope<E>, tx: &mut PgConnection) -> anyhow::Result<()>;
+}
+
+/// Why a delivery was not applied.
+enum Failure {
+    /// It can never succeed; retrying would only delay the dead-letter queue.
+    Poison(String),
+    /// It may succeed later (a lock timeout, a peer down, a bug fixed by a deploy).
+    Retry(anyhow::Error),
+}
+
+#[async_trait]
+trait ErasedHandler: Send + Sync {
+    async fn handle_bytes(&self, bytes: &[u8], tx: &mut PgConnection) -> Result<(), Failure>;
+}
+
+struct Typed<E, H> {
+    handler: H,
+    event: PhantomData<fn() -> E>,
+}
+
+#[async_trait]
+impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
+    async fn handle_bytes(&self, bytes: &[u8], tx: &mut PgConnection) -> Result<(), Failure> {
+        let envelope = Envelope::<E>::decode(bytes)
+            .map_err(|err: DecodeError| Failure::Poison(err.to_string()))?;
+        self.handler
+            .handle(envelope, tx)
+            .await
+            .map_err(Failure::Retry)
+    }
+}
+
+/// Consumes one subscription queue with a handler per event type.
+pub struct Consumer {
+    pool: PgPool,
+    settings: AmqpSettings,
+    subscription: Subscription,
+    names: QueueNames,
+    handlers: HashMap<&'static str, Arc<dyn ErasedHandler>>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("queue", &self.names.main)
+            .field("event_types", &self.handlers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+enum Outcome {
+    Applied,
+    Duplicate,
+}
+
+impl Consumer {
+    /// A consumer of `subscription`, applying events to `pool`'s database.
+    pub fn new(pool: PgPool, settings: AmqpSettings, subscription: Subscription) -> Self {
+        let names = QueueNames::new(&settings, &subscription);
+        Self {
+            pool,
+            settings,
+            subscription,
+            names,
+            handlers: HashMap::new(),
+        }
+    }
+
+    /// Handles events of type `E` with `handler`.
+    #[must_use]
+    pub fn on<E: Event>(mut self, handler: impl EventHandler<E>) -> Self {
+        self.handlers.insert(
+            E::TYPE,
+            Arc::new(Typed {
+                handler,
+                event: PhantomData,
+            }),
+        );
+        self
+    }
+
+    /// The name under which this consumer records messages in the inbox.
+    pub fn inbox_name(&self) -> &'static str {
+        self.subscription.queue
+    }
+
+    /// Consumes until `stop` is cancelled; reconnects whenever the broker goes away. On stop it
+    /// takes no new deliveries and finishes the ones in hand.
+    pub async fn run(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let this = Arc::new(self);
+        let worker = format!("{}.consumer", this.names.main);
+        let prune = this.clone().prune_inbox(stop.clone());
+        let consume = async {
+            loop {
+                let Some(connection) = connect_until_stopped(&this.settings, &worker, &stop).await
+                else {
+                    return;
+                };
+                match this.clone().consume(&connection, &stop).await {
+                    Ok(()) => {
+                        let _ = connection.close(200, "shutting down".into()).await;
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(queue = %this.names.main, error = format!("{err:#}"), "consumer lost the broker; reconnecting");
+                        let _ = connection.close(200, "reconnecting".into()).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                            () = stop.cancelled() => return,
+                        }
+                    }
+                }
+            }
+        };
+        tokio::join!(consume, prune);
+        Ok(())
+    }
+
+    /// One connection's worth of consuming; `Ok` only when stopped on purpose.
+    async fn consume(
+        self: Arc<Self>,
+        connection: &Connection,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<()> {
+        let channel = connection
+            .create_channel()
+            .await
+            .context("opening the consume channel")?;
+        topology::declare_all(&channel, &self.settings).await?;
+        channel
+            .basic_qos(self.settings.prefetch, BasicQosOptions::default())
+            .await
+            .context("setting the prefetch")?;
+        let dead_letters = connection
+            .create_channel()
+            .await
+            .context("opening the dead-letter channel")?;
+        dead_letters
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .context("enabling confirms on the dead-letter channel")?;
+
+        let deliveries = channel
+            .basic_consume(
+                self.names.main.clone().into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .with_context(|| format!("consuming {}", self.names.main))?;
+        tracing::info!(queue = %self.names.main, "consumer started");
+
+        deliveries
+            .take_until(stop.cancelled())
+            .map_err(anyhow::Error::from)
+            .try_for_each_concurrent(self.settings.concurrency, |delivery| {
+                let this = self.clone();
+                let dead_letters = dead_letters.clone();
+                async move { this.process(delivery, &dead_letters).await }
+            })
+            .await?;
+
+        if stop.is_cancelled() {
+            // Prefetched but unhandled deliveries return to the queue when the channel closes.
+            let _ = channel.close(200, "shutting down".into()).await;
+            Ok(())
+        } else {
+            anyhow::bail!("the broker cancelled the consumer")
+        }
+    }
+
+    /// Handles one delivery to the end: acked, rejected for retry, or dead-lettered. An error
+    /// means the channel is unusable (the delivery will come again).
+    async fn process(&self, delivery: Delivery, dead_letters: &Channel) -> anyhow::Result<()> {
+        let headers = delivery.properties.headers().as_ref();
+        let event_type = delivery
+            .properties
+            .kind()
+            .as_ref()
+            .map_or_else(|| delivery.routing_key.to_string(), ToString::to_string);
+        let message_id = delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .and_then(|id| id.as_str().parse::<Uuid>().ok());
+        let attempt = headers::times_dead_lettered_from(headers, &self.names.main) + 1;
+
+        let span = tracing::info_span!(
+            "consumer.process",
+            otel.name = format!("{event_type} process"),
+            otel.kind = "consumer",
+            otel.status_code = tracing::field::Empty,
+            messaging.system = "rabbitmq",
+            messaging.operation.type = "process",
+            messaging.destination.name = %self.names.main,
+            messaging.message.id = tracing::field::Empty,
+            messaging.rabbitmq.attempt = attempt,
+            trace_id = tracing::field::Empty,
+        );
+        if let Some(id) = message_id {
+            span.record("messaging.message.id", tracing::field::display(id));
+        }
+        shop_platform::telemetry::continue_remote_trace(&span, &HeaderReader(headers));
+
+        async move {
+            let started = Instant::now();
+            let Some(message_id) = message_id else {
+                return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no valid message_id").await;
+            };
+            if attempt > self.settings.max_attempts {
+                return self.dead_letter(delivery, dead_letters, &event_type, attempt, "delivery attempts exhausted").await;
+            }
+            let Some(handler) = self.handlers.get(event_type.as_str()).cloned() else {
+                return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no handler for this event type").await;
+            };
+
+            let result = self.apply(handler.as_ref(), message_id, &delivery.data).await;
+            metrics::histogram!("messaging_handler_duration_seconds", "queue" => self.names.main.clone(), "event_type" => event_type.clone())
+                .record(started.elapsed().as_secs_f64());
+            match result {
+                Ok(outcome) => {
+                    delivery.acker.ack(BasicAckOptions::default()).await.context("acking")?;
+                    let outcome = match outcome {
+                        Outcome::Applied => "processed",
+                        Outcome::Duplicate => {
+                            tracing::debug!(%message_id, "duplicate delivery ignored");
+                            "duplicate"
+                        }
+                    };
+                    self.count(&event_type, outcome);
+                    Ok(())
+                }
+                Err(Failure::Poison(reason)) => {
+                    tracing::Span::current().record("otel.status_code", "ERROR");
+                    self.dead_letter(delivery, dead_letters, &event_type, attempt, &reason).await
+                }
+                Err(Failure::Retry(err)) => {
+                    tracing::Span::current().record("otel.status_code", "ERROR");
+                    let reason = format!("{err:#}");
+                    if attempt >= self.settings.max_attempts {
+                        return self.dead_letter(delivery, dead_letters, &event_type, attempt, &reason).await;
+                    }
+                    tracing::warn!(%message_id, attempt, error = %reason, "handler failed; retrying later");
+                    delivery
+                        .acker
+                        .nack(BasicNackOptions { requeue: false, ..BasicNackOptions::default() })
+                        .await
+                        .context("rejecting for retry")?;
+                    self.count(&event_type, "retried");
+                    Ok(())
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Records the message and runs the handler in one transaction.
+    async fn apply(
+        &self,
+        handler: &dyn ErasedHandler,
+        message_id: Uuid,
+        data: &[u8],
+    ) -> Result<Outcome, Failure> {
+        let mut tx = self.pool.begin().await.map_err(|err| {
+            Failure::Retry(anyhow::Error::new(err).context("beginning the transaction"))
+        })?;
+        let first_time = inbox::record(&mut tx, self.inbox_name(), message_id)
+            .await
+            .map_err(|err| {
+                Failure::Retry(
+                    anyhow::Error::new(err).context("recording the message in the inbox"),
+                )
+            })?;
+        if !first_time {
+            return Ok(Outcome::Duplicate);
+        }
+        handler.handle_bytes(data, &mut tx).await?;
+        tx.commit()
+            .await
+            .map_err(|err| Failure::Retry(anyhow::Error::new(err).context("committing")))?;
+        Ok(Outcome::Applied)
+    }
+
+    /// Publishes the delivery to the dead-letter queue, waits for the broker's confirm, then
+    /// acks the original: at least once, so a crash in between leaves a duplicate in the
+    /// dead-letter queue rather than losing the message.
+    async fn dead_letter(
+        &self,
+        delivery: Delivery,
+        channel: &Channel,
+        event_type: &str,
+        attempt: u32,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        tracing::error!(queue = %self.names.main, event_type, attempt, reason, "message dead-lettered");
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        headers.insert(
+            "x-shop-dead-letter-reason".into(),
+            AMQPValue::LongString(LongString::from(reason)),
+        );
+        headers.insert(
+            "x-shop-attempts".into(),
+            AMQPValue::LongLongInt(i64::from(attempt)),
+        );
+        headers.insert(
+            "x-shop-original-queue".into(),
+            AMQPValue::LongString(LongString::from(self.names.main.as_str())),
+        );
+        let properties = delivery.properties.clone().with_headers(headers);
+        let confirmation = channel
+            .basic_publish(
+                "".into(),
+                self.names.dead_letter.clone().into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &delivery.data,
+                properties,
+            )
+            .await
+            .context("publishing to the dead-letter queue")?
+            .await
+            .context("waiting for the dead-letter confirm")?;
+        if !matches!(confirmation, Confirmation::Ack(None)) {
+            anyhow::bail!(
+                "the dead-letter queue {} did not take the message",
+                self.names.dead_letter
+            );
+        }
+        delivery
+            .acker
+            .ack(BasicAckOptions::default())
+            .await
+            .context("acking")?;
+        self.count(event_type, "dead_lettered");
+        Ok(())
+    }
+
+    fn count(&self, event_type: &str, outcome: &'static str) {
+        metrics::counter!(
+            "messaging_consumed_total",
+            "queue" => self.names.main.clone(),
+            "event_type" => event_type.to_owned(),
+            "outcome" => outcome,
+        )
+        .increment(1);
+    }
+
+    /// Deletes inbox rows older than the retention, now and then, until stopped.
+    async fn prune_inbox(self: Arc<Self>, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            let pruned = sqlx::query(
+                "DELETE FROM processed_message WHERE consumer = $1 \
+                 AND processed_at < now() - make_interval(secs => $2)",
+            )
+            .bind(self.inbox_name())
+            .bind(self.settings.retention.as_secs_f64())
+            .execute(&self.pool)
+            .await;
+            if let Err(err) = pruned {
+                tracing::warn!(error = %err, "pruning the inbox failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The transactional outbox: [`OutboxWriter`] appends inside the caller's transaction,
+//! [`OutboxRelay`] publishes what was committed.
+
+mod relay;
+mod writer;
+
+pub use relay::OutboxRelay;
+pub use writer::OutboxWriter;

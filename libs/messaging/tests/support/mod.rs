@@ -1,0 +1,343 @@
+//! A test bed for messaging: a fresh database with the outbox and inbox, isolated broker names,
+//! a relay and a consumer running as tasks, and a handler whose effects are rows in `effects`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // Not every test uses all of it.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use shop_events::order::{OrderCancelled, OrderConfirmed};
+use shop_events::subscriptions::INVENTORY_ORDER_EVENTS;
+use shop_events::{Envelope, Money};
+use shop_messaging::topology::QueueNames;
+use shop_messaging::{AmqpSettings, Consumer, EventHandler, MIGRATOR, OutboxRelay, OutboxWriter};
+use shop_testkit::TestDatabase;
+use sqlx::PgConnection;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub struct Bed {
+    pub db: TestDatabase,
+    pub settings: AmqpSettings,
+    pub writer: OutboxWriter,
+    pub stop: CancellationToken,
+}
+
+impl Bed {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(adjust: impl FnOnce(&mut AmqpSettings)) -> Self {
+        shop_testkit::init();
+        let db = TestDatabase::create(&[&MIGRATOR]).await;
+        sqlx::raw_sql(
+            "CREATE TABLE effects (id bigserial PRIMARY KEY, message_id uuid NOT NULL, subject text NOT NULL)",
+        )
+        .execute(&db.pool)
+        .await
+        .unwrap();
+        let mut settings = AmqpSettings::isolated(
+            shop_testkit::amqp_url().await,
+            &shop_testkit::unique_name("t"),
+        );
+        adjust(&mut settings);
+        Self {
+            db,
+            settings,
+            writer: OutboxWriter::new("test"),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    pub fn names(&self) -> QueueNames {
+        QueueNames::new(&self.settings, &INVENTORY_ORDER_EVENTS)
+    }
+
+    pub fn start_relay(&self) -> JoinHandle<anyhow::Result<()>> {
+        let relay = OutboxRelay::new(self.db.pool.clone(), self.settings.clone(), "test");
+        tokio::spawn(relay.run(self.stop.clone()))
+    }
+
+    pub fn start_consumer(&self, handler: RecordingHandler) -> JoinHandle<anyhow::Result<()>> {
+        let consumer = Consumer::new(
+            self.db.pool.clone(),
+            self.settings.clone(),
+            INVENTORY_ORDER_EVENTS,
+        )
+        .on::<OrderConfirmed>(handler.clone())
+        .on::<OrderCancelled>(handler);
+        tokio::spawn(consumer.run(self.stop.clone()))
+    }
+
+    /// Commits one `order.cancelled` event whose reason is `subject`; returns its message id.
+    pub async fn commit_event(&self, subject: &str) -> Uuid {
+        let mut tx = self.db.pool.begin().await.unwrap();
+        let id = self
+            .writer
+            .append(&mut tx, cancelled(subject))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    pub async fn effects(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT subject FROM effects ORDER BY id")
+            .fetch_all(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn effect_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM effects")
+            .fetch_one(&self.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until `effects` holds `count` rows, or fails after `within`.
+    pub async fn wait_for_effects(&self, count: i64, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let now = self.effect_count().await;
+            if now >= count {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {now} of {count} effects after {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn broker(&self) -> (Connection, Channel) {
+        let connection =
+            Connection::connect(self.settings.url.expose(), ConnectionProperties::default())
+                .await
+                .unwrap();
+        let channel = connection.create_channel().await.unwrap();
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        (connection, channel)
+    }
+
+    /// Publishes raw bytes to the exchange as the relay would, with a chosen message id.
+    pub async fn publish_raw(
+        &self,
+        channel: &Channel,
+        event_type: &str,
+        message_id: Uuid,
+        body: &[u8],
+    ) {
+        let properties = BasicProperties::default()
+            .with_message_id(message_id.to_string().into())
+            .with_type(event_type.into())
+            .with_content_type("application/cloudevents+json".into())
+            .with_delivery_mode(2);
+        channel
+            .basic_publish(
+                self.settings.exchange.clone().into(),
+                event_type.into(),
+                BasicPublishOptions::default(),
+                body,
+                properties,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    /// Takes one message from a queue, waiting up to `within` for it.
+    pub async fn get_one(
+        &self,
+        channel: &Channel,
+        queue: &str,
+        within: Duration,
+    ) -> lapin::message::BasicGetMessage {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(message) = channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                .await
+                .unwrap()
+            {
+                return message;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing arrived in {queue} within {within:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the workers (each must return Ok promptly) and deletes the test's broker topology.
+    pub async fn shutdown(self, tasks: Vec<JoinHandle<anyhow::Result<()>>>) {
+        self.stop.cancel();
+        for task in tasks {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("worker stops promptly")
+                .unwrap()
+                .unwrap();
+        }
+        let (_connection, channel) = self.broker().await;
+        shop_messaging::topology::delete_all(&channel, &self.settings)
+            .await
+            .unwrap();
+    }
+}
+
+pub fn cancelled(subject: &str) -> OrderCancelled {
+    OrderCancelled {
+        order_id: Uuid::now_v7(),
+        user_id: Uuid::now_v7(),
+        reason: subject.to_owned(),
+        cancelled_at: Utc::now(),
+    }
+}
+
+pub fn confirmed() -> OrderConfirmed {
+    OrderConfirmed {
+        order_id: Uuid::now_v7(),
+        user_id: Uuid::now_v7(),
+        lines: Vec::new(),
+        total: Money {
+            amount_minor: 100,
+            currency: "EUR".to_owned(),
+        },
+        confirmed_at: Utc::now(),
+    }
+}
+
+/// Records each applied event as an `effects` row (in the handler's transaction). Fails for
+/// events whose subject is in `failing`, and counts every call, failed or not.
+#[derive(Clone, Default)]
+pub struct RecordingHandler {
+    pub failing: Arc<Vec<String>>,
+    pub calls: Arc<Mutex<Vec<(String, Instant)>>>,
+}
+
+impl RecordingHandler {
+    pub fn failing_for(subjects: &[&str]) -> Self {
+        Self {
+            failing: Arc::new(subjects.iter().map(|s| (*s).to_owned()).collect()),
+            ..Self::default()
+        }
+    }
+
+    pub fn calls_for(&self, subject: &str) -> Vec<Instant> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(s, _)| s == subject)
+            .map(|(_, at)| *at)
+            .collect()
+    }
+
+    async fn record(
+        &self,
+        message_id: Uuid,
+        subject: &str,
+        tx: &mut PgConnection,
+    ) -> anyhow::Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((subject.to_owned(), Instant::now()));
+        sqlx::query("INSERT INTO effects (message_id, subject) VALUES ($1, $2)")
+            .bind(message_id)
+            .bind(subject)
+            .execute(&mut *tx)
+            .await?;
+        if self.failing.iter().any(|s| s == subject) {
+            anyhow::bail!("handler refuses {subject}");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventHandler<OrderCancelled> for RecordingHandler {
+    async fn handle(
+        &self,
+        event: Envelope<OrderCancelled>,
+        tx: &mut PgConnection,
+    ) -> anyhow::Result<()> {
+        self.record(event.id, &event.data.reason, tx).await
+    }
+}
+
+#[async_trait]
+impl EventHandler<OrderConfirmed> for RecordingHandler {
+    async fn handle(
+        &self,
+        event: Envelope<OrderConfirmed>,
+        tx: &mut PgConnection,
+    ) -> anyhow::Result<()> {
+        self.record(event.id, "confirmed", tx).await
+    }
+}
+
+/// Waits until `queue` exists (a worker declares it at start). A failed passive declare closes
+/// its channel, so every probe uses a fresh one.
+pub async fn wait_for_queue(connection: &Connection, queue: &str) {
+    wait_for_queue_with(connection, queue, 0).await;
+}
+
+/// Waits until a consumer listens on `queue`: by then its bindings exist too.
+pub async fn wait_for_consumer(connection: &Connection, queue: &str) {
+    wait_for_queue_with(connection, queue, 1).await;
+}
+
+async fn wait_for_queue_with(connection: &Connection, queue: &str, consumers: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let channel = connection.create_channel().await.unwrap();
+        let probe = channel
+            .queue_declare(
+                queue.into(),
+                lapin::options::QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await;
+        if let Ok(declared) = probe {
+            let _ = channel.close(200, "probed".into()).await;
+            if declared.consumer_count() >= consumers {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{queue} never declared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The number of messages in `queue`, from a passive declare.
+pub async fn queue_depth(channel: &Channel, queue: &str) -> u32 {
+    channel
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap()
+        .message_count()
+}
