@@ -177,6 +177,18 @@ pub async fn delete_all(channel: &Channel, settings: &AmqpSettings) -> anyhow::R
     Ok(())
 }
 
+/// Connects and deletes everything [`declare_all`] created: a test's cleanup in one call.
+pub async fn teardown(settings: &AmqpSettings) -> anyhow::Result<()> {
+    let connection = crate::connection::connect(settings, "teardown").await?;
+    let channel = connection
+        .create_channel()
+        .await
+        .context("opening a channel")?;
+    delete_all(&channel, settings).await?;
+    let _ = connection.close(200, "done".into()).await;
+    Ok(())
+}
+
 async fn declare_queue(channel: &Channel, name: &str, args: FieldTable) -> anyhow::Result<()> {
     channel
         .queue_declare(name.into(), durable_queue(), args)

@@ -40,6 +40,7 @@ where
     S: Service<http::Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
+    ResBody: Default,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -78,7 +79,12 @@ where
 
         let started = Instant::now();
         Box::pin(async move {
-            let result = inner.call(request).instrument(span.clone()).await;
+            let mut result = inner.call(request).instrument(span.clone()).await;
+            if let Ok(response) = &mut result
+                && let Some(replacement) = decode_failure_as_invalid_argument(response.headers())
+            {
+                *response = replacement.into_http();
+            }
             let code = match &result {
                 Ok(response) => status_of(response.headers()),
                 Err(_) => tonic::Code::Unknown,
@@ -104,6 +110,34 @@ where
             result
         })
     }
+}
+
+/// tonic reports a request it cannot decode (invalid UTF-8 in a string field, a truncated
+/// message) as INTERNAL. It is the caller's mistake, not ours: report INVALID_ARGUMENT, naming
+/// the field when the decoder did.
+fn decode_failure_as_invalid_argument(headers: &http::HeaderMap) -> Option<tonic::Status> {
+    let status = tonic::Status::from_header_map(headers)?;
+    let message = status.message();
+    if status.code() != tonic::Code::Internal
+        || !message.starts_with("failed to decode Protobuf message")
+    {
+        return None;
+    }
+    // prost reports the path as `Message.field: ...: description`; the innermost one names it.
+    let field = message
+        .split(": ")
+        .filter_map(|part| part.split_once('.').map(|(_, field)| field))
+        .filter(|field| {
+            !field.is_empty() && field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .last()
+        .unwrap_or("request");
+    Some(crate::grpc_status::invalid_argument(
+        &crate::validation::Violations::single(
+            field,
+            "could not be decoded (for example, text that is not valid UTF-8)",
+        ),
+    ))
 }
 
 /// `/shop.user.v1.UserService/Login` -> (`shop.user.v1.UserService`, `Login`).
@@ -147,6 +181,26 @@ mod tests {
             ("shop.user.v1.UserService", "Login")
         );
         assert_eq!(split_path("/odd"), ("odd", ""));
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_decoded_is_reported_as_invalid_argument_naming_the_field() {
+        let undecodable = tonic::Status::internal(
+            "failed to decode Protobuf message: RegisterRequest.email: invalid string value: data is not UTF-8 encoded",
+        );
+        let replacement =
+            decode_failure_as_invalid_argument(undecodable.into_http::<()>().headers()).unwrap();
+        assert_eq!(replacement.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            crate::grpc_status::violations_of(&replacement),
+            vec![(
+                "email".to_owned(),
+                "could not be decoded (for example, text that is not valid UTF-8)".to_owned()
+            )]
+        );
+
+        let real = tonic::Status::internal("database down");
+        assert!(decode_failure_as_invalid_argument(real.into_http::<()>().headers()).is_none());
     }
 
     #[test]

@@ -8,9 +8,13 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod grpc_status;
 pub mod postgres;
+pub mod problem;
+pub mod redis;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validation;
 
 pub use server::{ServiceHost, ShutdownTrigger};

@@ -88,3 +88,14 @@ pub fn add_readiness_check(readiness: &Readiness, pool: &PgPool) {
         }
     });
 }
+
+/// Whether `err` is a unique violation of `constraint` (or of the unique index of that name):
+/// how adapters turn a duplicate into a domain error without a racy pre-check.
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() && db.constraint() == Some(constraint)
+        }
+        _ => false,
+    }
+}

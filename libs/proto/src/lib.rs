@@ -46,11 +46,39 @@ pub mod shop {
 
 pub use shop::{common, inventory, order, payment, user};
 
+/// Conversions between protobuf well-known types and the types the services use.
+pub mod convert {
+    use chrono::{DateTime, Utc};
+
+    /// A `google.protobuf.Timestamp` for `time`.
+    pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: time.timestamp(),
+            // Always below 10^9, so it fits.
+            nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+        }
+    }
+
+    /// The instant of a `google.protobuf.Timestamp`, if it is a valid one.
+    pub fn datetime(timestamp: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).ok()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message;
 
     use super::FILE_DESCRIPTOR_SET;
+
+    #[test]
+    fn timestamps_round_trip() {
+        let now = chrono::Utc::now();
+        assert_eq!(
+            super::convert::datetime(&super::convert::timestamp(now)),
+            Some(now)
+        );
+    }
 
     #[test]
     fn the_descriptor_set_holds_every_shop_service() {

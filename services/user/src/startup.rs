@@ -1,11 +1,24 @@
-//! Wiring: turns [`Settings`] into a running service. `main` and the tests both start the
-//! service through [`Application::build`], so tests exercise the production wiring.
+//! Wiring: turns [`Settings`] into a running service. `main`, the CLI commands and the tests
+//! all build the service through these functions, so tests exercise the production wiring.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use shop_auth::grpc::AuthLayer;
+use shop_auth::{JwksCache, RedisDenylist, TokenVerifier};
+use shop_messaging::{OutboxRelay, OutboxWriter};
 use shop_platform::{ServiceHost, ShutdownTrigger, postgres};
+use shop_proto::user::v1::user_service_server::UserServiceServer;
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
+use tower::Layer as _;
 
+use crate::adapters::argon2_hasher::Argon2Hasher;
+use crate::adapters::grpc::GrpcUserService;
+use crate::adapters::postgres::{PgKeyStore, PgSessionStore, PgUserStore};
+use crate::app::ports::KeyStore as _;
+use crate::app::{Dependencies, Keyring, TokenPolicy, Users};
 use crate::config::Settings;
 
 /// The service's schema, from `migrations/`.
@@ -15,23 +28,72 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug)]
 pub struct Application {
     host: ServiceHost,
+    users: Users,
+}
+
+/// Connects to Postgres and Redis, applies migrations, makes sure a signing key exists, and
+/// wires the use cases. What the server and the operator commands share.
+pub async fn build_users(
+    settings: &Settings,
+) -> anyhow::Result<(Users, Keyring, PgPool, redis::aio::ConnectionManager)> {
+    let pool = postgres::connect(&settings.database).await?;
+    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
+    let redis = shop_platform::redis::connect(&settings.redis).await?;
+
+    let keys = Arc::new(PgKeyStore::new(pool.clone()));
+    keys.ensure_one().await?;
+    // A retired key stays published as long as a token it signed can still be valid.
+    let overlap = settings.tokens.access_ttl + settings.auth.leeway + Duration::from_secs(60);
+    let keyring = Keyring::new(keys, settings.auth.clone(), overlap);
+    let users = Users::new(Dependencies {
+        users: Arc::new(PgUserStore::new(pool.clone(), OutboxWriter::new("user"))),
+        sessions: Arc::new(PgSessionStore::new(pool.clone())),
+        hasher: Arc::new(Argon2Hasher),
+        keyring: keyring.clone(),
+        denylist: Arc::new(RedisDenylist::new(
+            redis.clone(),
+            &settings.redis.key_prefix,
+        )),
+        throttle: settings.login.throttle(),
+        tokens: TokenPolicy {
+            access_ttl: settings.tokens.access_ttl,
+            refresh_ttl: settings.tokens.refresh_ttl,
+        },
+    });
+    Ok((users, keyring, pool, redis))
 }
 
 impl Application {
-    /// Connects to the database, applies migrations and binds the listeners (port 0 allowed).
+    /// Builds the service and binds its listeners (port 0 allowed).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = postgres::connect(&settings.database).await?;
-        postgres::migrate(&pool, &[&MIGRATOR]).await?;
+        let (users, keyring, pool, redis) = build_users(&settings).await?;
 
-        let host = ServiceHost::grpc(
+        // The user service checks tokens (Logout, GetUser) with its own published keys.
+        let keys = Arc::new(JwksCache::new(
+            Arc::new(keyring),
+            settings.auth.jwks_min_refresh_interval,
+            settings.auth.jwks_max_age,
+        ));
+        let verifier = TokenVerifier::new(&settings.auth, keys).with_denylist(Arc::new(
+            RedisDenylist::new(redis.clone(), &settings.redis.key_prefix),
+        ));
+
+        let mut host = ServiceHost::grpc(
             "shop-user",
             &settings.grpc,
             &settings.admin,
-            settings.shutdown,
+            settings.shutdown.clone(),
         )
         .await?;
         postgres::add_readiness_check(host.readiness(), &pool);
-        Ok(Self { host })
+        shop_platform::redis::add_readiness_check(host.readiness(), &redis);
+        host.add_service(
+            AuthLayer::new(verifier)
+                .layer(UserServiceServer::new(GrpcUserService::new(users.clone()))),
+        );
+        let relay = OutboxRelay::new(pool, settings.amqp.clone(), "user");
+        host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
+        Ok(Self { host, users })
     }
 
     pub fn grpc_addr(&self) -> SocketAddr {
@@ -40,6 +102,11 @@ impl Application {
 
     pub fn admin_addr(&self) -> SocketAddr {
         self.host.admin_addr()
+    }
+
+    /// The use cases, for tests that arrange state the API cannot (an admin account).
+    pub fn users(&self) -> &Users {
+        &self.users
     }
 
     /// Starts a graceful shutdown, as SIGTERM does.
@@ -53,11 +120,11 @@ impl Application {
     }
 }
 
-/// `shop-user migrate`: applies pending migrations and exits.
+/// `shop-user migrate`: creates the database if needed, applies migrations, and exits.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     postgres::ensure_database(&settings.database).await?;
     let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&MIGRATOR]).await?;
+    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
     tracing::info!("migrations applied");
     Ok(())
 }

@@ -9,20 +9,65 @@ use shop_testkit::TestDatabase;
 use shop_testkit::grpc::{health, reflected_services};
 use tonic_health::pb::health_check_response::ServingStatus;
 
-/// The gRPC backends and the service each one must serve and reflect.
-const BACKENDS: &[(&str, &str)] = &[
-    ("shop-user", "shop.user.v1.UserService"),
-    ("shop-inventory", "shop.inventory.v1.InventoryService"),
-    ("shop-order", "shop.order.v1.OrderService"),
-    ("shop-payment", "shop.payment.v1.PaymentService"),
+/// A gRPC backend: its binary, the service it must serve and reflect, and the settings
+/// sections it has besides `grpc`, `admin` and `database`.
+struct Backend {
+    binary: &'static str,
+    service: &'static str,
+    amqp: bool,
+    redis: bool,
+}
+
+const BACKENDS: &[Backend] = &[
+    Backend {
+        binary: "shop-user",
+        service: "shop.user.v1.UserService",
+        amqp: true,
+        redis: true,
+    },
+    Backend {
+        binary: "shop-inventory",
+        service: "shop.inventory.v1.InventoryService",
+        amqp: false,
+        redis: false,
+    },
+    Backend {
+        binary: "shop-order",
+        service: "shop.order.v1.OrderService",
+        amqp: false,
+        redis: false,
+    },
+    Backend {
+        binary: "shop-payment",
+        service: "shop.payment.v1.PaymentService",
+        amqp: false,
+        redis: false,
+    },
 ];
 
-async fn backend_env(database: &TestDatabase) -> Vec<(&'static str, String)> {
-    vec![
+/// Settings for one backend process: its own database, broker names and Redis keys.
+async fn backend_env(backend: &Backend, database: &TestDatabase) -> Vec<(&'static str, String)> {
+    let name = shop_testkit::unique_name("sys");
+    let mut env = vec![
         ("SHOP_GRPC__ADDR", "127.0.0.1:0".to_owned()),
         ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
         ("SHOP_DATABASE__URL", database.url.clone()),
-    ]
+    ];
+    if backend.amqp {
+        env.extend([
+            ("SHOP_AMQP__URL", shop_testkit::amqp_url().await),
+            ("SHOP_AMQP__EXCHANGE", format!("{name}.events")),
+            ("SHOP_AMQP__QUEUE_PREFIX", format!("{name}.")),
+            ("SHOP_AMQP__QUEUE_EXPIRES", "20s".to_owned()),
+        ]);
+    }
+    if backend.redis {
+        env.extend([
+            ("SHOP_REDIS__URL", shop_testkit::redis_url().await),
+            ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
+        ]);
+    }
+    env
 }
 
 async fn assert_admin_endpoints_answer(process: &ServiceProcess) {
@@ -35,9 +80,10 @@ async fn assert_admin_endpoints_answer(process: &ServiceProcess) {
 #[tokio::test]
 async fn every_backend_serves_health_and_reflection_then_stops_cleanly_on_sigterm() {
     shop_testkit::init();
-    for (binary, service) in BACKENDS {
+    for backend in BACKENDS {
+        let (binary, service) = (backend.binary, backend.service);
         let database = TestDatabase::create_empty().await;
-        let process = ServiceProcess::start(binary, &backend_env(&database).await)
+        let process = ServiceProcess::start(binary, &backend_env(backend, &database).await)
             .await
             .unwrap();
 
@@ -47,11 +93,23 @@ async fn every_backend_serves_health_and_reflection_then_stops_cleanly_on_sigter
             "{binary}"
         );
         let services = reflected_services(process.public_addr).await;
-        assert!(
-            services.iter().any(|s| s == "grpc.health.v1.Health"),
-            "{binary} reflects {services:?}"
-        );
-        let _ = service; // Each backend's own contract joins this check as it is implemented.
+        let implemented = ["shop-user"];
+        if implemented.contains(&binary) {
+            assert!(
+                services.iter().any(|s| s == service),
+                "{binary} reflects {services:?}"
+            );
+            assert_eq!(
+                health(process.public_addr, service).await,
+                ServingStatus::Serving,
+                "{binary}"
+            );
+        } else {
+            assert!(
+                services.iter().any(|s| s == "grpc.health.v1.Health"),
+                "{binary} reflects {services:?}"
+            );
+        }
         assert_admin_endpoints_answer(&process).await;
 
         let status = process.terminate(Duration::from_secs(5)).await.unwrap();

@@ -353,7 +353,7 @@ async fn publish_row(
     let mut headers = FieldTable::default();
     let context = span.context();
     opentelemetry::global::get_text_map_propagator(|p| {
-        p.inject_context(&context, &mut HeaderCarrier(&mut headers))
+        p.inject_context(&context, &mut HeaderCarrier(&mut headers));
     });
     let properties = BasicProperties::default()
         .with_message_id(row.id.to_string().into())

@@ -1,1 +1,6 @@
-//! Adapters of the user service: the gRPC server and the stores and peers it talks to.
+//! Adapters of the user service: the gRPC server, and the stores and hasher the use cases
+//! reach through their ports.
+
+pub mod argon2_hasher;
+pub mod grpc;
+pub mod postgres;

@@ -1,0 +1,135 @@
+//! Verifying access tokens.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jsonwebtoken::{Algorithm, Validation};
+
+use crate::caller::Caller;
+use crate::claims::Claims;
+use crate::denylist::Denylist;
+use crate::jwks::{JwksCache, KeyLookupError};
+use crate::settings::AuthSettings;
+
+/// Why a token was not accepted. The reason is for logs; clients see only the kind.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token is missing, malformed, forged, expired, revoked or not for us: 401.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    /// We could not decide (the key set or the denylist is unreachable): 503, so a client does
+    /// not throw away a token that may be fine.
+    #[error("authentication unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Checks access tokens. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    keys: Arc<JwksCache>,
+    validation: Arc<Validation>,
+    denylist: Option<Arc<dyn Denylist>>,
+    denylist_fail_open: bool,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("denylist", &self.denylist.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    pub fn new(settings: &AuthSettings, keys: Arc<JwksCache>) -> Self {
+        // Exactly one algorithm: a token claiming any other (none, HS256 with our public key as
+        // the secret, RS256...) is rejected before any key is looked at.
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_audience(&[settings.audience.as_str()]);
+        validation.leeway = settings.leeway.min(crate::settings::MAX_LEEWAY).as_secs();
+        validation.required_spec_claims = ["exp", "iss", "aud", "sub"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<HashSet<_>>();
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        Self {
+            keys,
+            validation: Arc::new(validation),
+            denylist: None,
+            denylist_fail_open: settings.denylist_fail_open,
+        }
+    }
+
+    /// Also rejects tokens whose `jti` was revoked (logout).
+    #[must_use]
+    pub fn with_denylist(mut self, denylist: Arc<dyn Denylist>) -> Self {
+        self.denylist = Some(denylist);
+        self
+    }
+
+    /// Verifies `token` and returns the caller it identifies.
+    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        let result = self.verify_inner(token).await;
+        let outcome = match &result {
+            Ok(_) => "accepted",
+            Err(AuthError::Unauthenticated(reason)) => {
+                tracing::debug!(reason, "token rejected");
+                "rejected"
+            }
+            Err(AuthError::Unavailable(reason)) => {
+                tracing::warn!(reason, "token could not be checked");
+                "unavailable"
+            }
+        };
+        metrics::counter!("auth_token_verifications_total", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn verify_inner(&self, token: &str) -> Result<Caller, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|err| AuthError::Unauthenticated(format!("malformed token: {err}")))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(AuthError::Unauthenticated(format!(
+                "algorithm {:?} not accepted",
+                header.alg
+            )));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::Unauthenticated("no kid in the header".to_owned()))?;
+        let key = self.keys.key(&kid).await.map_err(|err| match err {
+            KeyLookupError::UnknownKid(_) => AuthError::Unauthenticated(err.to_string()),
+            KeyLookupError::Unavailable(_) => AuthError::Unavailable(err.to_string()),
+        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|err| AuthError::Unauthenticated(format!("invalid token: {err}")))?;
+        let claims = data.claims;
+
+        if let Some(denylist) = &self.denylist {
+            match denylist.is_revoked(claims.jti).await {
+                Ok(true) => {
+                    return Err(AuthError::Unauthenticated(format!(
+                        "token {} was revoked",
+                        claims.jti
+                    )));
+                }
+                Ok(false) => {}
+                Err(err) if self.denylist_fail_open => {
+                    metrics::counter!("auth_denylist_unavailable_total").increment(1);
+                    tracing::warn!(
+                        error = format!("{err:#}"),
+                        "denylist unreachable; accepting a signed token"
+                    );
+                }
+                Err(err) => {
+                    return Err(AuthError::Unavailable(format!(
+                        "denylist unreachable: {err:#}"
+                    )));
+                }
+            }
+        }
+        Ok(Caller::new(claims, token.to_owned()))
+    }
+}

@@ -1,0 +1,131 @@
+//! Signing keys in Postgres. Creation and rotation take an advisory lock, so replicas that
+//! start together create one first key between them, not one each.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use sqlx::{FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::app::ports::{KeyStore, StoredKey};
+
+/// Arbitrary, fixed: the advisory lock that serialises key creation.
+const KEY_LOCK: i64 = 0x5348_4f50_4b45_5953; // "SHOPKEYS"
+
+#[derive(Debug, Clone)]
+pub struct PgKeyStore {
+    pool: PgPool,
+}
+
+impl PgKeyStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(FromRow)]
+struct KeyRow {
+    kid: String,
+    private_key: Vec<u8>,
+    public_key: Vec<u8>,
+}
+
+impl From<KeyRow> for StoredKey {
+    fn from(row: KeyRow) -> Self {
+        Self {
+            kid: row.kid,
+            private_pkcs8_der: row.private_key,
+            public_key: row.public_key,
+        }
+    }
+}
+
+async fn insert_new_key(tx: &mut PgConnection) -> anyhow::Result<StoredKey> {
+    let pair = shop_auth::keys::generate()?;
+    let kid = Uuid::now_v7().simple().to_string();
+    sqlx::query("INSERT INTO signing_key (kid, private_key, public_key) VALUES ($1, $2, $3)")
+        .bind(&kid)
+        .bind(&pair.private_pkcs8_der)
+        .bind(pair.public_key.as_slice())
+        .execute(tx)
+        .await
+        .context("storing the signing key")?;
+    tracing::info!(%kid, "signing key created");
+    Ok(StoredKey {
+        kid,
+        private_pkcs8_der: pair.private_pkcs8_der,
+        public_key: pair.public_key.to_vec(),
+    })
+}
+
+#[async_trait]
+impl KeyStore for PgKeyStore {
+    async fn ensure_one(&self) -> anyhow::Result<()> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .context("locking key creation")?;
+        let live: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM signing_key WHERE retired_at IS NULL")
+                .fetch_one(&mut *tx)
+                .await
+                .context("counting signing keys")?;
+        if live == 0 {
+            insert_new_key(&mut tx).await?;
+        }
+        tx.commit().await.context("committing the key")?;
+        Ok(())
+    }
+
+    async fn current(&self) -> anyhow::Result<StoredKey> {
+        sqlx::query_as::<_, KeyRow>(
+            "SELECT kid, private_key, public_key FROM signing_key WHERE retired_at IS NULL \
+             ORDER BY created_at DESC, kid DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the current signing key")?
+        .map(StoredKey::from)
+        .context("no signing key: the service creates one at startup")
+    }
+
+    async fn published(&self, overlap: Duration) -> anyhow::Result<Vec<StoredKey>> {
+        let rows = sqlx::query_as::<_, KeyRow>(
+            "SELECT kid, private_key, public_key FROM signing_key \
+             WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1) \
+             ORDER BY created_at DESC",
+        )
+        .bind(overlap.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the published keys")?;
+        Ok(rows.into_iter().map(StoredKey::from).collect())
+    }
+
+    async fn rotate(&self) -> anyhow::Result<StoredKey> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .context("locking key rotation")?;
+        sqlx::query("UPDATE signing_key SET retired_at = now() WHERE retired_at IS NULL")
+            .execute(&mut *tx)
+            .await
+            .context("retiring the current key")?;
+        let key = insert_new_key(&mut tx).await?;
+        tx.commit().await.context("committing the rotation")?;
+        Ok(key)
+    }
+}

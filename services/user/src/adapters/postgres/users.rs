@@ -1,0 +1,194 @@
+//! Accounts in Postgres; registration writes `user.registered` to the outbox in the same
+//! transaction.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shop_auth::Role;
+use shop_events::user::UserRegistered;
+use shop_messaging::OutboxWriter;
+use shop_platform::postgres::is_unique_violation;
+use sqlx::{FromRow, PgPool};
+
+use crate::app::ports::{CreateError, Credentials, NewAccount, UserStore};
+use crate::domain::{Email, User, UserId};
+
+#[derive(Debug, Clone)]
+pub struct PgUserStore {
+    pool: PgPool,
+    outbox: OutboxWriter,
+}
+
+impl PgUserStore {
+    pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
+        Self { pool, outbox }
+    }
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: UserId,
+    email: String,
+    name: String,
+    roles: Vec<String>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(row: UserRow) -> anyhow::Result<Self> {
+        let email = Email::parse(&row.email)
+            .map_err(|err| anyhow::anyhow!("stored email {:?}: {err}", row.email))?;
+        Ok(Self {
+            id: row.id,
+            email,
+            name: row.name,
+            // An unknown stored role grants nothing rather than failing the read.
+            roles: row.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            created_at: row.created_at,
+        })
+    }
+}
+
+fn role_names(roles: &[Role]) -> Vec<String> {
+    roles.iter().map(|r| r.as_str().to_owned()).collect()
+}
+
+#[async_trait]
+impl UserStore for PgUserStore {
+    #[tracing::instrument(name = "users.create", skip_all, err)]
+    async fn create(&self, account: NewAccount) -> Result<User, CreateError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        let inserted = sqlx::query_as::<_, UserRow>(
+            "INSERT INTO users (id, email, name, password_hash, roles) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, email, name, roles, created_at",
+        )
+        .bind(account.id)
+        .bind(account.email.as_str())
+        .bind(account.name.as_str())
+        .bind(&account.password_hash)
+        .bind(role_names(&account.roles))
+        .fetch_one(&mut *tx)
+        .await;
+        let row = match inserted {
+            Ok(row) => row,
+            Err(err) if is_unique_violation(&err, "users_email_key") => {
+                return Err(CreateError::EmailTaken);
+            }
+            Err(err) => return Err(anyhow::Error::new(err).context("inserting the user").into()),
+        };
+        let user = User::try_from(row)?;
+        self.outbox
+            .append(
+                &mut tx,
+                UserRegistered {
+                    user_id: user.id,
+                    email: user.email.to_string(),
+                    name: user.name.clone(),
+                    registered_at: user.created_at,
+                },
+            )
+            .await
+            .context("writing user.registered to the outbox")?;
+        tx.commit().await.context("committing the registration")?;
+        Ok(user)
+    }
+
+    async fn credentials_by_email(&self, email: &Email) -> anyhow::Result<Option<Credentials>> {
+        let row = sqlx::query_as::<_, CredentialsRow>(
+            "SELECT id, email, name, roles, created_at, password_hash, locked_until \
+             FROM users WHERE lower(email) = $1",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading credentials")?;
+        row.map(|row| {
+            Ok(Credentials {
+                user: User::try_from(row.user)?,
+                password_hash: row.password_hash,
+                locked_until: row.locked_until,
+            })
+        })
+        .transpose()
+    }
+
+    async fn by_id(&self, id: UserId) -> anyhow::Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(
+            "SELECT id, email, name, roles, created_at FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the user")?
+        .map(User::try_from)
+        .transpose()
+    }
+
+    async fn record_failed_login(&self, id: UserId) -> anyhow::Result<u32> {
+        let failures: i32 = sqlx::query_scalar(
+            "UPDATE users SET failed_logins = failed_logins + 1, updated_at = now() WHERE id = $1 \
+             RETURNING failed_logins",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .context("counting a failed login")?;
+        Ok(u32::try_from(failures).unwrap_or(0))
+    }
+
+    async fn lock_until(&self, id: UserId, until: DateTime<Utc>) -> anyhow::Result<()> {
+        sqlx::query("UPDATE users SET locked_until = $2, updated_at = now() WHERE id = $1")
+            .bind(id)
+            .bind(until)
+            .execute(&self.pool)
+            .await
+            .context("locking the account")?;
+        Ok(())
+    }
+
+    async fn record_successful_login(&self, id: UserId) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = now() \
+             WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .context("clearing failed logins")?;
+        Ok(())
+    }
+
+    async fn upsert_admin(&self, account: NewAccount) -> anyhow::Result<User> {
+        let row = sqlx::query_as::<_, UserRow>(
+            "INSERT INTO users (id, email, name, password_hash, roles) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (lower(email)) DO UPDATE SET \
+                 password_hash = EXCLUDED.password_hash, \
+                 roles = ARRAY(SELECT DISTINCT unnest(users.roles || EXCLUDED.roles)), \
+                 failed_logins = 0, locked_until = NULL, updated_at = now() \
+             RETURNING id, email, name, roles, created_at",
+        )
+        .bind(account.id)
+        .bind(account.email.as_str())
+        .bind(account.name.as_str())
+        .bind(&account.password_hash)
+        .bind(role_names(&account.roles))
+        .fetch_one(&self.pool)
+        .await
+        .context("creating or promoting the admin")?;
+        User::try_from(row)
+    }
+}

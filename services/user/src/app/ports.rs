@@ -1,0 +1,117 @@
+//! The ports the use cases need. Adapters implement them; unit tests mock them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shop_auth::Role;
+use uuid::Uuid;
+
+use crate::domain::{DisplayName, Email, Password, User, UserId};
+
+/// A new account, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub id: UserId,
+    pub email: Email,
+    pub name: DisplayName,
+    pub password_hash: String,
+    pub roles: Vec<Role>,
+}
+
+/// What login needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the email is taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Accounts. `create` also records `user.registered` in the outbox, in the same transaction.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn create(&self, account: NewAccount) -> Result<User, CreateError>;
+    async fn credentials_by_email(&self, email: &Email) -> anyhow::Result<Option<Credentials>>;
+    async fn by_id(&self, id: UserId) -> anyhow::Result<Option<User>>;
+    /// Counts one more consecutive failure and returns the new count.
+    async fn record_failed_login(&self, id: UserId) -> anyhow::Result<u32>;
+    async fn lock_until(&self, id: UserId, until: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Clears the failure count and any lock.
+    async fn record_successful_login(&self, id: UserId) -> anyhow::Result<()>;
+    /// Creates an admin account, or makes an existing one admin with this password.
+    async fn upsert_admin(&self, account: NewAccount) -> anyhow::Result<User>;
+}
+
+/// A refresh token's stored form: its SHA-256.
+pub type TokenHash = [u8; 32];
+
+/// The outcome of presenting a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live; it is now spent and its replacement stored.
+    Rotated { user_id: UserId, family_id: Uuid },
+    /// The token had been spent already: the family is now revoked.
+    Reused { family_id: Uuid },
+    /// Unknown, expired, or from a revoked family.
+    Invalid,
+}
+
+/// Refresh-token families (sessions).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn start(
+        &self,
+        family_id: Uuid,
+        user_id: UserId,
+        token: TokenHash,
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+    /// Spends `presented` and stores `replacement` in the same family, atomically.
+    async fn rotate(
+        &self,
+        presented: TokenHash,
+        replacement: TokenHash,
+        expires_at: DateTime<Utc>,
+    ) -> anyhow::Result<Rotation>;
+    /// Ends a session: no token of the family refreshes any more. Idempotent.
+    async fn revoke(&self, family_id: Uuid, reason: &str) -> anyhow::Result<()>;
+}
+
+/// A signing key as stored.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub private_pkcs8_der: Vec<u8>,
+    pub public_key: Vec<u8>,
+}
+
+/// The token signing keys.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// Creates the first key unless one exists; safe when replicas start together.
+    async fn ensure_one(&self) -> anyhow::Result<()>;
+    /// The key that signs now: the newest unretired one.
+    async fn current(&self) -> anyhow::Result<StoredKey>;
+    /// Keys to publish: unretired, or retired less than `overlap` ago.
+    async fn published(&self, overlap: std::time::Duration) -> anyhow::Result<Vec<StoredKey>>;
+    /// Adds a new current key; the previous one stays published.
+    async fn rotate(&self) -> anyhow::Result<StoredKey>;
+}
+
+/// Password hashing (argon2id in production; slow by design, so never on the async runtime).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &Password) -> anyhow::Result<String>;
+    async fn verify(&self, candidate: &str, hash: &str) -> anyhow::Result<bool>;
+}
