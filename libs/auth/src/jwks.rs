@@ -9,10 +9,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
 use serde::{Deserialize, Serialize};
+use shop_platform::grpc_client::GrpcChannel;
 use shop_proto::user::v1::GetJwksRequest;
 use shop_proto::user::v1::user_service_client::UserServiceClient;
 use tokio::sync::{Mutex, RwLock};
-use tonic::transport::Channel;
 
 /// One public key as a JSON Web Key (RFC 8037 OKP / Ed25519).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,11 +48,11 @@ pub trait KeySource: Send + Sync {
 /// The user service's `GetJwks`: how the gateway and the backends learn the keys.
 #[derive(Debug, Clone)]
 pub struct GrpcKeySource {
-    client: UserServiceClient<Channel>,
+    client: UserServiceClient<GrpcChannel>,
 }
 
 impl GrpcKeySource {
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: GrpcChannel) -> Self {
         Self {
             client: UserServiceClient::new(channel),
         }

@@ -62,6 +62,20 @@ impl TokenVerifier {
         }
     }
 
+    /// A verifier that learns the keys from the user service's `GetJwks` over `channel`:
+    /// how every service but the issuer is set up.
+    pub fn from_user_service(
+        settings: &AuthSettings,
+        channel: shop_platform::grpc_client::GrpcChannel,
+    ) -> Self {
+        let keys = JwksCache::new(
+            Arc::new(crate::jwks::GrpcKeySource::new(channel)),
+            settings.jwks_min_refresh_interval,
+            settings.jwks_max_age,
+        );
+        Self::new(settings, Arc::new(keys))
+    }
+
     /// Also rejects tokens whose `jti` was revoked (logout).
     #[must_use]
     pub fn with_denylist(mut self, denylist: Arc<dyn Denylist>) -> Self {

@@ -13,4 +13,4 @@ pub mod product;
 pub mod subscriptions;
 pub mod user;
 
-pub use envelope::{DecodeError, Envelope, Event, Money, SPEC_VERSION};
+pub use envelope::{DecodeError, Envelope, Event, Money, MoneyError, SPEC_VERSION};

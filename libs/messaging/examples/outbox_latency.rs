@@ -37,7 +37,7 @@ struct Stopwatch {
 impl EventHandler<OrderCancelled> for Stopwatch {
     async fn handle(
         &self,
-        event: Envelope<OrderCancelled>,
+        event: &Envelope<OrderCancelled>,
         _tx: &mut PgConnection,
     ) -> anyhow::Result<()> {
         self.applied

@@ -39,13 +39,18 @@ use crate::topology::{self, QueueNames};
 /// How often old inbox rows are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Applies one event type. Runs inside the transaction that also records the message in the
-/// inbox: use `tx` for every write, and the effects commit exactly once, together.
-///
+/// Applies one event type. `handle` runs inside the transaction that also records the message
+/// in the inbox: use `tx` for every write, and the effects commit exactly once, together.
 /// Return an error to have the message retried later; an error is never acked away.
+///
+/// `after_commit` runs once the effects are committed, for what must not happen before (or
+/// instead of) the commit: dropping cache entries that the transaction made stale. It is best
+/// effort: it does not run for a duplicate, nor again if the process dies right after commit.
 #[async_trait]
 pub trait EventHandler<E: Event>: Send + Sync + 'static {
-    async fn handle(&self, event: Envelope<E>, tx: &mut PgConnection) -> anyhow::Result<()>;
+    async fn handle(&self, event: &Envelope<E>, tx: &mut PgConnection) -> anyhow::Result<()>;
+
+    async fn after_commit(&self, _event: &Envelope<E>) {}
 }
 
 /// Why a delivery was not applied.
@@ -56,9 +61,17 @@ enum Failure {
     Retry(anyhow::Error),
 }
 
+/// A handler of one event type, behind a type-erased face so one consumer can route several.
 #[async_trait]
 trait ErasedHandler: Send + Sync {
-    async fn handle_bytes(&self, bytes: &[u8], tx: &mut PgConnection) -> Result<(), Failure>;
+    /// Decodes, records the message in the inbox and applies it, all in one transaction.
+    async fn apply(
+        &self,
+        pool: &PgPool,
+        inbox_name: &str,
+        message_id: Uuid,
+        bytes: &[u8],
+    ) -> Result<Outcome, Failure>;
 }
 
 struct Typed<E, H> {
@@ -66,15 +79,38 @@ struct Typed<E, H> {
     event: PhantomData<fn() -> E>,
 }
 
+fn retry(err: impl Into<anyhow::Error>, context: &'static str) -> Failure {
+    Failure::Retry(err.into().context(context))
+}
+
 #[async_trait]
 impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
-    async fn handle_bytes(&self, bytes: &[u8], tx: &mut PgConnection) -> Result<(), Failure> {
+    async fn apply(
+        &self,
+        pool: &PgPool,
+        inbox_name: &str,
+        message_id: Uuid,
+        bytes: &[u8],
+    ) -> Result<Outcome, Failure> {
         let envelope = Envelope::<E>::decode(bytes)
             .map_err(|err: DecodeError| Failure::Poison(err.to_string()))?;
-        self.handler
-            .handle(envelope, tx)
+        let mut tx = pool
+            .begin()
             .await
-            .map_err(Failure::Retry)
+            .map_err(|err| retry(err, "beginning the transaction"))?;
+        let first_time = inbox::record(&mut tx, inbox_name, message_id)
+            .await
+            .map_err(|err| retry(err, "recording the message in the inbox"))?;
+        if !first_time {
+            return Ok(Outcome::Duplicate);
+        }
+        self.handler
+            .handle(&envelope, &mut tx)
+            .await
+            .map_err(Failure::Retry)?;
+        tx.commit().await.map_err(|err| retry(err, "committing"))?;
+        self.handler.after_commit(&envelope).await;
+        Ok(Outcome::Applied)
     }
 }
 
@@ -263,7 +299,7 @@ impl Consumer {
                 return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no handler for this event type").await;
             };
 
-            let result = self.apply(handler.as_ref(), message_id, &delivery.data).await;
+            let result = handler.apply(&self.pool, self.inbox_name(), message_id, &delivery.data).await;
             metrics::histogram!("messaging_handler_duration_seconds", "queue" => self.names.main.clone(), "event_type" => event_type.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {
@@ -302,33 +338,6 @@ impl Consumer {
         }
         .instrument(span)
         .await
-    }
-
-    /// Records the message and runs the handler in one transaction.
-    async fn apply(
-        &self,
-        handler: &dyn ErasedHandler,
-        message_id: Uuid,
-        data: &[u8],
-    ) -> Result<Outcome, Failure> {
-        let mut tx = self.pool.begin().await.map_err(|err| {
-            Failure::Retry(anyhow::Error::new(err).context("beginning the transaction"))
-        })?;
-        let first_time = inbox::record(&mut tx, self.inbox_name(), message_id)
-            .await
-            .map_err(|err| {
-                Failure::Retry(
-                    anyhow::Error::new(err).context("recording the message in the inbox"),
-                )
-            })?;
-        if !first_time {
-            return Ok(Outcome::Duplicate);
-        }
-        handler.handle_bytes(data, &mut tx).await?;
-        tx.commit()
-            .await
-            .map_err(|err| Failure::Retry(anyhow::Error::new(err).context("committing")))?;
-        Ok(Outcome::Applied)
     }
 
     /// Publishes the delivery to the dead-letter queue, waits for the broker's confirm, then

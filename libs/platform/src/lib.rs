@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod grpc;
+pub mod grpc_client;
 pub mod grpc_status;
 pub mod postgres;
 pub mod problem;

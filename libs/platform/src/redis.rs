@@ -50,9 +50,13 @@ impl RedisSettings {
 #[tracing::instrument(name = "redis.connect", skip_all)]
 pub async fn connect(settings: &RedisSettings) -> anyhow::Result<ConnectionManager> {
     let client = redis::Client::open(settings.url.expose()).context("parsing the Redis URL")?;
+    // Fail fast when Redis is gone: a command waits for at most one quick reconnection
+    // attempt, so callers that degrade without Redis (the caches) degrade quickly.
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(settings.command_timeout));
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(settings.command_timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(200));
     let connect = || ConnectionManager::new_with_config(client.clone(), config.clone());
     connect
         .retry(

@@ -11,6 +11,7 @@ pub mod grpc;
 mod infra;
 mod logging;
 pub mod postgres;
+pub mod proxy;
 
 pub use infra::{amqp_url, redis_url};
 pub use logging::init;

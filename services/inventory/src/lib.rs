@@ -1,8 +1,8 @@
-//! The inventory service: products, prices, stock and reservations.
+//! The inventory service: products, prices, stock and reservations that never oversell.
 //!
 //! Hexagonal layout, the same in every backend service:
 
-/// gRPC (inbound) and Postgres/Redis/AMQP (outbound) adapters.
+/// gRPC and AMQP (inbound), Postgres and Redis (outbound) adapters.
 pub mod adapters;
 /// Use cases and the ports they need.
 pub mod app;

@@ -272,7 +272,7 @@ impl RecordingHandler {
 impl EventHandler<OrderCancelled> for RecordingHandler {
     async fn handle(
         &self,
-        event: Envelope<OrderCancelled>,
+        event: &Envelope<OrderCancelled>,
         tx: &mut PgConnection,
     ) -> anyhow::Result<()> {
         self.record(event.id, &event.data.reason, tx).await
@@ -283,7 +283,7 @@ impl EventHandler<OrderCancelled> for RecordingHandler {
 impl EventHandler<OrderConfirmed> for RecordingHandler {
     async fn handle(
         &self,
-        event: Envelope<OrderConfirmed>,
+        event: &Envelope<OrderConfirmed>,
         tx: &mut PgConnection,
     ) -> anyhow::Result<()> {
         self.record(event.id, "confirmed", tx).await

@@ -1,1 +1,8 @@
-//! Adapters of the inventory service: the gRPC server and the stores and peers it talks to.
+//! Adapters of the inventory service: gRPC (inbound), AMQP consumers (inbound), Postgres and
+//! the Redis cache (outbound), and the demo catalog.
+
+pub mod amqp;
+pub mod cached_catalog;
+pub mod grpc;
+pub mod postgres;
+pub mod seed;

@@ -1,1 +1,65 @@
-//! Use cases of the inventory service and the ports they depend on.
+//! Use cases of the inventory service, one file each, and the ports they depend on.
+
+mod adjust_stock;
+mod create_product;
+mod error;
+mod expire_reservations;
+mod get_products;
+mod list_products;
+pub mod ports;
+mod release_reservation;
+mod reserve_stock;
+#[cfg(test)]
+mod testing;
+mod update_product;
+
+use std::sync::Arc;
+
+pub use create_product::CreateProduct;
+pub use error::InventoryError;
+pub use list_products::{MAX_PAGE_SIZE, ProductPage};
+use ports::{Catalog, Reservations};
+
+/// The inventory application: every use case is a method, in its own file.
+#[derive(Clone)]
+pub struct Inventory {
+    catalog: Arc<dyn Catalog>,
+    reservations: Arc<dyn Reservations>,
+    /// How long a reservation holds stock before the expiry worker takes it back. Longer than
+    /// the order saga's deadline, so a live saga never loses its stock.
+    reservation_ttl: chrono::Duration,
+}
+
+impl std::fmt::Debug for Inventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inventory")
+            .field("reservation_ttl", &self.reservation_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inventory {
+    pub fn new(
+        catalog: Arc<dyn Catalog>,
+        reservations: Arc<dyn Reservations>,
+        reservation_ttl: chrono::Duration,
+    ) -> Self {
+        Self {
+            catalog,
+            reservations,
+            reservation_ttl,
+        }
+    }
+}
+
+/// Parses a client-supplied UUID, recording a violation under `field` when it is not one.
+pub(crate) fn parse_id(
+    violations: &mut shop_platform::validation::Violations,
+    field: &str,
+    raw: &str,
+) -> Option<uuid::Uuid> {
+    violations.check(
+        field,
+        uuid::Uuid::parse_str(raw).map_err(|_| "must be a UUID"),
+    )
+}

@@ -1,0 +1,8 @@
+//! Postgres adapters: the catalog, and the reservations with the stock they move.
+
+mod catalog;
+mod reservations;
+mod rows;
+
+pub use catalog::PgCatalog;
+pub use reservations::{PgReservations, commit_for_order, restock_for_order};

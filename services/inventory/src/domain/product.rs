@@ -1,0 +1,235 @@
+//! Products: what the catalog sells, and the validated shapes of creating and changing one.
+
+use chrono::{DateTime, Utc};
+use shop_events::Money;
+use shop_platform::validation::Violations;
+use uuid::Uuid;
+
+use super::Stock;
+
+/// A catalog entry with its stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub price: Money,
+    pub image_url: String,
+    pub active: bool,
+    pub stock: Stock,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A product to create, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProduct {
+    pub name: String,
+    pub description: String,
+    pub price: Money,
+    pub image_url: String,
+    pub initial_stock: i64,
+}
+
+/// Changes to a product; `None` leaves a field as it is. Validated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price: Option<Money>,
+    pub image_url: Option<String>,
+    pub active: Option<bool>,
+}
+
+const MAX_NAME: usize = 200;
+const MAX_DESCRIPTION: usize = 5_000;
+const MAX_URL: usize = 2_048;
+/// The shop's one currency. Prices in another currency are refused, because an order's lines
+/// must add up to one total.
+pub const SHOP_CURRENCY: &str = "EUR";
+
+fn check_name(violations: &mut Violations, field: &str, name: &str) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        violations.add(field, "must not be empty");
+        None
+    } else if name.chars().count() > MAX_NAME {
+        violations.add(field, format!("must be at most {MAX_NAME} characters"));
+        None
+    } else {
+        Some(name.to_owned())
+    }
+}
+
+fn check_description(
+    violations: &mut Violations,
+    field: &str,
+    description: &str,
+) -> Option<String> {
+    if description.chars().count() > MAX_DESCRIPTION {
+        violations.add(
+            field,
+            format!("must be at most {MAX_DESCRIPTION} characters"),
+        );
+        None
+    } else {
+        Some(description.trim().to_owned())
+    }
+}
+
+fn check_price(
+    violations: &mut Violations,
+    field: &str,
+    amount_minor: i64,
+    currency: &str,
+) -> Option<Money> {
+    if currency != SHOP_CURRENCY {
+        violations.add(
+            format!("{field}.currency"),
+            format!("must be {SHOP_CURRENCY}"),
+        );
+        return None;
+    }
+    if amount_minor <= 0 {
+        violations.add(format!("{field}.amount_minor"), "must be positive");
+        return None;
+    }
+    violations.check(field, Money::new(amount_minor, currency))
+}
+
+fn check_image_url(violations: &mut Violations, field: &str, url: &str) -> Option<String> {
+    let url = url.trim();
+    let acceptable = url.is_empty()
+        || url.starts_with("https://")
+        || url.starts_with("http://")
+        || (url.starts_with('/') && !url.starts_with("//"));
+    if url.len() > MAX_URL {
+        violations.add(field, format!("must be at most {MAX_URL} characters"));
+        None
+    } else if !acceptable || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        violations.add(field, "must be an http(s) URL or a path starting with /");
+        None
+    } else {
+        Some(url.to_owned())
+    }
+}
+
+impl NewProduct {
+    pub fn parse(
+        name: &str,
+        description: &str,
+        price: Option<(i64, &str)>,
+        image_url: &str,
+        initial_stock: i64,
+    ) -> Result<Self, Violations> {
+        let mut violations = Violations::new();
+        let name = check_name(&mut violations, "name", name);
+        let description = check_description(&mut violations, "description", description);
+        let price = match price {
+            Some((amount, currency)) => check_price(&mut violations, "price", amount, currency),
+            None => {
+                violations.add("price", "is required");
+                None
+            }
+        };
+        let image_url = check_image_url(&mut violations, "image_url", image_url);
+        if !(0..=1_000_000).contains(&initial_stock) {
+            violations.add("initial_stock", "must be between 0 and 1000000");
+        }
+        match (name, description, price, image_url) {
+            (Some(name), Some(description), Some(price), Some(image_url))
+                if violations.is_empty() =>
+            {
+                Ok(Self {
+                    name,
+                    description,
+                    price,
+                    image_url,
+                    initial_stock,
+                })
+            }
+            _ => Err(violations),
+        }
+    }
+}
+
+impl ProductPatch {
+    pub fn parse(
+        name: Option<&str>,
+        description: Option<&str>,
+        price: Option<(i64, &str)>,
+        image_url: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<Self, Violations> {
+        let mut violations = Violations::new();
+        let patch = Self {
+            name: name.and_then(|n| check_name(&mut violations, "name", n)),
+            description: description
+                .and_then(|d| check_description(&mut violations, "description", d)),
+            price: price.and_then(|(amount, currency)| {
+                check_price(&mut violations, "price", amount, currency)
+            }),
+            image_url: image_url.and_then(|u| check_image_url(&mut violations, "image_url", u)),
+            active,
+        };
+        violations.into_result().map(|()| patch)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_valid_product_is_trimmed_and_accepted() {
+        let product = NewProduct::parse(
+            "  Ferris Mug ",
+            "A mug.",
+            Some((1299, "EUR")),
+            "/static/products/mug.svg",
+            5,
+        )
+        .unwrap();
+        assert_eq!(product.name, "Ferris Mug");
+        assert_eq!(product.price, Money::new(1299, "EUR").unwrap());
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let err = NewProduct::parse(
+            "",
+            &"d".repeat(5001),
+            Some((0, "USD")),
+            "javascript:alert(1)",
+            -1,
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = err.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "description",
+                "price.currency",
+                "image_url",
+                "initial_stock"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_patch_validates_only_what_it_changes() {
+        let patch = ProductPatch::parse(None, None, Some((500, "EUR")), None, Some(false)).unwrap();
+        assert_eq!(patch.price.unwrap().amount_minor, 500);
+        assert!(ProductPatch::parse(Some(" "), None, None, None, None).is_err());
+        assert!(
+            ProductPatch::parse(None, None, None, None, None)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
