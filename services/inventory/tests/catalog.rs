@@ -261,7 +261,7 @@ async fn seeding_twice_leaves_one_demo_catalog() {
         );
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM product")
-        .fetch_one(&shop.db.pool)
+        .fetch_one(&shop.pool)
         .await
         .unwrap();
     assert_eq!(count, 12);

@@ -171,7 +171,7 @@ async fn deliver<E: shop_events::Event>(
     times: usize,
 ) {
     let connection = lapin::Connection::connect(
-        shop.settings.amqp.url.expose(),
+        shop.amqp.url.expose(),
         lapin::ConnectionProperties::default(),
     )
     .await
@@ -185,7 +185,7 @@ async fn deliver<E: shop_events::Event>(
     for _ in 0..times {
         channel
             .basic_publish(
-                shop.settings.amqp.exchange.clone().into(),
+                shop.amqp.exchange.clone().into(),
                 E::TYPE.into(),
                 lapin::options::BasicPublishOptions::default(),
                 &body,

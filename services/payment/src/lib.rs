@@ -1,8 +1,8 @@
-//! The payment service: charges and refunds behind a card processor port.
+//! The payment service: idempotent charges and refunds behind a card processor port.
 //!
 //! Hexagonal layout, the same in every backend service:
 
-/// gRPC (inbound) and Postgres/Redis/AMQP (outbound) adapters.
+/// gRPC and AMQP (inbound), Postgres and the card processor (outbound) adapters.
 pub mod adapters;
 /// Use cases and the ports they need.
 pub mod app;

@@ -93,7 +93,7 @@ async fn every_backend_serves_health_and_reflection_then_stops_cleanly_on_sigter
             "{binary}"
         );
         let services = reflected_services(process.public_addr).await;
-        let implemented = ["shop-user", "shop-inventory"];
+        let implemented = ["shop-user", "shop-inventory", "shop-payment"];
         if implemented.contains(&binary) {
             assert!(
                 services.iter().any(|s| s == service),

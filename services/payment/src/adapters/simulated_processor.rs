@@ -1,0 +1,378 @@
+//! A simulated card processor: what the payment service talks to instead of a real one. It
+//! behaves like one where it matters: it keeps its own ledger, applies each operation once per
+//! idempotency key, answers by test card token, and can be made slow and flaky on purpose.
+//!
+//! | token | behaviour |
+//! |---|---|
+//! | `tok_visa`, `tok_mastercard` | approved |
+//! | `tok_declined` | declined: `card_declined` |
+//! | `tok_insufficient_funds` | declined: `insufficient_funds` |
+//! | `tok_processing_error` | the first attempt per order fails transiently; a retry succeeds |
+//! | `tok_timeout` | the first attempt per order is applied but its answer is lost (the caller times out); a retry returns the original authorization |
+//! | anything else | declined: `unknown_card` |
+//!
+//! The ledger lives in the process: with several replicas each has its own, which is fine for a
+//! simulation and is the one way it differs from a real processor.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shop_events::Money;
+use uuid::Uuid;
+
+use crate::app::ports::{Authorization, PaymentProvider, ProviderError};
+use crate::domain::CardToken;
+
+/// Knobs for chaos experiments.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessorBehaviour {
+    /// Added to every call.
+    pub latency: Duration,
+    /// Share of calls (0.0 to 1.0) that fail transiently before doing anything.
+    pub failure_rate: f64,
+    /// How long the caller waits for an answer.
+    pub timeout: Duration,
+}
+
+/// One authorization in the processor's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub reference: String,
+    pub amount: Money,
+    pub captured: bool,
+    pub voided: bool,
+    pub refunded: bool,
+}
+
+#[derive(Default)]
+struct Ledger {
+    authorizations: HashMap<Uuid, LedgerEntry>,
+    declines: HashMap<Uuid, String>,
+    /// Keys whose first attempt already had its scripted trouble.
+    troubled: HashSet<Uuid>,
+    captures: u64,
+    refunds: u64,
+}
+
+/// The simulated processor. Clones share one ledger.
+#[derive(Clone)]
+pub struct SimulatedProcessor {
+    behaviour: ProcessorBehaviour,
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+impl std::fmt::Debug for SimulatedProcessor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatedProcessor")
+            .field("behaviour", &self.behaviour)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimulatedProcessor {
+    pub fn new(behaviour: ProcessorBehaviour) -> Self {
+        Self {
+            behaviour,
+            ledger: Arc::new(Mutex::new(Ledger::default())),
+        }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The processor's record of an order's authorization.
+    pub fn entry(&self, key: Uuid) -> Option<LedgerEntry> {
+        self.ledger().authorizations.get(&key).cloned()
+    }
+
+    /// Captures the processor has performed, over all orders.
+    pub fn total_captures(&self) -> u64 {
+        self.ledger().captures
+    }
+
+    /// Refunds the processor has performed, over all orders.
+    pub fn total_refunds(&self) -> u64 {
+        self.ledger().refunds
+    }
+
+    /// Waits the configured latency and maybe fails, like a network and a busy processor.
+    async fn network(&self) -> Result<(), ProviderError> {
+        if !self.behaviour.latency.is_zero() {
+            tokio::time::sleep(self.behaviour.latency).await;
+        }
+        if self.behaviour.failure_rate > 0.0 {
+            let mut byte = [0u8; 4];
+            getrandom::fill(&mut byte).map_err(|err| ProviderError::Transient(err.to_string()))?;
+            let roll = f64::from(u32::from_le_bytes(byte)) / f64::from(u32::MAX);
+            if roll < self.behaviour.failure_rate {
+                return Err(ProviderError::Transient(
+                    "simulated processor failure".to_owned(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `call` with the configured timeout, as a client of a real processor would.
+    async fn with_timeout<T>(
+        &self,
+        call: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        tokio::time::timeout(self.behaviour.timeout, call)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ProviderError::Transient(
+                    "the card processor timed out".to_owned(),
+                ))
+            })
+    }
+
+    async fn authorize_once(
+        &self,
+        key: Uuid,
+        amount: &Money,
+        card: &CardToken,
+    ) -> Result<Authorization, ProviderError> {
+        self.network().await?;
+        let first_attempt = self.ledger().troubled.insert(key);
+        match card.as_str() {
+            "tok_processing_error" if first_attempt => {
+                return Err(ProviderError::Transient("processing error".to_owned()));
+            }
+            "tok_timeout" if first_attempt => {
+                // The processor authorizes, but the answer never arrives in time.
+                self.record_authorization(key, amount);
+                tokio::time::sleep(self.behaviour.timeout * 3).await;
+                return Err(ProviderError::Transient("no answer".to_owned()));
+            }
+            _ => {}
+        }
+        let decline = match card.as_str() {
+            "tok_visa" | "tok_mastercard" | "tok_processing_error" | "tok_timeout" => None,
+            "tok_declined" => Some("card_declined"),
+            "tok_insufficient_funds" => Some("insufficient_funds"),
+            _ => Some("unknown_card"),
+        };
+        let mut ledger = self.ledger();
+        if let Some(reason) = ledger.declines.get(&key) {
+            return Ok(Authorization::Declined {
+                reason: reason.clone(),
+            });
+        }
+        if let Some(reason) = decline {
+            ledger.declines.insert(key, reason.to_owned());
+            return Ok(Authorization::Declined {
+                reason: reason.to_owned(),
+            });
+        }
+        drop(ledger);
+        Ok(Authorization::Approved {
+            reference: self.record_authorization(key, amount),
+        })
+    }
+
+    /// Records an authorization once per key; returns its reference.
+    fn record_authorization(&self, key: Uuid, amount: &Money) -> String {
+        self.ledger()
+            .authorizations
+            .entry(key)
+            .or_insert_with(|| LedgerEntry {
+                reference: format!("auth_{}", key.simple()),
+                amount: amount.clone(),
+                captured: false,
+                voided: false,
+                refunded: false,
+            })
+            .reference
+            .clone()
+    }
+
+    fn update(
+        &self,
+        key: Uuid,
+        change: impl FnOnce(&mut Ledger, Uuid) -> Result<(), ProviderError>,
+    ) -> Result<(), ProviderError> {
+        let mut ledger = self.ledger();
+        if !ledger.authorizations.contains_key(&key) {
+            return Err(ProviderError::Rejected(format!(
+                "no authorization for {key}"
+            )));
+        }
+        change(&mut ledger, key)
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for SimulatedProcessor {
+    async fn authorize(
+        &self,
+        key: Uuid,
+        amount: &Money,
+        card: &CardToken,
+    ) -> Result<Authorization, ProviderError> {
+        let outcome = self
+            .with_timeout(self.authorize_once(key, amount, card))
+            .await;
+        record("authorize", &outcome);
+        outcome
+    }
+
+    async fn capture(&self, key: Uuid) -> Result<(), ProviderError> {
+        let outcome = self
+            .with_timeout(async {
+                self.network().await?;
+                self.update(key, |ledger, key| {
+                    let entry = ledger
+                        .authorizations
+                        .get_mut(&key)
+                        .ok_or_else(|| ProviderError::Rejected("gone".to_owned()))?;
+                    if entry.voided {
+                        return Err(ProviderError::Rejected(
+                            "the authorization was voided".to_owned(),
+                        ));
+                    }
+                    if !entry.captured {
+                        entry.captured = true;
+                        ledger.captures += 1;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        record("capture", &outcome);
+        outcome
+    }
+
+    async fn void(&self, key: Uuid) -> Result<(), ProviderError> {
+        let outcome = self
+            .with_timeout(async {
+                self.network().await?;
+                self.update(key, |ledger, key| {
+                    let entry = ledger
+                        .authorizations
+                        .get_mut(&key)
+                        .ok_or_else(|| ProviderError::Rejected("gone".to_owned()))?;
+                    if entry.captured {
+                        return Err(ProviderError::Rejected(
+                            "captured funds cannot be voided".to_owned(),
+                        ));
+                    }
+                    entry.voided = true;
+                    Ok(())
+                })
+            })
+            .await;
+        record("void", &outcome);
+        outcome
+    }
+
+    async fn refund(&self, key: Uuid) -> Result<(), ProviderError> {
+        let outcome = self
+            .with_timeout(async {
+                self.network().await?;
+                self.update(key, |ledger, key| {
+                    let entry = ledger
+                        .authorizations
+                        .get_mut(&key)
+                        .ok_or_else(|| ProviderError::Rejected("gone".to_owned()))?;
+                    if !entry.captured {
+                        return Err(ProviderError::Rejected(
+                            "nothing captured to refund".to_owned(),
+                        ));
+                    }
+                    if !entry.refunded {
+                        entry.refunded = true;
+                        ledger.refunds += 1;
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        record("refund", &outcome);
+        outcome
+    }
+}
+
+fn record<T>(operation: &'static str, outcome: &Result<T, ProviderError>) {
+    let result = match outcome {
+        Ok(_) => "ok",
+        Err(ProviderError::Transient(_)) => "transient",
+        Err(ProviderError::Rejected(_)) => "rejected",
+    };
+    metrics::counter!("payment_provider_calls_total", "operation" => operation, "result" => result)
+        .increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn processor() -> SimulatedProcessor {
+        SimulatedProcessor::new(ProcessorBehaviour {
+            latency: Duration::ZERO,
+            failure_rate: 0.0,
+            timeout: Duration::from_millis(50),
+        })
+    }
+
+    fn eur(amount: i64) -> Money {
+        Money::new(amount, "EUR").unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_same_key_authorizes_and_captures_once() {
+        let p = processor();
+        let key = Uuid::now_v7();
+        let card = CardToken::parse("tok_visa").unwrap();
+        let first = p.authorize(key, &eur(100), &card).await.unwrap();
+        let again = p.authorize(key, &eur(100), &card).await.unwrap();
+        assert_eq!(first, again);
+        p.capture(key).await.unwrap();
+        p.capture(key).await.unwrap();
+        assert_eq!(p.total_captures(), 1);
+    }
+
+    #[tokio::test]
+    async fn test_tokens_behave_as_documented() {
+        let p = processor();
+        let decline = |token: &str| CardToken::parse(token).unwrap();
+        assert!(matches!(
+            p.authorize(Uuid::now_v7(), &eur(1), &decline("tok_declined")).await.unwrap(),
+            Authorization::Declined { reason } if reason == "card_declined"
+        ));
+        assert!(matches!(
+            p.authorize(Uuid::now_v7(), &eur(1), &decline("tok_insufficient_funds")).await.unwrap(),
+            Authorization::Declined { reason } if reason == "insufficient_funds"
+        ));
+        let flaky = Uuid::now_v7();
+        assert!(
+            p.authorize(flaky, &eur(1), &decline("tok_processing_error"))
+                .await
+                .is_err()
+        );
+        assert!(
+            p.authorize(flaky, &eur(1), &decline("tok_processing_error"))
+                .await
+                .is_ok()
+        );
+        let lost = Uuid::now_v7();
+        assert!(matches!(
+            p.authorize(lost, &eur(1), &decline("tok_timeout")).await,
+            Err(ProviderError::Transient(_))
+        ));
+        assert!(
+            p.entry(lost).is_some(),
+            "applied although the answer was lost"
+        );
+        assert!(
+            p.authorize(lost, &eur(1), &decline("tok_timeout"))
+                .await
+                .is_ok()
+        );
+    }
+}

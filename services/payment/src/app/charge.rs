@@ -1,0 +1,446 @@
+//! Charge (saga step): take an order's money exactly once.
+//!
+//! Any number of concurrent or repeated calls for one order open the same payment; one of
+//! them holds the lease and talks to the processor (authorize, then capture), the others
+//! wait for its outcome and return it. A crashed holder's lease expires and the next call
+//! takes over where it stopped; every processor call carries the order id as idempotency key,
+//! so taking over never charges twice.
+
+use std::time::Instant;
+
+use backon::Retryable as _;
+use uuid::Uuid;
+
+use super::ports::{Authorization, OpenError, ProviderError};
+use super::{PaymentError, Payments};
+use crate::domain::{ChargeRequest, Payment, PaymentStatus};
+
+/// How often a waiting caller looks at the payment again.
+const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
+impl Payments {
+    #[tracing::instrument(name = "payments.charge", skip_all, fields(order_id = %request.order_id), err(Debug))]
+    pub async fn charge(&self, request: ChargeRequest) -> Result<Payment, PaymentError> {
+        let opened = self
+            .payments
+            .open(request.order_id, request.user_id, &request.amount)
+            .await;
+        let mut payment = match opened {
+            Ok(payment) => payment,
+            Err(OpenError::Conflict(_)) => return Err(PaymentError::AmountMismatch),
+            Err(OpenError::Unexpected(err)) => return Err(PaymentError::Unexpected(err)),
+        };
+        let deadline = Instant::now() + self.policy.max_wait;
+        loop {
+            if payment.status.is_settled() {
+                count(&payment);
+                return Ok(payment);
+            }
+            if let Some(leased) = self
+                .payments
+                .acquire_lease(request.order_id, self.policy.lease)
+                .await?
+            {
+                let outcome = self.settle(&request, leased).await;
+                // Whatever happened, the next caller must not wait for an expired lease.
+                self.payments.release_lease(request.order_id).await?;
+                let payment = outcome?;
+                count(&payment);
+                return Ok(payment);
+            }
+            if Instant::now() >= deadline {
+                return Err(PaymentError::Unavailable(
+                    "another charge of this order is still in progress".to_owned(),
+                ));
+            }
+            tokio::time::sleep(POLL).await;
+            payment = self
+                .payments
+                .get(request.order_id)
+                .await?
+                .ok_or(PaymentError::NotFound)?;
+        }
+    }
+
+    /// Drives a leased payment to its outcome.
+    async fn settle(
+        &self,
+        request: &ChargeRequest,
+        mut payment: Payment,
+    ) -> Result<Payment, PaymentError> {
+        let key = request.order_id;
+        if payment.status == PaymentStatus::Pending {
+            let authorization = (|| self.provider.authorize(key, &request.amount, &request.card))
+                .retry(self.backoff())
+                .when(|err| matches!(err, ProviderError::Transient(_)))
+                .notify(|err, delay| tracing::warn!(error = %err, ?delay, "authorization failed; retrying"))
+                .await
+                .map_err(provider_failure)?;
+            match authorization {
+                Authorization::Declined { reason } => {
+                    self.payments.record_decline(key, &reason).await?;
+                    return self.reload(key).await;
+                }
+                Authorization::Approved { reference } => {
+                    if !self.payments.record_authorization(key, &reference).await? {
+                        // The saga gave up on this payment while the processor was thinking:
+                        // the held funds must not stay held.
+                        self.void(key).await?;
+                        return self.reload(key).await;
+                    }
+                }
+            }
+            payment = self.reload(key).await?;
+        }
+        if payment.status == PaymentStatus::Authorized {
+            (|| self.provider.capture(key))
+                .retry(self.backoff())
+                .when(|err| matches!(err, ProviderError::Transient(_)))
+                .notify(
+                    |err, delay| tracing::warn!(error = %err, ?delay, "capture failed; retrying"),
+                )
+                .await
+                .map_err(provider_failure)?;
+            self.payments.record_capture(key).await?;
+        }
+        self.reload(key).await
+    }
+
+    pub(super) async fn void(&self, key: Uuid) -> Result<(), PaymentError> {
+        (|| self.provider.void(key))
+            .retry(self.backoff())
+            .when(|err| matches!(err, ProviderError::Transient(_)))
+            .await
+            .map_err(provider_failure)
+    }
+
+    pub(super) async fn reload(&self, order_id: Uuid) -> Result<Payment, PaymentError> {
+        self.payments
+            .get(order_id)
+            .await?
+            .ok_or(PaymentError::NotFound)
+    }
+}
+
+fn provider_failure(err: ProviderError) -> PaymentError {
+    match err {
+        ProviderError::Transient(reason) => PaymentError::Unavailable(reason),
+        ProviderError::Rejected(reason) => {
+            PaymentError::Unexpected(anyhow::anyhow!("the processor refused: {reason}"))
+        }
+    }
+}
+
+fn count(payment: &Payment) {
+    metrics::counter!("payments_charges_total", "status" => payment.status.as_str()).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use mockall::Sequence;
+    use shop_events::Money;
+
+    use crate::app::ports::{
+        Authorization, MockPaymentProvider, MockPayments, OpenError, ProviderError,
+    };
+    use crate::app::{PaymentError, PaymentPolicy, Payments};
+    use crate::domain::{CardToken, ChargeRequest, Payment, PaymentStatus};
+
+    fn request() -> ChargeRequest {
+        ChargeRequest {
+            order_id: uuid::Uuid::now_v7(),
+            user_id: uuid::Uuid::now_v7(),
+            amount: Money::new(2500, "EUR").unwrap(),
+            card: CardToken::parse("tok_visa").unwrap(),
+        }
+    }
+
+    fn payment(request: &ChargeRequest, status: PaymentStatus) -> Payment {
+        Payment {
+            id: uuid::Uuid::now_v7(),
+            order_id: request.order_id,
+            user_id: request.user_id,
+            status,
+            amount: request.amount.clone(),
+            provider_reference: None,
+            failure_reason: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            refunded_at: None,
+        }
+    }
+
+    fn app(payments: MockPayments, provider: MockPaymentProvider) -> Payments {
+        Payments::new(
+            Arc::new(payments),
+            Arc::new(provider),
+            PaymentPolicy {
+                lease: Duration::from_secs(5),
+                max_wait: Duration::from_millis(200),
+                provider_attempts: 3,
+            },
+        )
+    }
+
+    /// A store whose payment goes through `statuses` on successive reads after the lease.
+    fn store(request: &ChargeRequest, after_lease: Vec<PaymentStatus>) -> MockPayments {
+        let mut payments = MockPayments::new();
+        let pending = payment(request, PaymentStatus::Pending);
+        let opened = pending.clone();
+        payments
+            .expect_open()
+            .returning(move |_, _, _| Ok(opened.clone()));
+        let leased = pending.clone();
+        payments
+            .expect_acquire_lease()
+            .returning(move |_, _| Ok(Some(leased.clone())));
+        payments.expect_release_lease().returning(|_| Ok(()));
+        let mut reads = after_lease
+            .into_iter()
+            .map(move |s| Payment {
+                status: s,
+                ..pending.clone()
+            })
+            .collect::<Vec<_>>();
+        reads.reverse();
+        let reads = std::sync::Mutex::new(reads);
+        payments
+            .expect_get()
+            .returning(move |_| Ok(reads.lock().unwrap().pop()));
+        payments
+    }
+
+    #[tokio::test]
+    async fn an_approved_card_is_authorized_then_captured() {
+        let request = request();
+        let mut payments = store(
+            &request,
+            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
+        );
+        payments
+            .expect_record_authorization()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        payments
+            .expect_record_capture()
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().times(1).returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_1".to_owned(),
+            })
+        });
+        provider.expect_capture().times(1).returning(|_| Ok(()));
+
+        let paid = app(payments, provider).charge(request).await.unwrap();
+        assert_eq!(paid.status, PaymentStatus::Captured);
+    }
+
+    #[tokio::test]
+    async fn a_declined_card_is_recorded_and_nothing_is_captured() {
+        let request = request();
+        let mut payments = store(&request, vec![PaymentStatus::Declined]);
+        payments
+            .expect_record_decline()
+            .withf(|_, reason| reason == "card_declined")
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().returning(|_, _, _| {
+            Ok(Authorization::Declined {
+                reason: "card_declined".to_owned(),
+            })
+        });
+        provider.expect_capture().never();
+
+        let declined = app(payments, provider).charge(request).await.unwrap();
+        assert_eq!(declined.status, PaymentStatus::Declined);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_with_the_same_key_and_then_succeeds() {
+        let request = request();
+        let key = request.order_id;
+        let mut payments = store(
+            &request,
+            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
+        );
+        payments
+            .expect_record_authorization()
+            .returning(|_, _| Ok(true));
+        payments.expect_record_capture().returning(|_| Ok(true));
+        let mut provider = MockPaymentProvider::new();
+        let mut sequence = Sequence::new();
+        provider
+            .expect_authorize()
+            .withf(move |k, _, _| *k == key)
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_, _, _| Err(ProviderError::Transient("timeout".to_owned())));
+        provider
+            .expect_authorize()
+            .withf(move |k, _, _| *k == key)
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_, _, _| {
+                Ok(Authorization::Approved {
+                    reference: "auth_2".to_owned(),
+                })
+            });
+        provider.expect_capture().times(1).returning(|_| Ok(()));
+
+        let paid = app(payments, provider).charge(request).await.unwrap();
+        assert_eq!(paid.status, PaymentStatus::Captured);
+    }
+
+    #[tokio::test]
+    async fn when_the_processor_stays_down_the_call_is_unavailable_and_the_lease_released() {
+        let request = request();
+        let payments = store(&request, vec![]);
+        let mut provider = MockPaymentProvider::new();
+        provider
+            .expect_authorize()
+            .times(3)
+            .returning(|_, _, _| Err(ProviderError::Transient("503".to_owned())));
+
+        let err = app(payments, provider).charge(request).await.unwrap_err();
+        assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_capture_that_fails_transiently_is_retried() {
+        let request = request();
+        let mut payments = store(
+            &request,
+            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
+        );
+        payments
+            .expect_record_authorization()
+            .returning(|_, _| Ok(true));
+        payments
+            .expect_record_capture()
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_3".to_owned(),
+            })
+        });
+        let mut sequence = Sequence::new();
+        provider
+            .expect_capture()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| Err(ProviderError::Transient("reset".to_owned())));
+        provider
+            .expect_capture()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| Ok(()));
+
+        assert_eq!(
+            app(payments, provider)
+                .charge(request)
+                .await
+                .unwrap()
+                .status,
+            PaymentStatus::Captured
+        );
+    }
+
+    #[tokio::test]
+    async fn an_authorization_that_lost_the_race_to_compensation_is_voided() {
+        let request = request();
+        let mut payments = store(&request, vec![PaymentStatus::Failed]);
+        payments
+            .expect_record_authorization()
+            .returning(|_, _| Ok(false));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_4".to_owned(),
+            })
+        });
+        provider.expect_void().times(1).returning(|_| Ok(()));
+        provider.expect_capture().never();
+
+        assert_eq!(
+            app(payments, provider)
+                .charge(request)
+                .await
+                .unwrap()
+                .status,
+            PaymentStatus::Failed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_settled_payment_is_returned_without_calling_the_processor() {
+        let request = request();
+        let mut payments = MockPayments::new();
+        let captured = payment(&request, PaymentStatus::Captured);
+        payments
+            .expect_open()
+            .returning(move |_, _, _| Ok(captured.clone()));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().never();
+        assert_eq!(
+            app(payments, provider)
+                .charge(request)
+                .await
+                .unwrap()
+                .status,
+            PaymentStatus::Captured
+        );
+    }
+
+    #[tokio::test]
+    async fn another_amount_for_the_same_order_is_refused() {
+        let request = request();
+        let mut payments = MockPayments::new();
+        let other = payment(&request, PaymentStatus::Captured);
+        payments
+            .expect_open()
+            .returning(move |_, _, _| Err(OpenError::Conflict(Box::new(other.clone()))));
+        let err = app(payments, MockPaymentProvider::new())
+            .charge(request)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PaymentError::AmountMismatch), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_call_that_finds_the_lease_taken_waits_for_the_holders_outcome() {
+        let request = request();
+        let mut payments = MockPayments::new();
+        let pending = payment(&request, PaymentStatus::Pending);
+        let opened = pending.clone();
+        payments
+            .expect_open()
+            .returning(move |_, _, _| Ok(opened.clone()));
+        payments.expect_acquire_lease().returning(|_, _| Ok(None));
+        let captured = Payment {
+            status: PaymentStatus::Captured,
+            ..pending
+        };
+        payments
+            .expect_get()
+            .returning(move |_| Ok(Some(captured.clone())));
+        let mut provider = MockPaymentProvider::new();
+        provider.expect_authorize().never();
+
+        assert_eq!(
+            app(payments, provider)
+                .charge(request)
+                .await
+                .unwrap()
+                .status,
+            PaymentStatus::Captured
+        );
+    }
+}

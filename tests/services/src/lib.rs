@@ -1,0 +1,260 @@
+//! The real services, started in-process through their production `Application::build`, for
+//! tests that need more than one of them: a [`TestShop`] shares one isolated set of broker
+//! names and one Redis key prefix between its services (so their events reach each other and
+//! nobody else's), and gives each service its own fresh database.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // Test support: fail loudly and early.
+
+use std::net::SocketAddr;
+
+use shop_messaging::AmqpSettings;
+use shop_platform::ShutdownTrigger;
+use shop_platform::config::{AdminSettings, Secret, ServerSettings};
+use shop_proto::user::v1 as user_pb;
+use shop_proto::user::v1::user_service_client::UserServiceClient;
+use shop_testkit::TestDatabase;
+use tokio::task::JoinHandle;
+
+/// The password of every account the harness creates.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A service running as a task.
+#[derive(Debug)]
+struct Running {
+    trigger: ShutdownTrigger,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        self.trigger.trigger();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// What inventory tests reach into.
+#[derive(Debug, Clone)]
+pub struct InventoryHandle {
+    pub inventory: shop_inventory::app::Inventory,
+    pub cache: std::sync::Arc<shop_inventory::adapters::cached_catalog::CacheStats>,
+}
+
+/// What payment tests reach into.
+#[derive(Debug, Clone)]
+pub struct PaymentHandle {
+    pub payments: shop_payment::app::Payments,
+    pub processor: shop_payment::adapters::simulated_processor::SimulatedProcessor,
+}
+
+/// One isolated shop for one test.
+#[derive(Debug)]
+pub struct TestShop {
+    pub amqp: AmqpSettings,
+    pub redis_url: String,
+    pub redis_prefix: String,
+    running: Vec<Running>,
+    databases: Vec<TestDatabase>,
+}
+
+/// A started service: where it listens, its database, and the handle its type offers tests.
+#[derive(Debug)]
+pub struct Started<H> {
+    pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    /// A pool on the service's own database, for arranging and asserting.
+    pub pool: sqlx::PgPool,
+    pub handle: H,
+}
+
+impl<H> Started<H> {
+    /// `http://127.0.0.1:<port>`, what a peer's `upstream` setting takes.
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        shop_testkit::grpc::connect(self.addr).await
+    }
+}
+
+impl TestShop {
+    pub async fn new() -> Self {
+        shop_testkit::init();
+        let name = shop_testkit::unique_name("shop");
+        Self {
+            amqp: AmqpSettings::isolated(shop_testkit::amqp_url().await, &name),
+            redis_url: shop_testkit::redis_url().await,
+            redis_prefix: format!("{name}:"),
+            running: Vec::new(),
+            databases: Vec::new(),
+        }
+    }
+
+    async fn database(&mut self) -> (String, sqlx::PgPool) {
+        let db = TestDatabase::create_empty().await;
+        let url = db.url.clone();
+        let pool = db.pool.clone();
+        self.databases.push(db);
+        (url, pool)
+    }
+
+    fn keep(&mut self, trigger: ShutdownTrigger, task: JoinHandle<anyhow::Result<()>>) {
+        self.running.push(Running { trigger, task });
+    }
+
+    /// Starts the user service.
+    pub async fn user(
+        &mut self,
+        adjust: impl FnOnce(&mut shop_user::Settings),
+    ) -> Started<shop_user::app::Users> {
+        let (url, pool) = self.database().await;
+        let mut settings = shop_user::Settings {
+            grpc: ServerSettings::on_port(0),
+            admin: AdminSettings::on_port(0),
+            amqp: self.amqp.clone(),
+            ..shop_user::Settings::default()
+        };
+        settings.database.url = Secret::new(url);
+        settings.redis.url = Secret::new(self.redis_url.clone());
+        settings.redis.key_prefix.clone_from(&self.redis_prefix);
+        adjust(&mut settings);
+        let app = shop_user::Application::build(settings).await.unwrap();
+        let started = Started {
+            addr: app.grpc_addr(),
+            admin_addr: app.admin_addr(),
+            pool,
+            handle: app.users().clone(),
+        };
+        self.keep(
+            app.shutdown_trigger(),
+            tokio::spawn(app.run_until_stopped()),
+        );
+        started
+    }
+
+    /// Starts the inventory service, trusting `user`'s tokens.
+    pub async fn inventory<U>(
+        &mut self,
+        user: &Started<U>,
+        adjust: impl FnOnce(&mut shop_inventory::Settings),
+    ) -> Started<InventoryHandle> {
+        let (url, pool) = self.database().await;
+        let mut settings = shop_inventory::Settings {
+            grpc: ServerSettings::on_port(0),
+            admin: AdminSettings::on_port(0),
+            amqp: self.amqp.clone(),
+            ..shop_inventory::Settings::default()
+        };
+        settings.database.url = Secret::new(url);
+        settings.redis.url = Secret::new(self.redis_url.clone());
+        settings.redis.key_prefix.clone_from(&self.redis_prefix);
+        settings.upstream.user = user.uri();
+        adjust(&mut settings);
+        let app = shop_inventory::Application::build(settings).await.unwrap();
+        let started = Started {
+            addr: app.grpc_addr(),
+            admin_addr: app.admin_addr(),
+            pool,
+            handle: InventoryHandle {
+                inventory: app.inventory().clone(),
+                cache: app.cache_stats(),
+            },
+        };
+        self.keep(
+            app.shutdown_trigger(),
+            tokio::spawn(app.run_until_stopped()),
+        );
+        started
+    }
+
+    /// Starts the payment service, trusting `user`'s tokens.
+    pub async fn payment<U>(
+        &mut self,
+        user: &Started<U>,
+        adjust: impl FnOnce(&mut shop_payment::Settings),
+    ) -> Started<PaymentHandle> {
+        let (url, pool) = self.database().await;
+        let mut settings = shop_payment::Settings {
+            grpc: ServerSettings::on_port(0),
+            admin: AdminSettings::on_port(0),
+            amqp: self.amqp.clone(),
+            ..shop_payment::Settings::default()
+        };
+        settings.database.url = Secret::new(url);
+        settings.upstream.user = user.uri();
+        adjust(&mut settings);
+        let app = shop_payment::Application::build(settings).await.unwrap();
+        let started = Started {
+            addr: app.grpc_addr(),
+            admin_addr: app.admin_addr(),
+            pool,
+            handle: PaymentHandle {
+                payments: app.payments().clone(),
+                processor: app.processor().clone(),
+            },
+        };
+        self.keep(
+            app.shutdown_trigger(),
+            tokio::spawn(app.run_until_stopped()),
+        );
+        started
+    }
+
+    /// Stops every service and deletes the shop's broker topology.
+    pub async fn stop(mut self) {
+        while let Some(running) = self.running.pop() {
+            running.stop().await;
+        }
+        shop_messaging::topology::teardown(&self.amqp)
+            .await
+            .unwrap();
+    }
+}
+
+/// Registers `email` and logs in; returns (user id, access token).
+pub async fn customer<U>(user: &Started<U>, email: &str) -> (String, String) {
+    let mut client = UserServiceClient::new(user.channel().await);
+    let registered = client
+        .register(user_pb::RegisterRequest {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+            name: "Test Customer".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    (registered.id, login(user, email, PASSWORD).await)
+}
+
+/// Creates an admin account through the operator path and logs in; returns its access token.
+pub async fn admin(user: &Started<shop_user::app::Users>, email: &str) -> String {
+    user.handle
+        .create_admin(email, PASSWORD.to_owned(), "Admin")
+        .await
+        .unwrap();
+    login(user, email, PASSWORD).await
+}
+
+pub async fn login<U>(user: &Started<U>, email: &str, password: &str) -> String {
+    UserServiceClient::new(user.channel().await)
+        .login(user_pb::LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .tokens
+        .unwrap()
+        .access_token
+}
+
+/// A request carrying `authorization: Bearer <token>`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
