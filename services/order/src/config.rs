@@ -1,10 +1,18 @@
-//! Settings of the order service. The defaults run against local Postgres with no configuration.
+//! Settings of the order service. The defaults run against local Postgres and RabbitMQ and the
+//! other services on their default ports, with no configuration.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shop_auth::AuthSettings;
+use shop_messaging::AmqpSettings;
 use shop_platform::config::{
     AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
     ShutdownSettings, Validate,
 };
+use shop_platform::grpc_client::validate_uri;
+
+use crate::app::SagaPolicy;
 
 /// Everything the order service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,6 +23,60 @@ pub struct Settings {
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
     pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub auth: AuthSettings,
+    pub upstream: Upstreams,
+    pub saga: SagaSettings,
+}
+
+/// Where the peers are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstreams {
+    /// For the keys that verify tokens.
+    pub user: String,
+    pub inventory: String,
+    pub payment: String,
+}
+
+/// The place-order saga's clocks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SagaSettings {
+    /// After this (from placement) an unfinished saga is compensated, never confirmed. Must be
+    /// shorter than the inventory's reservation TTL.
+    #[serde(with = "humantime_serde")]
+    pub deadline: Duration,
+    /// How long PlaceOrder drives the saga before answering with the order as it stands.
+    #[serde(with = "humantime_serde")]
+    pub request_budget: Duration,
+    /// How long one call to inventory or payment may take.
+    #[serde(with = "humantime_serde")]
+    pub step_timeout: Duration,
+    /// How long a driver owns a saga before the recovery worker may take it over.
+    #[serde(with = "humantime_serde")]
+    pub lease: Duration,
+    /// How long a PlaceOrder with a known idempotency key waits for the first to finish.
+    #[serde(with = "humantime_serde")]
+    pub duplicate_wait: Duration,
+    /// How often the recovery worker looks for stalled sagas.
+    #[serde(with = "humantime_serde")]
+    pub recovery_interval: Duration,
+    /// How long the recovery worker drives one saga per round.
+    #[serde(with = "humantime_serde")]
+    pub recovery_budget: Duration,
+}
+
+impl SagaSettings {
+    pub fn policy(&self) -> SagaPolicy {
+        SagaPolicy {
+            deadline: self.deadline,
+            request_budget: self.request_budget,
+            lease: self.lease,
+            duplicate_wait: self.duplicate_wait,
+            recovery_budget: self.recovery_budget,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -25,13 +87,60 @@ impl Default for Settings {
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::local("orders"),
+            amqp: AmqpSettings::default(),
+            auth: AuthSettings::default(),
+            upstream: Upstreams {
+                user: "http://127.0.0.1:50051".to_owned(),
+                inventory: "http://127.0.0.1:50052".to_owned(),
+                payment: "http://127.0.0.1:50054".to_owned(),
+            },
+            saga: SagaSettings {
+                deadline: Duration::from_secs(120),
+                request_budget: Duration::from_secs(3),
+                step_timeout: Duration::from_secs(2),
+                lease: Duration::from_secs(15),
+                duplicate_wait: Duration::from_secs(3),
+                recovery_interval: Duration::from_secs(1),
+                recovery_budget: Duration::from_secs(10),
+            },
         }
     }
 }
 
 impl Validate for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
-        self.database.validate("database")
+        self.database.validate("database")?;
+        self.amqp.validate("amqp")?;
+        self.auth.validate("auth")?;
+        validate_uri(&self.upstream.user, &["upstream", "user"])?;
+        validate_uri(&self.upstream.inventory, &["upstream", "inventory"])?;
+        validate_uri(&self.upstream.payment, &["upstream", "payment"])?;
+        let saga = &self.saga;
+        if saga.step_timeout.is_zero() || saga.request_budget.is_zero() {
+            return Err(ConfigError::new(
+                &["saga", "request_budget"],
+                "timeouts must be positive",
+            ));
+        }
+        if saga.lease <= saga.request_budget || saga.lease <= saga.recovery_budget {
+            return Err(ConfigError::new(
+                &["saga", "lease"],
+                "must be longer than request_budget and recovery_budget",
+            ));
+        }
+        if saga.deadline <= saga.request_budget {
+            return Err(ConfigError::new(
+                &["saga", "deadline"],
+                "must be longer than request_budget",
+            ));
+        }
+        if saga.recovery_interval.is_zero() {
+            return Err(ConfigError::new(
+                &["saga", "recovery_interval"],
+                "must be positive",
+            ));
+        }
+        Ok(())
     }
 }
 

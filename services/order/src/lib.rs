@@ -1,8 +1,9 @@
-//! The order service: orders and the place-order saga.
+//! The order service: orders and the place-order saga that orchestrates inventory and payment,
+//! with compensation and crash recovery.
 //!
 //! Hexagonal layout, the same in every backend service:
 
-/// gRPC (inbound) and Postgres/Redis/AMQP (outbound) adapters.
+/// gRPC and AMQP (inbound), Postgres and the peer services (outbound) adapters.
 pub mod adapters;
 /// Use cases and the ports they need.
 pub mod app;

@@ -51,7 +51,7 @@ pub struct TestShop {
     pub amqp: AmqpSettings,
     pub redis_url: String,
     pub redis_prefix: String,
-    running: Vec<Running>,
+    running: Vec<(SocketAddr, Running)>,
     databases: Vec<TestDatabase>,
 }
 
@@ -62,6 +62,8 @@ pub struct Started<H> {
     pub admin_addr: SocketAddr,
     /// A pool on the service's own database, for arranging and asserting.
     pub pool: sqlx::PgPool,
+    /// The service's database, for starting another instance on it.
+    pub database_url: String,
     pub handle: H,
 }
 
@@ -97,8 +99,21 @@ impl TestShop {
         (url, pool)
     }
 
-    fn keep(&mut self, trigger: ShutdownTrigger, task: JoinHandle<anyhow::Result<()>>) {
-        self.running.push(Running { trigger, task });
+    fn keep(
+        &mut self,
+        addr: SocketAddr,
+        trigger: ShutdownTrigger,
+        task: JoinHandle<anyhow::Result<()>>,
+    ) {
+        self.running.push((addr, Running { trigger, task }));
+    }
+
+    /// Stops one service (the one listening on `addr`), the way SIGTERM would.
+    pub async fn stop_service(&mut self, addr: SocketAddr) {
+        if let Some(index) = self.running.iter().position(|(a, _)| *a == addr) {
+            let (_, running) = self.running.remove(index);
+            running.stop().await;
+        }
     }
 
     /// Starts the user service.
@@ -113,6 +128,7 @@ impl TestShop {
             amqp: self.amqp.clone(),
             ..shop_user::Settings::default()
         };
+        let url_copy = url.clone();
         settings.database.url = Secret::new(url);
         settings.redis.url = Secret::new(self.redis_url.clone());
         settings.redis.key_prefix.clone_from(&self.redis_prefix);
@@ -122,9 +138,11 @@ impl TestShop {
             addr: app.grpc_addr(),
             admin_addr: app.admin_addr(),
             pool,
+            database_url: url_copy,
             handle: app.users().clone(),
         };
         self.keep(
+            started.addr,
             app.shutdown_trigger(),
             tokio::spawn(app.run_until_stopped()),
         );
@@ -144,6 +162,7 @@ impl TestShop {
             amqp: self.amqp.clone(),
             ..shop_inventory::Settings::default()
         };
+        let url_copy = url.clone();
         settings.database.url = Secret::new(url);
         settings.redis.url = Secret::new(self.redis_url.clone());
         settings.redis.key_prefix.clone_from(&self.redis_prefix);
@@ -154,12 +173,14 @@ impl TestShop {
             addr: app.grpc_addr(),
             admin_addr: app.admin_addr(),
             pool,
+            database_url: url_copy,
             handle: InventoryHandle {
                 inventory: app.inventory().clone(),
                 cache: app.cache_stats(),
             },
         };
         self.keep(
+            started.addr,
             app.shutdown_trigger(),
             tokio::spawn(app.run_until_stopped()),
         );
@@ -179,6 +200,7 @@ impl TestShop {
             amqp: self.amqp.clone(),
             ..shop_payment::Settings::default()
         };
+        let url_copy = url.clone();
         settings.database.url = Secret::new(url);
         settings.upstream.user = user.uri();
         adjust(&mut settings);
@@ -187,27 +209,104 @@ impl TestShop {
             addr: app.grpc_addr(),
             admin_addr: app.admin_addr(),
             pool,
+            database_url: url_copy,
             handle: PaymentHandle {
                 payments: app.payments().clone(),
                 processor: app.processor().clone(),
             },
         };
         self.keep(
+            started.addr,
             app.shutdown_trigger(),
             tokio::spawn(app.run_until_stopped()),
         );
         started
     }
 
+    /// Starts the order service with real peers: the given inventory and payment services.
+    pub async fn order<U, I, P>(
+        &mut self,
+        user: &Started<U>,
+        inventory: &Started<I>,
+        payment: &Started<P>,
+        adjust: impl FnOnce(&mut shop_order::Settings),
+    ) -> Started<shop_order::app::Orders> {
+        let (url, pool) = self.database().await;
+        let (inventory, payment) = (inventory.uri(), payment.uri());
+        self.order_on(user, (url, pool), None, move |s| {
+            s.upstream.inventory = inventory;
+            s.upstream.payment = payment;
+            adjust(s);
+        })
+        .await
+    }
+
+    /// Starts an order service on an existing database (a restart), optionally with other peers
+    /// than the real ones its settings name (to make them misbehave on purpose).
+    pub async fn order_on<U>(
+        &mut self,
+        user: &Started<U>,
+        database: (String, sqlx::PgPool),
+        peers: Option<shop_order::startup::Peers>,
+        adjust: impl FnOnce(&mut shop_order::Settings),
+    ) -> Started<shop_order::app::Orders> {
+        let (url, pool) = database;
+        let mut settings = shop_order::Settings {
+            grpc: ServerSettings::on_port(0),
+            admin: AdminSettings::on_port(0),
+            amqp: self.amqp.clone(),
+            ..shop_order::Settings::default()
+        };
+        settings.database.url = Secret::new(url.clone());
+        settings.upstream.user = user.uri();
+        settings.shutdown.drain_timeout = std::time::Duration::from_millis(200);
+        adjust(&mut settings);
+        let peers = match peers {
+            Some(peers) => peers,
+            None => shop_order::startup::Peers::from_settings(&settings).unwrap(),
+        };
+        let app = shop_order::Application::build_with(settings, peers)
+            .await
+            .unwrap();
+        let started = Started {
+            addr: app.grpc_addr(),
+            admin_addr: app.admin_addr(),
+            pool,
+            database_url: url,
+            handle: app.orders().clone(),
+        };
+        self.keep(
+            started.addr,
+            app.shutdown_trigger(),
+            tokio::spawn(app.run_until_stopped()),
+        );
+        started
+    }
+
+    /// A fresh database for a service the test starts itself.
+    pub async fn new_database(&mut self) -> (String, sqlx::PgPool) {
+        self.database().await
+    }
+
     /// Stops every service and deletes the shop's broker topology.
     pub async fn stop(mut self) {
-        while let Some(running) = self.running.pop() {
+        while let Some((_, running)) = self.running.pop() {
             running.stop().await;
         }
         shop_messaging::topology::teardown(&self.amqp)
             .await
             .unwrap();
     }
+}
+
+/// The verified caller behind `token`, as a service would see it: for tests that call use
+/// cases directly rather than through gRPC.
+pub async fn caller<U>(user: &Started<U>, token: &str) -> shop_auth::Caller {
+    let channel = shop_platform::grpc_client::channel(&user.uri()).unwrap();
+    shop_auth::TokenVerifier::from_user_service(&shop_auth::AuthSettings::default(), channel)
+        .verify(token)
+        .await
+        .unwrap()
 }
 
 /// Registers `email` and logs in; returns (user id, access token).

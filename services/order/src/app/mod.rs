@@ -1,1 +1,74 @@
-//! Use cases of the order service and the ports they depend on.
+//! Use cases of the order service, one file each, and the ports they depend on.
+
+mod cancel_order;
+mod error;
+pub mod events;
+mod get_order;
+mod list_orders;
+mod place_order;
+pub mod ports;
+mod recovery;
+mod saga;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::OrderError;
+pub use list_orders::OrderPage;
+use ports::{InventoryPort, OrderStore, PaymentPort};
+
+/// The saga's clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct SagaPolicy {
+    /// From placement: after this the saga is compensated, never confirmed. Shorter than the
+    /// inventory's reservation TTL, so a live saga never loses its stock.
+    pub deadline: Duration,
+    /// How long PlaceOrder drives the saga before answering with the order as it stands.
+    pub request_budget: Duration,
+    /// How long a driver holds an order before the recovery worker may take over.
+    pub lease: Duration,
+    /// How long a duplicate PlaceOrder waits for the first to finish.
+    pub duplicate_wait: Duration,
+    /// How long the recovery worker drives one order per round.
+    pub recovery_budget: Duration,
+}
+
+/// The order service's application: every use case is a method, in its own file.
+#[derive(Clone)]
+pub struct Orders {
+    store: Arc<dyn OrderStore>,
+    inventory: Arc<dyn InventoryPort>,
+    payment: Arc<dyn PaymentPort>,
+    policy: SagaPolicy,
+}
+
+impl std::fmt::Debug for Orders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orders")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Orders {
+    pub fn new(
+        store: Arc<dyn OrderStore>,
+        inventory: Arc<dyn InventoryPort>,
+        payment: Arc<dyn PaymentPort>,
+        policy: SagaPolicy,
+    ) -> Self {
+        Self {
+            store,
+            inventory,
+            payment,
+            policy,
+        }
+    }
+}
+
+/// An order with its history, as GetOrder shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderView {
+    pub order: crate::domain::Order,
+    pub timeline: Vec<crate::domain::TimelineEntry>,
+}

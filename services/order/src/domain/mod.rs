@@ -1,1 +1,12 @@
-//! Domain of the order service, free of frameworks.
+//! Domain of the order service: the order aggregate and the rules of its saga, free of
+//! frameworks.
+
+mod order;
+mod place;
+mod saga;
+
+pub use order::{
+    LineItem, Order, OrderStatus, PricedLine, RejectReason, TimelineEntry, TransitionError,
+};
+pub use place::{OrderRequest, RequestedLine, fingerprint};
+pub use saga::{Step, next_step};

@@ -1,0 +1,183 @@
+//! The gRPC face of the order service: decodes requests, calls the use cases, maps their
+//! errors to status codes. The only place that knows both.
+
+use shop_auth::grpc::caller;
+use shop_platform::grpc_status;
+use shop_proto::common::v1::{Money as PbMoney, PageResponse};
+use shop_proto::convert::timestamp;
+use shop_proto::order::v1 as pb;
+use shop_proto::order::v1::order_service_server::OrderService;
+use tonic::{Code, Request, Response, Status};
+
+use crate::app::{OrderError, OrderView, Orders};
+use crate::domain::{Order, OrderRequest, OrderStatus, TimelineEntry};
+
+/// Implements `shop.order.v1.OrderService` over the [`Orders`] application.
+#[derive(Debug, Clone)]
+pub struct GrpcOrderService {
+    orders: Orders,
+}
+
+impl GrpcOrderService {
+    pub fn new(orders: Orders) -> Self {
+        Self { orders }
+    }
+}
+
+fn status(err: OrderError) -> Status {
+    match err {
+        OrderError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+        OrderError::NotFound => Status::not_found("no such order"),
+        OrderError::KeyReused => grpc_status::with_reason(
+            Code::FailedPrecondition,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this idempotency key was already used for a different order",
+            &[],
+        ),
+        OrderError::InFlight => grpc_status::with_reason(
+            Code::Aborted,
+            "IDEMPOTENCY_KEY_IN_FLIGHT",
+            "an order with this idempotency key is still being placed; retry shortly",
+            &[],
+        ),
+        OrderError::FailedPrecondition(message) => grpc_status::with_reason(
+            Code::FailedPrecondition,
+            "ORDER_NOT_CANCELLABLE",
+            message,
+            &[],
+        ),
+        OrderError::Unexpected(err) => grpc_status::internal(&err),
+    }
+}
+
+fn order_status(status: OrderStatus) -> pb::OrderStatus {
+    match status {
+        OrderStatus::Pending => pb::OrderStatus::Pending,
+        OrderStatus::Reserved => pb::OrderStatus::Reserved,
+        OrderStatus::Confirmed => pb::OrderStatus::Confirmed,
+        OrderStatus::Rejected => pb::OrderStatus::Rejected,
+        OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+    }
+}
+
+fn money(money: &shop_events::Money) -> PbMoney {
+    PbMoney {
+        amount_minor: money.amount_minor,
+        currency: money.currency.clone(),
+    }
+}
+
+fn entry(e: &TimelineEntry) -> pb::TimelineEntry {
+    pb::TimelineEntry {
+        at: Some(timestamp(e.at)),
+        event: e.event.clone(),
+        detail: e.detail.clone(),
+    }
+}
+
+fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
+    pb::Order {
+        id: o.id.to_string(),
+        user_id: o.user_id.to_string(),
+        status: order_status(o.status).into(),
+        reason: o.reason.clone().unwrap_or_default(),
+        lines: o
+            .lines
+            .iter()
+            .map(|l| pb::OrderLine {
+                product_id: l.product_id.to_string(),
+                name: l
+                    .priced
+                    .as_ref()
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                quantity: l.quantity,
+                unit_price: l.priced.as_ref().map(|p| money(&p.unit_price)),
+            })
+            .collect(),
+        total: o.total.as_ref().map(money),
+        created_at: Some(timestamp(o.created_at)),
+        updated_at: Some(timestamp(o.updated_at)),
+        timeline: timeline.iter().map(entry).collect(),
+    }
+}
+
+fn view(v: &OrderView) -> pb::Order {
+    order(&v.order, &v.timeline)
+}
+
+#[tonic::async_trait]
+impl OrderService for GrpcOrderService {
+    async fn place_order(
+        &self,
+        request: Request<pb::PlaceOrderRequest>,
+    ) -> Result<Response<pb::PlaceOrderResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let lines: Vec<(String, i64)> = r
+            .lines
+            .into_iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect();
+        let parsed = OrderRequest::parse(&r.idempotency_key, &lines, &r.card_token)
+            .map_err(|violations| grpc_status::invalid_argument(&violations))?;
+        let placed = self
+            .orders
+            .place_order(&caller, parsed)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::PlaceOrderResponse {
+            order: Some(view(&placed)),
+        }))
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<pb::GetOrderRequest>,
+    ) -> Result<Response<pb::GetOrderResponse>, Status> {
+        let caller = caller(&request)?;
+        let found = self
+            .orders
+            .get_order(&caller, &request.get_ref().order_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetOrderResponse {
+            order: Some(view(&found)),
+        }))
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<pb::ListOrdersRequest>,
+    ) -> Result<Response<pb::ListOrdersResponse>, Status> {
+        let caller = caller(&request)?;
+        let page = request.into_inner().page.unwrap_or_default();
+        let listed = self
+            .orders
+            .list_orders(&caller, page.page_size, &page.page_token)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListOrdersResponse {
+            orders: listed.orders.iter().map(|o| order(o, &[])).collect(),
+            page: Some(PageResponse {
+                next_page_token: listed.next_page_token.unwrap_or_default(),
+            }),
+        }))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<pb::CancelOrderRequest>,
+    ) -> Result<Response<pb::CancelOrderResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let cancelled = self
+            .orders
+            .cancel_order(&caller, &r.order_id, &r.reason)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::CancelOrderResponse {
+            order: Some(view(&cancelled)),
+        }))
+    }
+}

@@ -1,0 +1,140 @@
+//! The inventory service as the saga's [`InventoryPort`]: a gRPC client that turns status codes
+//! into "refused for good" or "try again".
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shop_events::Money;
+use shop_platform::grpc_client::GrpcChannel;
+use shop_platform::grpc_status;
+use shop_proto::inventory::v1 as pb;
+use shop_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::app::ports::{InventoryPort, Reserved, StepError};
+use crate::domain::{PricedLine, RejectReason, RequestedLine};
+
+#[derive(Debug, Clone)]
+pub struct InventoryClient {
+    client: InventoryServiceClient<GrpcChannel>,
+    timeout: Duration,
+}
+
+impl InventoryClient {
+    /// Each call gives up after `timeout` (sent as the gRPC deadline, so inventory stops too).
+    pub fn new(channel: GrpcChannel, timeout: Duration) -> Self {
+        Self {
+            client: InventoryServiceClient::new(channel),
+            timeout,
+        }
+    }
+
+    fn request<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(self.timeout);
+        request
+    }
+}
+
+/// Codes that say "not now" rather than "no": the step may be repeated.
+pub(crate) fn is_transient(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unavailable
+            | Code::DeadlineExceeded
+            | Code::ResourceExhausted
+            | Code::Aborted
+            | Code::Internal
+            | Code::Unknown
+            | Code::Cancelled
+    )
+}
+
+fn step_error(status: &tonic::Status) -> StepError {
+    if is_transient(status.code()) {
+        return StepError::Transient(format!("{:?}: {}", status.code(), status.message()));
+    }
+    let product = grpc_status::metadata_of(status, "product_id").unwrap_or_default();
+    match (status.code(), grpc_status::reason_of(status).as_deref()) {
+        (Code::FailedPrecondition, Some("OUT_OF_STOCK")) => StepError::Refused {
+            reason: RejectReason::OutOfStock,
+            detail: product,
+        },
+        (Code::NotFound, _) => StepError::Refused {
+            reason: RejectReason::UnknownProduct,
+            detail: product,
+        },
+        _ => StepError::Refused {
+            reason: RejectReason::Refused,
+            detail: format!("inventory: {:?}: {}", status.code(), status.message()),
+        },
+    }
+}
+
+fn money(money: Option<&shop_proto::common::v1::Money>) -> Result<Money, StepError> {
+    let money = money.ok_or_else(|| StepError::Transient("inventory sent no price".to_owned()))?;
+    Money::new(money.amount_minor, &money.currency)
+        .map_err(|err| StepError::Transient(format!("inventory sent an invalid price: {err}")))
+}
+
+#[async_trait]
+impl InventoryPort for InventoryClient {
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[RequestedLine],
+    ) -> Result<Reserved, StepError> {
+        let request = self.request(pb::ReserveStockRequest {
+            order_id: order_id.to_string(),
+            lines: lines
+                .iter()
+                .map(|l| pb::ReservationLine {
+                    product_id: l.product_id.to_string(),
+                    quantity: l.quantity,
+                })
+                .collect(),
+        });
+        let reservation = self
+            .client
+            .clone()
+            .reserve_stock(request)
+            .await
+            .map_err(|status| step_error(&status))?
+            .into_inner()
+            .reservation
+            .ok_or_else(|| StepError::Transient("inventory sent no reservation".to_owned()))?;
+        let lines = reservation
+            .lines
+            .iter()
+            .map(|line| {
+                let product_id = Uuid::parse_str(&line.product_id).map_err(|_| {
+                    StepError::Transient("inventory sent a bad product id".to_owned())
+                })?;
+                Ok((
+                    product_id,
+                    PricedLine {
+                        name: line.name.clone(),
+                        unit_price: money(line.unit_price.as_ref())?,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StepError>>()?;
+        Ok(Reserved {
+            lines,
+            total: money(reservation.total.as_ref())?,
+        })
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError> {
+        let request = self.request(pb::ReleaseReservationRequest {
+            order_id: order_id.to_string(),
+        });
+        self.client
+            .clone()
+            .release_reservation(request)
+            .await
+            .map_err(|status| step_error(&status))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,423 @@
+//! Orders in Postgres: the order row is the saga's log, its lines and timeline hang off it,
+//! and every transition is one conditional update written together with its timeline entries
+//! and its outbox event.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shop_events::Money;
+use shop_messaging::OutboxWriter;
+use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::app::ports::{Change, Created, Lease, NewOrder, OrderStore, OutgoingEvent};
+use crate::domain::{LineItem, Order, OrderStatus, PricedLine, RejectReason, TimelineEntry};
+
+const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_minor, currency, saga_deadline, \
+     created_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct PgOrderStore {
+    pool: PgPool,
+    outbox: OutboxWriter,
+}
+
+impl PgOrderStore {
+    pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
+        Self { pool, outbox }
+    }
+}
+
+#[derive(FromRow)]
+struct OrderRow {
+    id: Uuid,
+    user_id: Uuid,
+    status: String,
+    reason: Option<String>,
+    compensation: Option<String>,
+    total_minor: Option<i64>,
+    currency: Option<String>,
+    saga_deadline: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(FromRow)]
+struct LineRow {
+    order_id: Uuid,
+    product_id: Uuid,
+    quantity: i64,
+    name: Option<String>,
+    unit_price_minor: Option<i64>,
+    currency: Option<String>,
+}
+
+fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
+    let total = match (row.total_minor, row.currency) {
+        (Some(amount), Some(currency)) => {
+            Some(Money::new(amount, &currency).context("stored total")?)
+        }
+        _ => None,
+    };
+    Ok(Order {
+        id: row.id,
+        user_id: row.user_id,
+        status: OrderStatus::parse(&row.status).context("stored status")?,
+        reason: row.reason,
+        compensation: row.compensation.as_deref().and_then(RejectReason::parse),
+        lines: lines
+            .into_iter()
+            .map(|l| {
+                let priced = match (l.name, l.unit_price_minor, l.currency) {
+                    (Some(name), Some(amount), Some(currency)) => Some(PricedLine {
+                        name,
+                        unit_price: Money::new(amount, &currency).context("stored price")?,
+                    }),
+                    _ => None,
+                };
+                Ok(LineItem {
+                    product_id: l.product_id,
+                    quantity: l.quantity,
+                    priced,
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        total,
+        saga_deadline: row.saga_deadline,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Loads orders with their lines in two queries, not one per order.
+async fn orders_with_lines(
+    conn: &mut PgConnection,
+    rows: Vec<OrderRow>,
+) -> anyhow::Result<Vec<Order>> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut lines: Vec<LineRow> = sqlx::query_as(
+        "SELECT order_id, product_id, quantity, name, unit_price_minor, currency FROM order_line \
+         WHERE order_id = ANY($1) ORDER BY product_id",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .context("reading order lines")?;
+    rows.into_iter()
+        .map(|row| {
+            let (mine, rest): (Vec<LineRow>, Vec<LineRow>) =
+                lines.drain(..).partition(|l| l.order_id == row.id);
+            lines = rest;
+            order_from(row, mine)
+        })
+        .collect()
+}
+
+async fn insert_timeline(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+    entries: &[TimelineEntry],
+) -> anyhow::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
+    let event: Vec<String> = entries.iter().map(|e| e.event.clone()).collect();
+    let detail: Vec<String> = entries.iter().map(|e| e.detail.clone()).collect();
+    sqlx::query(
+        "INSERT INTO order_event (order_id, at, event, detail) \
+         SELECT $1, * FROM UNNEST($2::timestamptz[], $3::text[], $4::text[])",
+    )
+    .bind(order_id)
+    .bind(&at)
+    .bind(&event)
+    .bind(&detail)
+    .execute(conn)
+    .await
+    .context("appending to the timeline")?;
+    Ok(())
+}
+
+/// Appends one entry to an order's timeline, if the order exists (used by event consumers,
+/// inside their inbox transaction).
+pub async fn append_timeline(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+    entry: &TimelineEntry,
+) -> anyhow::Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO order_event (order_id, at, event, detail) \
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM orders WHERE id = $1)",
+    )
+    .bind(order_id)
+    .bind(entry.at)
+    .bind(&entry.event)
+    .bind(&entry.detail)
+    .execute(conn)
+    .await
+    .context("appending to the timeline")?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+#[async_trait]
+impl OrderStore for PgOrderStore {
+    #[tracing::instrument(name = "orders.create", skip_all, err)]
+    async fn create(&self, new: NewOrder) -> anyhow::Result<Created> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        let order = &new.order;
+        let inserted: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO orders (id, user_id, idempotency_key, request_fingerprint, status, card_token, saga_deadline, \
+                 lease_token, lease_until, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT ON CONSTRAINT orders_idempotency_key DO NOTHING RETURNING id",
+        )
+        .bind(order.id)
+        .bind(order.user_id)
+        .bind(&new.idempotency_key)
+        .bind(&new.fingerprint)
+        .bind(&new.card_token)
+        .bind(order.saga_deadline)
+        .bind(new.lease.token)
+        .bind(new.lease.until)
+        .bind(order.created_at)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("inserting the order")?;
+
+        if inserted.is_none() {
+            drop(tx);
+            let (id, fingerprint): (Uuid, Vec<u8>) = sqlx::query_as(
+                "SELECT id, request_fingerprint FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+            )
+            .bind(order.user_id)
+            .bind(&new.idempotency_key)
+            .fetch_one(&self.pool)
+            .await
+            .context("reading the order placed with this key")?;
+            let existing = self
+                .get(id)
+                .await?
+                .context("the order placed with this key vanished")?;
+            return Ok(Created::Existing {
+                order: existing,
+                fingerprint,
+            });
+        }
+
+        let products: Vec<Uuid> = order.lines.iter().map(|l| l.product_id).collect();
+        let quantities: Vec<i64> = order.lines.iter().map(|l| l.quantity).collect();
+        sqlx::query(
+            "INSERT INTO order_line (order_id, product_id, quantity) SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[])",
+        )
+        .bind(order.id)
+        .bind(&products)
+        .bind(&quantities)
+        .execute(&mut *tx)
+        .await
+        .context("inserting the order lines")?;
+        let units: i64 = quantities.iter().sum();
+        insert_timeline(
+            &mut tx,
+            order.id,
+            &[TimelineEntry::now("placed", format!("{units} item(s)"))],
+        )
+        .await?;
+        tx.commit().await.context("committing the order")?;
+        Ok(Created::New(new.order))
+    }
+
+    async fn get(&self, id: Uuid) -> anyhow::Result<Option<Order>> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("acquiring a connection")?;
+        let row: Option<OrderRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .context("reading the order")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(orders_with_lines(&mut conn, vec![row]).await?.pop())
+    }
+
+    async fn timeline(&self, id: Uuid) -> anyhow::Result<Vec<TimelineEntry>> {
+        let rows: Vec<(DateTime<Utc>, String, String)> = sqlx::query_as(
+            "SELECT at, event, detail FROM order_event WHERE order_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the timeline")?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, event, detail)| TimelineEntry { at, event, detail })
+            .collect())
+    }
+
+    async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>> {
+        let token: Option<Option<String>> =
+            sqlx::query_scalar("SELECT card_token FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .context("reading the card token")?;
+        Ok(token.flatten())
+    }
+
+    #[tracing::instrument(name = "orders.apply", skip_all, fields(order_id = %change.order.id, to = change.order.status.as_str()), err)]
+    async fn apply(&self, change: Change) -> anyhow::Result<bool> {
+        let order = &change.order;
+        let ends_saga = order.status.is_terminal();
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $2, reason = $3, compensation = $4, total_minor = $5, currency = $6, \
+                 updated_at = now(), \
+                 card_token = CASE WHEN $7 THEN NULL ELSE card_token END, \
+                 lease_token = CASE WHEN $7 THEN NULL ELSE lease_token END, \
+                 lease_until = CASE WHEN $7 THEN NULL ELSE lease_until END \
+             WHERE id = $1 AND status = $8 AND compensation IS NOT DISTINCT FROM $9 \
+               AND ($10::uuid IS NULL OR lease_token = $10)",
+        )
+        .bind(order.id)
+        .bind(order.status.as_str())
+        .bind(&order.reason)
+        .bind(order.compensation.map(RejectReason::as_str))
+        .bind(order.total.as_ref().map(|t| t.amount_minor))
+        .bind(order.total.as_ref().map(|t| t.currency.clone()))
+        .bind(ends_saga)
+        .bind(change.from.as_str())
+        .bind(change.from_compensation.map(RejectReason::as_str))
+        .bind(change.lease)
+        .execute(&mut *tx)
+        .await
+        .context("updating the order")?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+
+        let priced: Vec<(&LineItem, &PricedLine)> = order
+            .lines
+            .iter()
+            .filter_map(|l| l.priced.as_ref().map(|p| (l, p)))
+            .collect();
+        if change.from == OrderStatus::Pending && !priced.is_empty() {
+            let products: Vec<Uuid> = priced.iter().map(|(l, _)| l.product_id).collect();
+            let names: Vec<String> = priced.iter().map(|(_, p)| p.name.clone()).collect();
+            let prices: Vec<i64> = priced
+                .iter()
+                .map(|(_, p)| p.unit_price.amount_minor)
+                .collect();
+            let currencies: Vec<String> = priced
+                .iter()
+                .map(|(_, p)| p.unit_price.currency.clone())
+                .collect();
+            sqlx::query(
+                "UPDATE order_line l SET name = v.name, unit_price_minor = v.price, currency = v.currency \
+                 FROM UNNEST($2::uuid[], $3::text[], $4::bigint[], $5::text[]) AS v(product_id, name, price, currency) \
+                 WHERE l.order_id = $1 AND l.product_id = v.product_id",
+            )
+            .bind(order.id)
+            .bind(&products)
+            .bind(&names)
+            .bind(&prices)
+            .bind(&currencies)
+            .execute(&mut *tx)
+            .await
+            .context("pricing the order lines")?;
+        }
+        insert_timeline(&mut tx, order.id, &change.timeline).await?;
+        match change.event {
+            Some(OutgoingEvent::Confirmed(event)) => {
+                self.outbox
+                    .append(&mut tx, event)
+                    .await
+                    .context("writing order.confirmed to the outbox")?;
+            }
+            Some(OutgoingEvent::Cancelled(event)) => {
+                self.outbox
+                    .append(&mut tx, event)
+                    .await
+                    .context("writing order.cancelled to the outbox")?;
+            }
+            None => {}
+        }
+        tx.commit().await.context("committing the transition")?;
+        Ok(true)
+    }
+
+    async fn take_lease(&self, id: Uuid, lease: Lease) -> anyhow::Result<bool> {
+        let taken = sqlx::query(
+            "UPDATE orders SET lease_token = $2, lease_until = $3 \
+             WHERE id = $1 AND status IN ('PENDING', 'RESERVED') AND (lease_until IS NULL OR lease_until < now())",
+        )
+        .bind(id)
+        .bind(lease.token)
+        .bind(lease.until)
+        .execute(&self.pool)
+        .await
+        .context("taking the lease")?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    async fn release_lease(&self, id: Uuid, token: Uuid) -> anyhow::Result<()> {
+        sqlx::query("UPDATE orders SET lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2")
+            .bind(id)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .context("releasing the lease")?;
+        Ok(())
+    }
+
+    async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT id FROM orders WHERE status IN ('PENDING', 'RESERVED') \
+               AND (lease_until IS NULL OR lease_until < now()) \
+             ORDER BY created_at LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("finding stalled orders")
+    }
+
+    async fn list(
+        &self,
+        user_id: Uuid,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Order>> {
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("acquiring a connection")?;
+        let (after_at, after_id) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let rows: Vec<OrderRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 \
+               AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
+             ORDER BY created_at DESC, id DESC LIMIT $4"
+        )))
+        .bind(user_id)
+        .bind(after_at)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await
+        .context("listing orders")?;
+        orders_with_lines(&mut conn, rows).await
+    }
+}

@@ -1,0 +1,25 @@
+//! The errors of the order use cases; mapped to gRPC codes in one place, the adapter.
+
+use shop_platform::validation::Violations;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    #[error("no such order")]
+    NotFound,
+    #[error("this idempotency key was used for a different order")]
+    KeyReused,
+    #[error("an order with this idempotency key is still being placed")]
+    InFlight,
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Violations> for OrderError {
+    fn from(violations: Violations) -> Self {
+        Self::Invalid(violations)
+    }
+}

@@ -1,0 +1,140 @@
+//! The ports the order use cases need: the order store, and the two peers the saga
+//! orchestrates. Adapters implement them; unit tests mock them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use shop_events::Money;
+use shop_events::order::{OrderCancelled, OrderConfirmed};
+use uuid::Uuid;
+
+use crate::domain::{Order, OrderStatus, PricedLine, RejectReason, RequestedLine, TimelineEntry};
+
+/// The right to drive one order's saga until `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    pub token: Uuid,
+    pub until: DateTime<Utc>,
+}
+
+/// A new order with what it takes to run its saga.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub order: Order,
+    pub idempotency_key: String,
+    pub fingerprint: Vec<u8>,
+    pub card_token: String,
+    pub lease: Lease,
+}
+
+/// What storing a new order found.
+#[derive(Debug, Clone)]
+pub enum Created {
+    /// Stored; the caller holds its lease.
+    New(Order),
+    /// The customer used this idempotency key before, for this order.
+    Existing { order: Order, fingerprint: Vec<u8> },
+}
+
+/// An event for other services, written to the outbox with the change that causes it.
+#[derive(Debug, Clone)]
+pub enum OutgoingEvent {
+    Confirmed(OrderConfirmed),
+    Cancelled(OrderCancelled),
+}
+
+/// One transition of an order, to be stored atomically: the new state, its timeline entries
+/// and its event. It applies only if the order is still in `from` (and, when `lease` is set,
+/// still leased with that token), so a driver that lost its lease cannot overwrite the one
+/// that took over.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub from: OrderStatus,
+    pub from_compensation: Option<RejectReason>,
+    pub order: Order,
+    pub timeline: Vec<TimelineEntry>,
+    pub event: Option<OutgoingEvent>,
+    pub lease: Option<Uuid>,
+}
+
+/// Orders, their lines, their timeline, and the saga's bookkeeping.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    async fn create(&self, new: NewOrder) -> anyhow::Result<Created>;
+    async fn get(&self, id: Uuid) -> anyhow::Result<Option<Order>>;
+    async fn timeline(&self, id: Uuid) -> anyhow::Result<Vec<TimelineEntry>>;
+    /// The card token the saga charges with, while it may still need it.
+    async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>>;
+    /// Stores a transition; false when the order moved on (or the lease was lost) meanwhile.
+    async fn apply(&self, change: Change) -> anyhow::Result<bool>;
+    /// Takes the lease of an order in flight whose lease is free or expired.
+    async fn take_lease(&self, id: Uuid, lease: Lease) -> anyhow::Result<bool>;
+    async fn release_lease(&self, id: Uuid, token: Uuid) -> anyhow::Result<()>;
+    /// Orders in flight that nobody drives: the recovery worker's work list.
+    async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
+    /// A customer's orders, newest first, after the given (created_at, id).
+    async fn list(
+        &self,
+        user_id: Uuid,
+        after: Option<(DateTime<Utc>, Uuid)>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Order>>;
+}
+
+/// Why a saga step did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    /// The peer said no, for good: repeating the step will not change it.
+    #[error("refused ({reason:?}): {detail}")]
+    Refused {
+        reason: RejectReason,
+        detail: String,
+    },
+    /// No answer in time, or the peer is down: the step is idempotent, so it may be repeated.
+    #[error("no answer: {0}")]
+    Transient(String),
+}
+
+/// What inventory reserved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    pub lines: Vec<(Uuid, PricedLine)>,
+    pub total: Money,
+}
+
+/// The inventory service, as the saga needs it.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait InventoryPort: Send + Sync {
+    /// Holds the stock of every line (idempotent by order id) and prices them.
+    async fn reserve(&self, order_id: Uuid, lines: &[RequestedLine])
+    -> Result<Reserved, StepError>;
+    /// Gives the order's held stock back (idempotent).
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError>;
+}
+
+/// What a charge came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeOutcome {
+    Captured,
+    /// No money was taken: declined, or stopped by a compensation. `reason` says which.
+    NotPaid {
+        reason: String,
+    },
+}
+
+/// The payment service, as the saga needs it.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait PaymentPort: Send + Sync {
+    /// Takes the money (idempotent by order id).
+    async fn charge(
+        &self,
+        order_id: Uuid,
+        user_id: Uuid,
+        amount: &Money,
+        card_token: &str,
+    ) -> Result<ChargeOutcome, StepError>;
+    /// Makes sure the order's payment keeps no money (idempotent; no payment is fine).
+    async fn refund(&self, order_id: Uuid, reason: &str) -> Result<(), StepError>;
+}

@@ -1,0 +1,59 @@
+//! The recovery worker: finishes sagas nobody drives any more (their request timed out, or
+//! their process died). Safe with several replicas: taking an order's lease is conditional.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::Orders;
+use super::ports::Lease;
+
+/// Orders resumed per round.
+const BATCH: i64 = 20;
+
+impl Orders {
+    /// Looks for stalled sagas every `interval` until stopped.
+    pub async fn run_recovery(
+        self,
+        interval: Duration,
+        stop: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = stop.cancelled() => return Ok(()),
+            }
+            if let Err(err) = self.recover_stalled().await {
+                tracing::warn!(error = format!("{err:#}"), "saga recovery round failed");
+            }
+        }
+    }
+
+    /// One round: takes over every stalled saga it can and drives it; returns how many.
+    pub async fn recover_stalled(&self) -> anyhow::Result<usize> {
+        let mut resumed = 0;
+        for id in self.store.stalled(BATCH).await? {
+            let lease = Lease {
+                token: Uuid::now_v7(),
+                until: Utc::now() + chrono::Duration::from_std(self.policy.lease)?,
+            };
+            if !self.store.take_lease(id, lease).await? {
+                continue;
+            }
+            metrics::counter!("orders_saga_recoveries_total").increment(1);
+            tracing::info!(order_id = %id, "resuming a stalled saga");
+            if let Err(err) = self
+                .drive(id, lease.token, self.policy.recovery_budget)
+                .await
+            {
+                tracing::warn!(order_id = %id, error = %err, "resuming the saga failed");
+            }
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+}

@@ -1,0 +1,614 @@
+//! The place-order saga's driver: runs the next step the order calls for, records its outcome,
+//! and goes on until the saga ends or the time allotted runs out.
+//!
+//! Every step is idempotent by order id, and every outcome is stored before the next step
+//! starts, so a driver can stop anywhere (a crash, a timeout, a lost lease) and another one
+//! resumes with the same decision. A transient peer failure is retried with backoff within the
+//! budget; a definite refusal turns into compensation.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::events::order_confirmed;
+use super::ports::{Change, ChargeOutcome, OutgoingEvent, StepError};
+use super::{OrderError, Orders};
+use crate::domain::{
+    Order, OrderStatus, RejectReason, Step, TimelineEntry, TransitionError, next_step,
+};
+
+/// Backoff between attempts of a step that failed transiently.
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_millis(800);
+
+/// How a step run ended.
+enum Progress {
+    /// The outcome is stored; go on.
+    Advanced,
+    /// Out of time, or the lease was lost: leave the order as it is.
+    Stopped,
+}
+
+impl Orders {
+    /// Drives an order's saga with the lease `token` for at most `budget`; returns the order as
+    /// it then stands. Releases the lease unless the saga ended (then it is cleared with it).
+    pub async fn drive(
+        &self,
+        id: Uuid,
+        token: Uuid,
+        budget: Duration,
+    ) -> Result<Order, OrderError> {
+        let deadline = Instant::now() + budget;
+        let outcome = self.drive_until(id, token, deadline).await;
+        let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
+        if !order.status.is_terminal() {
+            self.store.release_lease(id, token).await?;
+        }
+        outcome?;
+        Ok(order)
+    }
+
+    async fn drive_until(
+        &self,
+        id: Uuid,
+        token: Uuid,
+        deadline: Instant,
+    ) -> Result<(), OrderError> {
+        loop {
+            let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
+            let step = next_step(&order, Utc::now());
+            if step == Step::Done || Instant::now() >= deadline {
+                return Ok(());
+            }
+            let progress = match step {
+                Step::Reserve => self.reserve(order, token, deadline).await?,
+                Step::Charge => self.charge(order, token, deadline).await?,
+                Step::Compensate(reason) => self.compensate(order, token, reason, deadline).await?,
+                Step::Done => Progress::Stopped,
+            };
+            if let Progress::Stopped = progress {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn reserve(
+        &self,
+        mut order: Order,
+        token: Uuid,
+        deadline: Instant,
+    ) -> Result<Progress, OrderError> {
+        let lines: Vec<_> = order
+            .lines
+            .iter()
+            .map(|l| crate::domain::RequestedLine {
+                product_id: l.product_id,
+                quantity: l.quantity,
+            })
+            .collect();
+        let inventory = self.inventory.clone();
+        let id = order.id;
+        let reserved = retry_until(deadline, "reserve stock", || {
+            let inventory = inventory.clone();
+            let lines = lines.clone();
+            async move { inventory.reserve(id, &lines).await }
+        })
+        .await;
+        let before = (order.status, order.compensation);
+        let timeline = match reserved {
+            None => return Ok(Progress::Stopped),
+            Some(Ok(reserved)) => order
+                .reserved(&reserved.lines, reserved.total)
+                .map_err(|err| anyhow::anyhow!("recording the reservation: {err}"))?,
+            // Nothing was held, so there is nothing to undo: reject at once.
+            Some(Err(StepError::Refused { reason, detail })) => {
+                let mut timeline = vec![TimelineEntry::now(reason.as_str(), detail)];
+                timeline.extend(order.reject(reason).map_err(transition)?);
+                timeline
+            }
+            Some(Err(StepError::Transient(_))) => return Ok(Progress::Stopped),
+        };
+        self.record(before, order, timeline, None, token).await
+    }
+
+    async fn charge(
+        &self,
+        mut order: Order,
+        token: Uuid,
+        deadline: Instant,
+    ) -> Result<Progress, OrderError> {
+        let Some(card) = self.store.card_token(order.id).await? else {
+            return Err(
+                anyhow::anyhow!("order {} is reserved but has no card token", order.id).into(),
+            );
+        };
+        let Some(total) = order.total.clone() else {
+            return Err(anyhow::anyhow!("order {} is reserved but has no total", order.id).into());
+        };
+        let (payment, id, user) = (self.payment.clone(), order.id, order.user_id);
+        let charged = retry_until(deadline, "charge", || {
+            let (payment, total, card) = (payment.clone(), total.clone(), card.clone());
+            async move { payment.charge(id, user, &total, &card).await }
+        })
+        .await;
+        let before = (order.status, order.compensation);
+        let (timeline, event) = match charged {
+            None | Some(Err(StepError::Transient(_))) => return Ok(Progress::Stopped),
+            Some(Ok(ChargeOutcome::Captured)) => match order.confirm(Utc::now()) {
+                Ok(timeline) => {
+                    let event = order_confirmed(&order)?;
+                    (timeline, Some(OutgoingEvent::Confirmed(event)))
+                }
+                // Captured too late: the money goes back by compensation.
+                Err(TransitionError::DeadlinePassed) => (
+                    order
+                        .begin_compensation(RejectReason::Timeout, "paid after the deadline")
+                        .map_err(transition)?,
+                    None,
+                ),
+                Err(err) => return Err(transition(err)),
+            },
+            Some(Ok(ChargeOutcome::NotPaid { reason })) => {
+                let mut timeline = vec![TimelineEntry::now("payment_declined", reason)];
+                timeline.extend(
+                    order
+                        .begin_compensation(RejectReason::PaymentDeclined, "")
+                        .map_err(transition)?,
+                );
+                (timeline, None)
+            }
+            Some(Err(StepError::Refused { detail, .. })) => (
+                order
+                    .begin_compensation(RejectReason::Refused, &detail)
+                    .map_err(transition)?,
+                None,
+            ),
+        };
+        self.record(before, order, timeline, event, token).await
+    }
+
+    /// Undoes what the saga did: money back (nothing if none was taken), stock back, rejected.
+    async fn compensate(
+        &self,
+        mut order: Order,
+        token: Uuid,
+        reason: RejectReason,
+        deadline: Instant,
+    ) -> Result<Progress, OrderError> {
+        let before = (order.status, order.compensation);
+        // Record the decision first: if we stop halfway, the next driver compensates too.
+        let mut timeline = order.begin_compensation(reason, "").map_err(transition)?;
+        if !timeline.is_empty()
+            && let Progress::Stopped = self
+                .record(
+                    before,
+                    order.clone(),
+                    std::mem::take(&mut timeline),
+                    None,
+                    token,
+                )
+                .await?
+        {
+            return Ok(Progress::Stopped);
+        }
+        let before = (order.status, order.compensation);
+        let id = order.id;
+        // Both undo steps run whatever the status says: a step may have happened at the peer
+        // without being recorded here (a crash between the call and its record), and both are
+        // idempotent, so undoing what never happened is a no-op.
+        let payment = self.payment.clone();
+        let refunded = retry_until(deadline, "refund", || {
+            let payment = payment.clone();
+            async move { payment.refund(id, "order_rejected").await }
+        })
+        .await;
+        if !matches!(refunded, Some(Ok(()))) {
+            return Ok(Progress::Stopped);
+        }
+        let inventory = self.inventory.clone();
+        let released = retry_until(deadline, "release stock", || {
+            let inventory = inventory.clone();
+            async move { inventory.release(id).await }
+        })
+        .await;
+        if !matches!(released, Some(Ok(()))) {
+            return Ok(Progress::Stopped);
+        }
+        timeline.push(TimelineEntry::now("stock_released", ""));
+        timeline.extend(order.reject(reason).map_err(transition)?);
+        self.record(before, order, timeline, None, token).await
+    }
+
+    /// Stores a transition; a lost race means someone else drives now.
+    async fn record(
+        &self,
+        before: (OrderStatus, Option<RejectReason>),
+        order: Order,
+        timeline: Vec<TimelineEntry>,
+        event: Option<OutgoingEvent>,
+        token: Uuid,
+    ) -> Result<Progress, OrderError> {
+        let ended = order
+            .status
+            .is_terminal()
+            .then(|| (order.status, order.reason.clone(), order.created_at));
+        let applied = self
+            .store
+            .apply(Change {
+                from: before.0,
+                from_compensation: before.1,
+                order,
+                timeline,
+                event,
+                lease: Some(token),
+            })
+            .await?;
+        if !applied {
+            tracing::info!("the order moved on under another driver; stopping");
+            return Ok(Progress::Stopped);
+        }
+        if let Some((status, reason, created_at)) = ended {
+            let reason = reason.unwrap_or_default();
+            metrics::counter!("orders_saga_outcomes_total", "status" => status.as_str(), "reason" => reason).increment(1);
+            let took = (Utc::now() - created_at).to_std().unwrap_or_default();
+            metrics::histogram!("orders_saga_duration_seconds", "status" => status.as_str())
+                .record(took.as_secs_f64());
+        }
+        Ok(Progress::Advanced)
+    }
+}
+
+fn transition(err: TransitionError) -> OrderError {
+    OrderError::Unexpected(anyhow::anyhow!("saga transition refused: {err}"))
+}
+
+/// Runs `step` until it gives a definite answer or `deadline` passes (`None`). Transient
+/// failures are retried with exponential backoff: every saga step is idempotent by order id.
+async fn retry_until<T, F, Fut>(
+    deadline: Instant,
+    name: &'static str,
+    mut step: F,
+) -> Option<Result<T, StepError>>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StepError>>,
+{
+    let mut delay = RETRY_MIN;
+    loop {
+        let remaining = deadline.checked_duration_since(Instant::now())?;
+        let outcome = tokio::time::timeout(remaining, step()).await.ok()?;
+        match outcome {
+            Err(StepError::Transient(reason)) => {
+                metrics::counter!("orders_saga_step_retries_total", "step" => name).increment(1);
+                tracing::warn!(
+                    step = name,
+                    reason,
+                    ?delay,
+                    "saga step failed transiently; retrying"
+                );
+                if Instant::now() + delay >= deadline {
+                    return Some(Err(StepError::Transient(reason)));
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(RETRY_MAX);
+            }
+            definite => return Some(definite),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use chrono::Utc;
+    use mockall::Sequence;
+    use shop_events::Money;
+    use uuid::Uuid;
+
+    use crate::app::ports::{
+        Change, ChargeOutcome, MockInventoryPort, MockOrderStore, MockPaymentPort, OutgoingEvent,
+        Reserved, StepError,
+    };
+    use crate::app::{Orders, SagaPolicy};
+    use crate::domain::{LineItem, Order, OrderStatus, PricedLine, RejectReason};
+
+    const PRODUCT: Uuid = Uuid::from_u128(42);
+
+    fn order(deadline_in_secs: i64) -> Order {
+        Order {
+            id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            status: OrderStatus::Pending,
+            reason: None,
+            compensation: None,
+            lines: vec![LineItem {
+                product_id: PRODUCT,
+                quantity: 2,
+                priced: None,
+            }],
+            total: None,
+            saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn reserved() -> Reserved {
+        Reserved {
+            lines: vec![(
+                PRODUCT,
+                PricedLine {
+                    name: "Mug".to_owned(),
+                    unit_price: Money::new(1200, "EUR").unwrap(),
+                },
+            )],
+            total: Money::new(2400, "EUR").unwrap(),
+        }
+    }
+
+    /// A store over one order in memory, applying changes the way the real one does
+    /// (conditionally on the state they start from) and keeping every applied change.
+    fn store(state: Arc<Mutex<Order>>, applied: Arc<Mutex<Vec<Change>>>) -> MockOrderStore {
+        let mut store = MockOrderStore::new();
+        let read = state.clone();
+        store
+            .expect_get()
+            .returning(move |_| Ok(Some(read.lock().unwrap().clone())));
+        store.expect_timeline().returning(|_| Ok(Vec::new()));
+        store
+            .expect_card_token()
+            .returning(|_| Ok(Some("tok_visa".to_owned())));
+        store.expect_release_lease().returning(|_, _| Ok(()));
+        store.expect_apply().returning(move |change: Change| {
+            let mut current = state.lock().unwrap();
+            if current.status != change.from || current.compensation != change.from_compensation {
+                return Ok(false);
+            }
+            *current = change.order.clone();
+            applied.lock().unwrap().push(change);
+            Ok(true)
+        });
+        store
+    }
+
+    struct Bed {
+        state: Arc<Mutex<Order>>,
+        applied: Arc<Mutex<Vec<Change>>>,
+        inventory: MockInventoryPort,
+        payment: MockPaymentPort,
+    }
+
+    impl Bed {
+        fn new(order: Order) -> Self {
+            Self {
+                state: Arc::new(Mutex::new(order)),
+                applied: Arc::default(),
+                inventory: MockInventoryPort::new(),
+                payment: MockPaymentPort::new(),
+            }
+        }
+
+        async fn drive(self, budget: Duration) -> (Order, Vec<Change>) {
+            let id = self.state.lock().unwrap().id;
+            let orders = Orders::new(
+                Arc::new(store(self.state.clone(), self.applied.clone())),
+                Arc::new(self.inventory),
+                Arc::new(self.payment),
+                SagaPolicy {
+                    deadline: Duration::from_secs(60),
+                    request_budget: budget,
+                    lease: Duration::from_secs(30),
+                    duplicate_wait: Duration::from_secs(1),
+                    recovery_budget: budget,
+                },
+            );
+            let order = orders.drive(id, Uuid::now_v7(), budget).await.unwrap();
+            let applied = self.applied.lock().unwrap().clone();
+            (order, applied)
+        }
+    }
+
+    fn events(applied: &[Change]) -> Vec<String> {
+        applied
+            .iter()
+            .flat_map(|c| c.timeline.iter().map(|e| e.event.clone()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_happy_path_reserves_charges_and_confirms_with_an_event() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .times(1)
+            .returning(|_, _| Ok(reserved()));
+        bed.payment
+            .expect_charge()
+            .withf(|_, _, amount, card| amount.amount_minor == 2400 && card == "tok_visa")
+            .times(1)
+            .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
+        bed.payment.expect_refund().never();
+        bed.inventory.expect_release().never();
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(order.status, OrderStatus::Confirmed);
+        assert_eq!(
+            events(&applied),
+            ["stock_reserved", "payment_captured", "confirmed"]
+        );
+        assert!(matches!(
+            applied.last().unwrap().event,
+            Some(OutgoingEvent::Confirmed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn out_of_stock_rejects_at_once_with_nothing_to_undo() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory.expect_reserve().returning(|_, _| {
+            Err(StepError::Refused {
+                reason: RejectReason::OutOfStock,
+                detail: PRODUCT.to_string(),
+            })
+        });
+        bed.payment.expect_charge().never();
+        bed.payment.expect_refund().never();
+        bed.inventory.expect_release().never();
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(
+            (order.status, order.reason.as_deref()),
+            (OrderStatus::Rejected, Some("out_of_stock"))
+        );
+        assert_eq!(events(&applied), ["out_of_stock", "rejected"]);
+    }
+
+    #[tokio::test]
+    async fn a_declined_card_releases_the_stock_and_rejects() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment.expect_charge().returning(|_, _, _, _| {
+            Ok(ChargeOutcome::NotPaid {
+                reason: "card_declined".to_owned(),
+            })
+        });
+        bed.payment
+            .expect_refund()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .returning(|_| Ok(()));
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(
+            (order.status, order.reason.as_deref()),
+            (OrderStatus::Rejected, Some("payment_declined"))
+        );
+        assert_eq!(
+            events(&applied),
+            [
+                "stock_reserved",
+                "payment_declined",
+                "compensating",
+                "stock_released",
+                "rejected"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reservation_that_fails_transiently_is_retried_and_then_succeeds() {
+        let mut bed = Bed::new(order(60));
+        let mut sequence = Sequence::new();
+        bed.inventory
+            .expect_reserve()
+            .times(2)
+            .in_sequence(&mut sequence)
+            .returning(|_, _| Err(StepError::Transient("unavailable".to_owned())));
+        bed.inventory
+            .expect_reserve()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_, _| Ok(reserved()));
+        bed.payment
+            .expect_charge()
+            .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
+
+        let (order, _) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(order.status, OrderStatus::Confirmed);
+    }
+
+    #[tokio::test]
+    async fn a_charge_that_keeps_timing_out_leaves_the_order_reserved_for_recovery() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment
+            .expect_charge()
+            .returning(|_, _, _, _| Err(StepError::Transient("deadline exceeded".to_owned())));
+        bed.payment.expect_refund().never();
+
+        let (order, _) = bed.drive(Duration::from_millis(400)).await;
+        assert_eq!(
+            order.status,
+            OrderStatus::Reserved,
+            "not rejected: the charge may still have happened"
+        );
+        assert!(order.compensation.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_saga_past_its_deadline_is_compensated_not_continued() {
+        let mut late = order(-1);
+        late.reserved(&reserved().lines, reserved().total).unwrap();
+        let mut bed = Bed::new(late);
+        bed.payment.expect_charge().never();
+        bed.payment
+            .expect_refund()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .returning(|_| Ok(()));
+
+        let (order, _) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(
+            (order.status, order.reason.as_deref()),
+            (OrderStatus::Rejected, Some("timeout"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_compensation_whose_refund_fails_stays_compensating_for_the_next_driver() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment.expect_charge().returning(|_, _, _, _| {
+            Ok(ChargeOutcome::NotPaid {
+                reason: "card_declined".to_owned(),
+            })
+        });
+        bed.payment
+            .expect_refund()
+            .returning(|_, _| Err(StepError::Transient("payment down".to_owned())));
+        bed.inventory.expect_release().never();
+
+        let (order, _) = bed.drive(Duration::from_millis(400)).await;
+        assert_eq!(order.status, OrderStatus::Reserved);
+        assert_eq!(
+            order.compensation,
+            Some(RejectReason::PaymentDeclined),
+            "the decision is recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_driver_that_lost_its_order_stops_without_acting_again() {
+        let mut bed = Bed::new(order(60));
+        let state = bed.state.clone();
+        bed.inventory
+            .expect_reserve()
+            .times(1)
+            .returning(move |_, _| {
+                // Another driver got there first and moved the order on.
+                let mut current = state.lock().unwrap();
+                current.status = OrderStatus::Rejected;
+                Ok(reserved())
+            });
+        bed.payment.expect_charge().never();
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(order.status, OrderStatus::Rejected);
+        assert!(applied.is_empty());
+    }
+}
