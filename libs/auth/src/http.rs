@@ -55,6 +55,10 @@ impl IntoResponse for AuthRejection {
 }
 
 async fn authenticate(parts: &Parts, verifier: &TokenVerifier) -> Result<Caller, AuthRejection> {
+    // A middleware earlier in the stack (the rate limiter) may have verified the token already.
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        return Ok(caller.clone());
+    }
     let token = match bearer_token(&parts.headers) {
         Ok(Some(token)) => token,
         Ok(None) | Err(_) => return Err(AuthRejection::Unauthenticated),

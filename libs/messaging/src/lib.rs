@@ -12,6 +12,7 @@
 //! The broker topology (exchange, queues, retry and dead-letter queues) is declared by
 //! [`topology`] from the subscription table in `shop-events`.
 
+mod broadcast;
 mod connection;
 mod consumer;
 mod headers;
@@ -22,6 +23,7 @@ pub mod topology;
 
 use std::sync::LazyLock;
 
+pub use broadcast::{Broadcast, BroadcastHandler};
 pub use consumer::{Consumer, EventHandler};
 pub use outbox::{OutboxRelay, OutboxWriter};
 pub use settings::AmqpSettings;

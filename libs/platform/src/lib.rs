@@ -10,6 +10,7 @@ pub mod config;
 pub mod grpc;
 pub mod grpc_client;
 pub mod grpc_status;
+pub mod http;
 pub mod postgres;
 pub mod problem;
 pub mod redis;

@@ -1,10 +1,17 @@
-//! Settings of the gateway. The defaults run locally with no configuration.
+//! Settings of the gateway. The defaults run locally with the four backends on their default
+//! ports, with no configuration.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use shop_auth::AuthSettings;
+use shop_messaging::AmqpSettings;
 use shop_platform::config::{
     AdminSettings, ConfigError, LogSettings, ServerSettings, ServiceSettings, ShutdownSettings,
     Validate,
 };
+use shop_platform::grpc_client::validate_uri;
+use shop_platform::redis::RedisSettings;
 
 /// Everything the gateway reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -14,6 +21,98 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub shutdown: ShutdownSettings,
     pub log: LogSettings,
+    pub redis: RedisSettings,
+    pub amqp: AmqpSettings,
+    pub auth: AuthSettings,
+    pub upstream: Upstreams,
+    pub deadlines: DeadlineSettings,
+    pub breaker: BreakerSettings,
+    pub retry: RetrySettings,
+    pub rate_limit: RateLimitSettings,
+    pub catalog_cache: CatalogCacheSettings,
+    pub limits: LimitSettings,
+}
+
+/// Where the backends are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upstreams {
+    pub user: String,
+    pub inventory: String,
+    pub order: String,
+}
+
+/// How long a route waits for the backends.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineSettings {
+    #[serde(with = "humantime_serde")]
+    pub read: Duration,
+    #[serde(with = "humantime_serde")]
+    pub write: Duration,
+    /// Checkout runs the whole saga: longer than the order service's request budget.
+    #[serde(with = "humantime_serde")]
+    pub place_order: Duration,
+}
+
+/// The circuit breaker of each backend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Consecutive infrastructure failures that open it.
+    pub failures: u32,
+    /// How long it stays open before a trial call.
+    #[serde(with = "humantime_serde")]
+    pub open_for: Duration,
+}
+
+/// Retries of reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Extra attempts of a read that found its backend UNAVAILABLE.
+    pub attempts: usize,
+    /// Retries may add at most this share (0.0 to 1.0) of the recent traffic.
+    pub budget_percent: f32,
+}
+
+/// One rate: a sustained rate and the burst allowed on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatePolicy {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// Per client IP, without a token.
+    pub anonymous: RatePolicy,
+    /// Per signed-in user.
+    pub user: RatePolicy,
+    /// Per client IP, for login, registration and refresh, in addition.
+    pub auth: RatePolicy,
+    /// When Redis is unreachable: let requests through (true) or refuse with 503.
+    pub fail_open: bool,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogCacheSettings {
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    pub capacity: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// The largest request body accepted, in bytes.
+    pub body_bytes: usize,
 }
 
 impl Default for Settings {
@@ -23,12 +122,102 @@ impl Default for Settings {
             admin: AdminSettings::on_port(9080),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
+            redis: RedisSettings::default(),
+            amqp: AmqpSettings::default(),
+            auth: AuthSettings::default(),
+            upstream: Upstreams {
+                user: "http://127.0.0.1:50051".to_owned(),
+                inventory: "http://127.0.0.1:50052".to_owned(),
+                order: "http://127.0.0.1:50053".to_owned(),
+            },
+            deadlines: DeadlineSettings {
+                read: Duration::from_secs(2),
+                write: Duration::from_secs(5),
+                place_order: Duration::from_secs(6),
+            },
+            breaker: BreakerSettings {
+                failures: 5,
+                open_for: Duration::from_secs(10),
+            },
+            retry: RetrySettings {
+                attempts: 2,
+                budget_percent: 0.2,
+            },
+            rate_limit: RateLimitSettings {
+                enabled: true,
+                anonymous: RatePolicy {
+                    per_minute: 300,
+                    burst: 60,
+                },
+                user: RatePolicy {
+                    per_minute: 600,
+                    burst: 120,
+                },
+                auth: RatePolicy {
+                    per_minute: 20,
+                    burst: 10,
+                },
+                fail_open: true,
+                trust_forwarded_for: false,
+            },
+            catalog_cache: CatalogCacheSettings {
+                ttl: Duration::from_secs(5),
+                capacity: 10_000,
+            },
+            limits: LimitSettings {
+                body_bytes: 64 * 1024,
+            },
         }
     }
 }
 
 impl Validate for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
+        self.redis.validate("redis")?;
+        self.amqp.validate("amqp")?;
+        self.auth.validate("auth")?;
+        validate_uri(&self.upstream.user, &["upstream", "user"])?;
+        validate_uri(&self.upstream.inventory, &["upstream", "inventory"])?;
+        validate_uri(&self.upstream.order, &["upstream", "order"])?;
+        for (key, value) in [
+            ("read", self.deadlines.read),
+            ("write", self.deadlines.write),
+            ("place_order", self.deadlines.place_order),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::new(&["deadlines", key], "must be positive"));
+            }
+        }
+        if self.breaker.failures == 0 {
+            return Err(ConfigError::new(
+                &["breaker", "failures"],
+                "must be at least 1",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.retry.budget_percent) {
+            return Err(ConfigError::new(
+                &["retry", "budget_percent"],
+                "must be between 0 and 1",
+            ));
+        }
+        for (key, policy) in [
+            ("anonymous", self.rate_limit.anonymous),
+            ("user", self.rate_limit.user),
+            ("auth", self.rate_limit.auth),
+        ] {
+            if policy.per_minute == 0 || policy.burst == 0 {
+                return Err(ConfigError::new(
+                    &["rate_limit", key],
+                    "per_minute and burst must be positive",
+                ));
+            }
+        }
+        if self.limits.body_bytes < 1024 {
+            return Err(ConfigError::new(
+                &["limits", "body_bytes"],
+                "must be at least 1024",
+            ));
+        }
         Ok(())
     }
 }

@@ -120,11 +120,16 @@ async fn every_backend_serves_health_and_reflection_then_stops_cleanly_on_sigter
 #[tokio::test]
 async fn the_gateway_serves_http_and_its_admin_port_then_stops_cleanly_on_sigterm() {
     shop_testkit::init();
+    let name = shop_testkit::unique_name("sys");
     let process = ServiceProcess::start(
         "shop-gateway",
         &[
             ("SHOP_HTTP__ADDR", "127.0.0.1:0".to_owned()),
             ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
+            ("SHOP_AMQP__URL", shop_testkit::amqp_url().await),
+            ("SHOP_AMQP__EXCHANGE", format!("{name}.events")),
+            ("SHOP_REDIS__URL", shop_testkit::redis_url().await),
+            ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
         ],
     )
     .await

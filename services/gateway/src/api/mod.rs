@@ -1,24 +1,113 @@
-//! The HTTP API of the shop, mounted under `/api/v1`.
+//! The public HTTP API (`/api/v1`), the storefront and the docs. [`router`] assembles routes,
+//! their OpenAPI description (from the same code, so they cannot drift apart) and the
+//! middleware every request goes through.
+
+pub mod auth;
+mod convert;
+pub mod dashboard;
+pub mod dto;
+pub mod extract;
+pub mod orders;
+pub mod problem;
+pub mod products;
+pub mod site;
+pub mod state;
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The gateway's router. Unknown paths answer 404 as `application/problem+json`.
-pub fn router() -> Router {
-    Router::new().fallback(not_found)
+use self::problem::ApiError;
+use self::state::AppState;
+use crate::rate_limit;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ferris Shop API",
+        version = "1.0.0",
+        description = "The public API of Ferris Shop. Errors are RFC 9457 problem+json; \
+                       authenticate with `Authorization: Bearer <access_token>` from /api/v1/auth/login."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "products", description = "The catalog"),
+        (name = "orders", description = "Checkout and order history"),
+        (name = "dashboard", description = "The storefront's home page in one call"),
+        (name = "site", description = "Storefront, docs and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
 }
 
-async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        serde_json::json!({
-            "type": "https://ferris-shop.dev/problems/not-found",
-            "title": "Not Found",
-            "status": 404,
-        })
-        .to_string(),
-    )
-        .into_response()
+/// The routes and the OpenAPI document that describes them.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::jwks))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::get, products::update))
+        .routes(routes!(products::adjust_stock))
+        .routes(routes!(orders::place, orders::list))
+        .routes(routes!(orders::get))
+        .routes(routes!(orders::cancel))
+        .routes(routes!(dashboard::dashboard))
+        .routes(routes!(site::storefront))
+        .routes(routes!(site::docs))
+        .routes(routes!(site::static_file))
+        .split_for_parts()
+}
+
+/// The OpenAPI document alone (`shop-gateway openapi`).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, mut document) = routes();
+    let (_, openapi_route) = OpenApiRouter::<Arc<utoipa::openapi::OpenApi>>::new()
+        .routes(routes!(site::openapi))
+        .split_for_parts();
+    document.merge(openapi_route);
+    document
+}
+
+/// The whole HTTP application: routes, `/openapi.json`, a problem+json 404 for anything else,
+/// request limits, rate limits, request ids, tracing and metrics.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    let (routes, _) = routes();
+    let document = Arc::new(openapi_document());
+    let routes = routes
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ))
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+        .route("/openapi.json", get(site::openapi).with_state(document));
+    shop_platform::http::observe(routes)
 }

@@ -1,0 +1,181 @@
+//! Accounts and sessions: register, login, refresh, logout, me, and the public keys.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use shop_auth::http::AuthUser;
+use shop_proto::user::v1 as pb;
+
+use super::convert;
+use super::dto::{Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest, Tokens, User};
+use super::extract::ApiJson;
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::upstream::{Call, request};
+
+fn tokens(pair: Option<pb::TokenPair>) -> Tokens {
+    let pair = pair.unwrap_or_default();
+    Tokens {
+        access_token: pair.access_token,
+        token_type: pair.token_type,
+        expires_in: pair.expires_in,
+        refresh_token: pair.refresh_token,
+    }
+}
+
+/// Create a customer account.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = User), (status = 409, body = ProblemDoc, description = "email taken"),
+              (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let deadline = state.deadlines.write;
+    let response = state
+        .upstreams
+        .user
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::RegisterRequest {
+                email: body.email.clone(),
+                password: body.password.clone(),
+                name: body.name.clone(),
+            };
+            async move { client.register(request(message, deadline, None)).await }
+        })
+        .await?;
+    let user = response
+        .user
+        .as_ref()
+        .map(convert::user)
+        .ok_or(ApiError::BadUpstreamAnswer("user"))?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Exchange email and password for tokens.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<Tokens>, ApiError> {
+    let deadline = state.deadlines.write;
+    let response = state
+        .upstreams
+        .user
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::LoginRequest {
+                email: body.email.clone(),
+                password: body.password.clone(),
+            };
+            async move { client.login(request(message, deadline, None)).await }
+        })
+        .await?;
+    Ok(Json(tokens(response.tokens)))
+}
+
+/// Spend a refresh token for a new pair.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 401, body = ProblemDoc)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<Tokens>, ApiError> {
+    let deadline = state.deadlines.write;
+    let response = state
+        .upstreams
+        .user
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::RefreshRequest {
+                refresh_token: body.refresh_token.clone(),
+            };
+            async move { client.refresh(request(message, deadline, None)).await }
+        })
+        .await?;
+    Ok(Json(tokens(response.tokens)))
+}
+
+/// End the session: the access token stops working and cannot be refreshed.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ProblemDoc)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<StatusCode, ApiError> {
+    let deadline = state.deadlines.write;
+    state
+        .upstreams
+        .user
+        .call(Call::Write, deadline, |mut client| {
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .logout(request(pb::LogoutRequest {}, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ProblemDoc)))]
+pub async fn me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> Result<Json<User>, ApiError> {
+    fetch_user(&state, &caller).await.map(Json)
+}
+
+pub(super) async fn fetch_user(
+    state: &AppState,
+    caller: &shop_auth::Caller,
+) -> Result<User, ApiError> {
+    let deadline = state.deadlines.read;
+    let response = state
+        .upstreams
+        .user
+        .call(Call::Read, deadline, |mut client| {
+            let message = pb::GetUserRequest {
+                user_id: caller.user_id().to_string(),
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .get_user(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    response
+        .user
+        .as_ref()
+        .map(convert::user)
+        .ok_or(ApiError::BadUpstreamAnswer("user"))
+}
+
+/// The public keys that verify access tokens (for Istio RequestAuthentication and clients).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Jwks)))]
+pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let deadline = state.deadlines.read;
+    let response = state
+        .upstreams
+        .user
+        .call(Call::Read, deadline, |mut client| async move {
+            client
+                .get_jwks(request(pb::GetJwksRequest {}, deadline, None))
+                .await
+        })
+        .await?;
+    let keys = response
+        .keys
+        .into_iter()
+        .map(|k| serde_json::json!({ "kty": k.kty, "crv": k.crv, "x": k.x, "kid": k.kid, "alg": k.alg, "use": k.r#use }))
+        .collect();
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(Jwks { keys }),
+    ))
+}

@@ -1,0 +1,85 @@
+//! From the backends' protobuf messages to the public JSON shapes.
+
+use shop_proto::common::v1::Money as PbMoney;
+use shop_proto::inventory::v1 as inventory;
+use shop_proto::order::v1 as order;
+use shop_proto::user::v1 as user;
+
+use super::dto::{Money, Order, OrderItem, Product, TimelineEntry, User};
+
+pub fn money(m: &PbMoney) -> Money {
+    Money {
+        amount_minor: m.amount_minor,
+        currency: m.currency.clone(),
+    }
+}
+
+pub fn pb_money(m: &Money) -> PbMoney {
+    PbMoney {
+        amount_minor: m.amount_minor,
+        currency: m.currency.clone(),
+    }
+}
+
+fn rfc3339(t: Option<&prost_types::Timestamp>) -> String {
+    t.and_then(shop_proto::convert::datetime)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+pub fn product(p: &inventory::Product) -> Product {
+    Product {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+        price: p.price.as_ref().map(money).unwrap_or(Money {
+            amount_minor: 0,
+            currency: "EUR".to_owned(),
+        }),
+        image_url: p.image_url.clone(),
+        available: p.available,
+        active: p.active,
+    }
+}
+
+pub fn user(u: &user::User) -> User {
+    User {
+        id: u.id.clone(),
+        email: u.email.clone(),
+        name: u.name.clone(),
+        roles: u.roles.clone(),
+    }
+}
+
+pub fn order(o: &order::Order) -> Order {
+    Order {
+        id: o.id.clone(),
+        status: o
+            .status()
+            .as_str_name()
+            .trim_start_matches("ORDER_STATUS_")
+            .to_owned(),
+        reason: o.reason.clone(),
+        items: o
+            .lines
+            .iter()
+            .map(|l| OrderItem {
+                product_id: l.product_id.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price.as_ref().map(money),
+            })
+            .collect(),
+        total: o.total.as_ref().map(money),
+        created_at: rfc3339(o.created_at.as_ref()),
+        timeline: o
+            .timeline
+            .iter()
+            .map(|e| TimelineEntry {
+                at: rfc3339(e.at.as_ref()),
+                event: e.event.clone(),
+                detail: e.detail.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,221 @@
+//! Orders: place (with an Idempotency-Key), list, read, cancel. All for the signed-in customer
+//! (admins see everyone's, as the order service decides).
+#![allow(unused_qualifications)] // utoipa's macros expand to fully qualified paths.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use shop_auth::http::AuthUser;
+use shop_proto::common::v1::PageRequest;
+use shop_proto::order::v1 as pb;
+use utoipa::IntoParams;
+
+use super::convert;
+use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc};
+use super::extract::{ApiJson, ApiQuery, IdempotencyKey};
+use super::problem::ApiError;
+use super::products::MAX_PAGE_SIZE;
+use super::state::AppState;
+use crate::upstream::{Call, request};
+
+/// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
+/// request, else 202 with the order as it stands and a `Location` to poll.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Required. The same key and body return the same order")),
+    request_body = PlaceOrderRequest,
+    responses((status = 201, body = Order), (status = 202, body = Order, description = "still in progress"),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 409, body = ProblemDoc, description = "the same key is still in flight"),
+              (status = 422, body = ProblemDoc, description = "invalid values, or the key was used for another body")))]
+pub async fn place(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(body): ApiJson<PlaceOrderRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let deadline = state.deadlines.place_order;
+    let response = state
+        .upstreams
+        .order
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::PlaceOrderRequest {
+                idempotency_key: key.clone(),
+                lines: body
+                    .items
+                    .iter()
+                    .map(|item| pb::PlaceOrderLine {
+                        product_id: item.product_id.clone(),
+                        quantity: item.quantity,
+                    })
+                    .collect(),
+                card_token: body.card_token.clone(),
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .place_order(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    let placed = response.order.ok_or(ApiError::BadUpstreamAnswer("order"))?;
+    let finished = matches!(
+        placed.status(),
+        pb::OrderStatus::Confirmed | pb::OrderStatus::Rejected | pb::OrderStatus::Cancelled
+    );
+    let order = convert::order(&placed);
+    // Stock moved: cached copies of these products are stale.
+    for item in &order.items {
+        state.catalog.forget(&item.product_id).await;
+    }
+    let status = if finished {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let location = format!("/api/v1/orders/{}", order.id);
+    Ok((status, [(header::LOCATION, location)], Json(order)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListOrders {
+    /// Up to 100; 20 when absent.
+    pub page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// The signed-in customer's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
+    responses((status = 200, body = Page<Order>), (status = 401, body = ProblemDoc)))]
+pub async fn list(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiQuery(query): ApiQuery<ListOrders>,
+) -> Result<Json<Page<Order>>, ApiError> {
+    let page = fetch_list(
+        &state,
+        &caller,
+        query.page_size.unwrap_or(0),
+        query.page_token.unwrap_or_default(),
+    )
+    .await?;
+    Ok(Json(page))
+}
+
+pub(super) async fn fetch_list(
+    state: &AppState,
+    caller: &shop_auth::Caller,
+    page_size: u32,
+    page_token: String,
+) -> Result<Page<Order>, ApiError> {
+    let deadline = state.deadlines.read;
+    let page_size = i32::try_from(page_size.min(MAX_PAGE_SIZE)).unwrap_or(0);
+    let response = state
+        .upstreams
+        .order
+        .call(Call::Read, deadline, |mut client| {
+            let message = pb::ListOrdersRequest {
+                page: Some(PageRequest {
+                    page_size,
+                    page_token: page_token.clone(),
+                }),
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .list_orders(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    Ok(Page {
+        items: response.orders.iter().map(convert::order).collect(),
+        next_page_token: response
+            .page
+            .map(|p| p.next_page_token)
+            .filter(|t| !t.is_empty()),
+    })
+}
+
+/// One order with its timeline. Someone else's order is 404.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses((status = 200, body = Order), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+pub async fn get(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let deadline = state.deadlines.read;
+    let response = state
+        .upstreams
+        .order
+        .call(Call::Read, deadline, |mut client| {
+            let message = pb::GetOrderRequest {
+                order_id: id.clone(),
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .get_order(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    response
+        .order
+        .as_ref()
+        .map(convert::order)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("order"))
+}
+
+/// Cancel a confirmed order: the stock goes back and the payment is refunded.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Order id")), request_body(content = Option<CancelRequest>),
+    responses((status = 200, body = Order), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc),
+              (status = 409, body = ProblemDoc, description = "the order is not confirmed")))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Order>, ApiError> {
+    let deadline = state.deadlines.write;
+    // The body is optional: an empty one means "no reason given".
+    let reason = if body.is_empty() {
+        String::new()
+    } else {
+        serde_json::from_slice::<CancelRequest>(&body)
+            .map_err(|err| {
+                ApiError::BadRequest(format!("the body is not a valid cancellation: {err}"))
+            })?
+            .reason
+    };
+    let response = state
+        .upstreams
+        .order
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::CancelOrderRequest {
+                order_id: id.clone(),
+                reason: reason.clone(),
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .cancel_order(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    response
+        .order
+        .as_ref()
+        .map(convert::order)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("order"))
+}

@@ -1,0 +1,229 @@
+//! The catalog: public reads (cached in-process for a few seconds) and admin writes.
+#![allow(unused_qualifications)] // utoipa's macros expand to fully qualified paths.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use shop_auth::http::AdminUser;
+use shop_proto::common::v1::PageRequest;
+use shop_proto::inventory::v1 as pb;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::convert;
+use super::dto::{
+    CreateProductRequest, Page, ProblemDoc, Product, StockRequest, UpdateProductRequest,
+};
+use super::extract::{ApiJson, ApiQuery, OptionalRequestId};
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::upstream::{Call, request};
+
+/// The largest page a client may ask for; larger requests are capped.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListProducts {
+    /// Case-insensitive text to find in names and descriptions.
+    pub q: Option<String>,
+    /// Up to 100; 20 when absent.
+    pub page_size: Option<u32>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+/// Browse the catalog.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProducts),
+    responses((status = 200, body = Page<Product>), (status = 400, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListProducts>,
+) -> Result<Json<Page<Product>>, ApiError> {
+    let deadline = state.deadlines.read;
+    let page_size = i32::try_from(query.page_size.unwrap_or(0).min(MAX_PAGE_SIZE)).unwrap_or(0);
+    let response = state
+        .upstreams
+        .inventory
+        .call(Call::Read, deadline, |mut client| {
+            let message = pb::ListProductsRequest {
+                page: Some(PageRequest {
+                    page_size,
+                    page_token: query.page_token.clone().unwrap_or_default(),
+                }),
+                query: query.q.clone().unwrap_or_default(),
+                include_inactive: false,
+            };
+            async move { client.list_products(request(message, deadline, None)).await }
+        })
+        .await?;
+    let next = response
+        .page
+        .map(|p| p.next_page_token)
+        .filter(|t| !t.is_empty());
+    Ok(Json(Page {
+        items: response.products.iter().map(convert::product).collect(),
+        next_page_token: next,
+    }))
+}
+
+/// One product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "Product id")),
+    responses((status = 200, body = Product), (status = 404, body = ProblemDoc)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Product>, ApiError> {
+    if let Some(product) = state.catalog.get(&id).await {
+        return Ok(Json(product));
+    }
+    let product = fetch(&state, &id).await?;
+    state.catalog.put(product.clone()).await;
+    Ok(Json(product))
+}
+
+async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {
+    let deadline = state.deadlines.read;
+    let response = state
+        .upstreams
+        .inventory
+        .call(Call::Read, deadline, |mut client| {
+            let message = pb::GetProductRequest {
+                product_id: id.to_owned(),
+            };
+            async move { client.get_product(request(message, deadline, None)).await }
+        })
+        .await?;
+    response
+        .product
+        .as_ref()
+        .map(convert::product)
+        .ok_or(ApiError::BadUpstreamAnswer("product"))
+}
+
+/// Add a product to the catalog (admin). An `Idempotency-Key` (UUID) makes retries safe.
+#[utoipa::path(post, path = "/api/v1/products", tag = "products", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key returns the first result")),
+    request_body = CreateProductRequest,
+    responses((status = 201, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    OptionalRequestId(request_id): OptionalRequestId,
+    ApiJson(body): ApiJson<CreateProductRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let deadline = state.deadlines.write;
+    let request_id = request_id.unwrap_or_else(Uuid::now_v7).to_string();
+    let response = state
+        .upstreams
+        .inventory
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::CreateProductRequest {
+                request_id: request_id.clone(),
+                name: body.name.clone(),
+                description: body.description.clone(),
+                price: Some(convert::pb_money(&body.price)),
+                image_url: body.image_url.clone(),
+                initial_stock: 0,
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .create_product(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    let product = response
+        .product
+        .as_ref()
+        .map(convert::product)
+        .ok_or(ApiError::BadUpstreamAnswer("product"))?;
+    Ok((StatusCode::CREATED, Json(product)))
+}
+
+/// Change some fields of a product (admin).
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id")), request_body = UpdateProductRequest,
+    responses((status = 200, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn update(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateProductRequest>,
+) -> Result<Json<Product>, ApiError> {
+    let deadline = state.deadlines.write;
+    let response = state
+        .upstreams
+        .inventory
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::UpdateProductRequest {
+                product_id: id.clone(),
+                name: body.name.clone(),
+                description: body.description.clone(),
+                price: body.price.as_ref().map(convert::pb_money),
+                image_url: body.image_url.clone(),
+                active: body.active,
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .update_product(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    state.catalog.forget(&id).await;
+    response
+        .product
+        .as_ref()
+        .map(convert::product)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("product"))
+}
+
+/// Receive or write off stock (admin). An `Idempotency-Key` (UUID) makes retries safe.
+#[utoipa::path(post, path = "/api/v1/products/{id}/stock", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Product id"),
+           ("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key adjusts once")),
+    request_body = StockRequest,
+    responses((status = 200, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    OptionalRequestId(request_id): OptionalRequestId,
+    ApiJson(body): ApiJson<StockRequest>,
+) -> Result<Json<Product>, ApiError> {
+    let deadline = state.deadlines.write;
+    let request_id = request_id.unwrap_or_else(Uuid::now_v7).to_string();
+    let response = state
+        .upstreams
+        .inventory
+        .call(Call::Write, deadline, |mut client| {
+            let message = pb::AdjustStockRequest {
+                request_id: request_id.clone(),
+                product_id: id.clone(),
+                delta: body.delta,
+            };
+            let token = caller.token().to_owned();
+            async move {
+                client
+                    .adjust_stock(request(message, deadline, Some(&token)))
+                    .await
+            }
+        })
+        .await?;
+    state.catalog.forget(&id).await;
+    response
+        .product
+        .as_ref()
+        .map(convert::product)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("product"))
+}

@@ -1,0 +1,69 @@
+//! The storefront, the API docs page and the OpenAPI document: static files compiled into the
+//! binary (no Node build step, no CDN).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+
+use super::problem::ApiError;
+
+/// Everything under `static/`, embedded at build time.
+#[derive(RustEmbed)]
+#[folder = "static/"]
+struct Assets;
+
+fn asset(path: &str) -> Option<Response> {
+    let file = Assets::get(path)?;
+    let mime = file.metadata.mimetype().to_owned();
+    // Static files change only with a release; the storefront's JS and CSS are small.
+    let cache = if path.ends_with(".html") {
+        "no-cache"
+    } else {
+        "public, max-age=300"
+    };
+    Some(
+        (
+            [
+                (header::CONTENT_TYPE, mime),
+                (header::CACHE_CONTROL, cache.to_owned()),
+            ],
+            file.data.into_owned(),
+        )
+            .into_response(),
+    )
+}
+
+/// The storefront: a small shop in plain HTML, CSS and JavaScript.
+#[utoipa::path(get, path = "/", tag = "site", responses((status = 200, description = "The storefront", content_type = "text/html")))]
+pub async fn storefront() -> Response {
+    asset("index.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+}
+
+/// Human-readable API documentation, rendered from `/openapi.json` in the browser.
+#[utoipa::path(get, path = "/docs", tag = "site", responses((status = 200, description = "The API docs page", content_type = "text/html")))]
+pub async fn docs() -> Response {
+    asset("docs.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+}
+
+/// The storefront's scripts, styles and images.
+#[utoipa::path(get, path = "/static/{path}", tag = "site",
+    params(("path" = String, Path, description = "File under static/")),
+    responses((status = 200, description = "The file"), (status = 404, body = super::dto::ProblemDoc)))]
+pub async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
+    if path.ends_with(".html") || path.contains("..") {
+        return Err(ApiError::NoRoute);
+    }
+    asset(&path).ok_or(ApiError::NoRoute)
+}
+
+/// This API's OpenAPI 3.1 document, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "site", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi(
+    State(document): State<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json((*document).clone())
+}

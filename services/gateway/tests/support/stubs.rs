@@ -1,0 +1,531 @@
+//! Stub backends: real tonic servers on free ports with canned, scriptable answers. The gateway
+//! under test talks to them over real gRPC, exactly as it talks to the real services; the
+//! stub user service even signs real tokens with a real key, published through GetJwks.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shop_auth::{AuthSettings, Role, TokenSigner, keys};
+use shop_proto::common::v1::{Money, PageResponse};
+use shop_proto::inventory::v1 as inv;
+use shop_proto::inventory::v1::inventory_service_server::{
+    InventoryService, InventoryServiceServer,
+};
+use shop_proto::order::v1 as ord;
+use shop_proto::order::v1::order_service_server::{OrderService, OrderServiceServer};
+use shop_proto::user::v1 as usr;
+use shop_proto::user::v1::user_service_server::{UserService, UserServiceServer};
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+/// Starts a gRPC server for `service` on a free port; it lives as long as the test.
+async fn serve<S>(service: S) -> SocketAddr
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + tonic::server::NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    addr
+}
+
+/// Shared, scriptable state of the stubs.
+#[derive(Default)]
+pub struct Script {
+    pub products: Vec<inv::Product>,
+    /// When set, every inventory call fails with this code.
+    pub inventory_fails_with: Option<tonic::Code>,
+    /// The status PlaceOrder answers with.
+    pub place_status: Option<ord::OrderStatus>,
+    /// When set, PlaceOrder fails with this status.
+    pub place_fails_with: Option<(tonic::Code, String)>,
+    pub inventory_calls: usize,
+    pub registered: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Stubs {
+    pub script: Arc<Mutex<Script>>,
+    pub signer: TokenSigner,
+    pub public_key: [u8; 32],
+    pub user: SocketAddr,
+    pub inventory: SocketAddr,
+    pub order: SocketAddr,
+}
+
+impl Stubs {
+    pub async fn start() -> Self {
+        let pair = keys::generate().unwrap();
+        let signer = TokenSigner::new(
+            "stub-key",
+            &pair.private_pkcs8_der,
+            &AuthSettings::default(),
+        );
+        let script = Arc::new(Mutex::new(Script {
+            products: vec![
+                product("Ferris Plush", 2499, 10),
+                product("Crab Mug", 1299, 3),
+            ],
+            place_status: Some(ord::OrderStatus::Confirmed),
+            ..Script::default()
+        }));
+        let user = serve(UserServiceServer::new(StubUser {
+            script: script.clone(),
+            signer: signer.clone(),
+            public_key: pair.public_key,
+        }))
+        .await;
+        let inventory = serve(InventoryServiceServer::new(StubInventory {
+            script: script.clone(),
+        }))
+        .await;
+        let order = serve(OrderServiceServer::new(StubOrder {
+            script: script.clone(),
+        }))
+        .await;
+        Self {
+            script,
+            signer,
+            public_key: pair.public_key,
+            user,
+            inventory,
+            order,
+        }
+    }
+
+    /// A valid access token for a new customer (or admin).
+    pub fn token(&self, admin: bool) -> (Uuid, String) {
+        let user = Uuid::now_v7();
+        let roles = if admin {
+            vec![Role::Customer, Role::Admin]
+        } else {
+            vec![Role::Customer]
+        };
+        let issued = self
+            .signer
+            .sign(user, &roles, Uuid::now_v7(), Duration::from_secs(900))
+            .unwrap();
+        (user, issued.token)
+    }
+
+    pub fn script(&self) -> std::sync::MutexGuard<'_, Script> {
+        self.script.lock().unwrap()
+    }
+}
+
+pub fn product(name: &str, price: i64, available: i64) -> inv::Product {
+    inv::Product {
+        id: Uuid::now_v7().to_string(),
+        name: name.to_owned(),
+        description: format!("{name}, a stub"),
+        price: Some(Money {
+            amount_minor: price,
+            currency: "EUR".to_owned(),
+        }),
+        image_url: String::new(),
+        available,
+        reserved: 0,
+        sold: 0,
+        active: true,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+fn caller_of<T>(request: &Request<T>) -> Option<String> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+struct StubUser {
+    script: Arc<Mutex<Script>>,
+    signer: TokenSigner,
+    public_key: [u8; 32],
+}
+
+#[tonic::async_trait]
+impl UserService for StubUser {
+    async fn register(
+        &self,
+        request: Request<usr::RegisterRequest>,
+    ) -> Result<Response<usr::RegisterResponse>, Status> {
+        let r = request.into_inner();
+        if r.email.is_empty() {
+            return Err(shop_platform::grpc_status::invalid_argument(
+                &shop_platform::validation::Violations::single("email", "must not be empty"),
+            ));
+        }
+        let mut script = self.script.lock().unwrap();
+        if script.registered.contains(&r.email) {
+            return Err(Status::already_exists(
+                "an account with this email already exists",
+            ));
+        }
+        script.registered.push(r.email.clone());
+        Ok(Response::new(usr::RegisterResponse {
+            user: Some(usr::User {
+                id: Uuid::now_v7().to_string(),
+                email: r.email,
+                name: r.name,
+                roles: vec!["customer".to_owned()],
+                created_at: None,
+            }),
+        }))
+    }
+
+    async fn login(
+        &self,
+        request: Request<usr::LoginRequest>,
+    ) -> Result<Response<usr::LoginResponse>, Status> {
+        if request.get_ref().password != "right password" {
+            return Err(Status::unauthenticated("wrong email or password"));
+        }
+        let issued = self
+            .signer
+            .sign(
+                Uuid::now_v7(),
+                &[Role::Customer],
+                Uuid::now_v7(),
+                Duration::from_secs(900),
+            )
+            .unwrap();
+        Ok(Response::new(usr::LoginResponse {
+            tokens: Some(usr::TokenPair {
+                access_token: issued.token,
+                token_type: "Bearer".to_owned(),
+                expires_in: 900,
+                refresh_token: "refresh-1".to_owned(),
+            }),
+        }))
+    }
+
+    async fn refresh(
+        &self,
+        request: Request<usr::RefreshRequest>,
+    ) -> Result<Response<usr::RefreshResponse>, Status> {
+        if request.get_ref().refresh_token != "refresh-1" {
+            return Err(Status::unauthenticated("the refresh token is not valid"));
+        }
+        let issued = self
+            .signer
+            .sign(
+                Uuid::now_v7(),
+                &[Role::Customer],
+                Uuid::now_v7(),
+                Duration::from_secs(900),
+            )
+            .unwrap();
+        Ok(Response::new(usr::RefreshResponse {
+            tokens: Some(usr::TokenPair {
+                access_token: issued.token,
+                token_type: "Bearer".to_owned(),
+                expires_in: 900,
+                refresh_token: "refresh-2".to_owned(),
+            }),
+        }))
+    }
+
+    async fn logout(
+        &self,
+        request: Request<usr::LogoutRequest>,
+    ) -> Result<Response<usr::LogoutResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        Ok(Response::new(usr::LogoutResponse {}))
+    }
+
+    async fn get_user(
+        &self,
+        request: Request<usr::GetUserRequest>,
+    ) -> Result<Response<usr::GetUserResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        Ok(Response::new(usr::GetUserResponse {
+            user: Some(usr::User {
+                id: request.get_ref().user_id.clone(),
+                email: "ann@example.com".to_owned(),
+                name: "Ann".to_owned(),
+                roles: vec!["customer".to_owned()],
+                created_at: None,
+            }),
+        }))
+    }
+
+    async fn get_jwks(
+        &self,
+        _: Request<usr::GetJwksRequest>,
+    ) -> Result<Response<usr::GetJwksResponse>, Status> {
+        let jwk = keys::public_jwk("stub-key", &self.public_key);
+        Ok(Response::new(usr::GetJwksResponse {
+            keys: vec![usr::Jwk {
+                kty: jwk.kty,
+                crv: jwk.crv,
+                x: jwk.x,
+                kid: jwk.kid,
+                alg: jwk.alg,
+                r#use: jwk.key_use,
+            }],
+        }))
+    }
+}
+
+struct StubInventory {
+    script: Arc<Mutex<Script>>,
+}
+
+impl StubInventory {
+    fn gate(&self) -> Result<std::sync::MutexGuard<'_, Script>, Status> {
+        let mut script = self.script.lock().unwrap();
+        script.inventory_calls += 1;
+        match script.inventory_fails_with {
+            Some(code) => Err(Status::new(code, "stub inventory is down")),
+            None => Ok(script),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl InventoryService for StubInventory {
+    async fn list_products(
+        &self,
+        _: Request<inv::ListProductsRequest>,
+    ) -> Result<Response<inv::ListProductsResponse>, Status> {
+        let script = self.gate()?;
+        Ok(Response::new(inv::ListProductsResponse {
+            products: script.products.clone(),
+            page: Some(PageResponse {
+                next_page_token: String::new(),
+            }),
+        }))
+    }
+
+    async fn get_product(
+        &self,
+        request: Request<inv::GetProductRequest>,
+    ) -> Result<Response<inv::GetProductResponse>, Status> {
+        let script = self.gate()?;
+        let found = script
+            .products
+            .iter()
+            .find(|p| p.id == request.get_ref().product_id)
+            .cloned();
+        found
+            .map(|p| Response::new(inv::GetProductResponse { product: Some(p) }))
+            .ok_or_else(|| Status::not_found("no such product"))
+    }
+
+    async fn batch_get_products(
+        &self,
+        _: Request<inv::BatchGetProductsRequest>,
+    ) -> Result<Response<inv::BatchGetProductsResponse>, Status> {
+        Err(Status::unimplemented("the gateway does not use it"))
+    }
+
+    async fn create_product(
+        &self,
+        request: Request<inv::CreateProductRequest>,
+    ) -> Result<Response<inv::CreateProductResponse>, Status> {
+        let mut script = self.gate()?;
+        let r = request.into_inner();
+        if r.name.trim().is_empty() {
+            return Err(shop_platform::grpc_status::invalid_argument(
+                &shop_platform::validation::Violations::single("name", "must not be empty"),
+            ));
+        }
+        let created = inv::Product {
+            name: r.name,
+            price: r.price,
+            description: r.description,
+            image_url: r.image_url,
+            ..product("x", 1, 0)
+        };
+        script.products.push(created.clone());
+        Ok(Response::new(inv::CreateProductResponse {
+            product: Some(created),
+        }))
+    }
+
+    async fn update_product(
+        &self,
+        request: Request<inv::UpdateProductRequest>,
+    ) -> Result<Response<inv::UpdateProductResponse>, Status> {
+        let mut script = self.gate()?;
+        let r = request.into_inner();
+        let product = script
+            .products
+            .iter_mut()
+            .find(|p| p.id == r.product_id)
+            .ok_or_else(|| Status::not_found("no such product"))?;
+        if let Some(name) = r.name {
+            product.name = name;
+        }
+        if let Some(active) = r.active {
+            product.active = active;
+        }
+        Ok(Response::new(inv::UpdateProductResponse {
+            product: Some(product.clone()),
+        }))
+    }
+
+    async fn adjust_stock(
+        &self,
+        request: Request<inv::AdjustStockRequest>,
+    ) -> Result<Response<inv::AdjustStockResponse>, Status> {
+        let mut script = self.gate()?;
+        let r = request.into_inner();
+        let product = script
+            .products
+            .iter_mut()
+            .find(|p| p.id == r.product_id)
+            .ok_or_else(|| Status::not_found("no such product"))?;
+        if product.available + r.delta < 0 {
+            return Err(Status::failed_precondition("not enough stock to write off"));
+        }
+        product.available += r.delta;
+        Ok(Response::new(inv::AdjustStockResponse {
+            product: Some(product.clone()),
+        }))
+    }
+
+    async fn reserve_stock(
+        &self,
+        _: Request<inv::ReserveStockRequest>,
+    ) -> Result<Response<inv::ReserveStockResponse>, Status> {
+        Err(Status::unimplemented("the gateway does not use it"))
+    }
+
+    async fn release_reservation(
+        &self,
+        _: Request<inv::ReleaseReservationRequest>,
+    ) -> Result<Response<inv::ReleaseReservationResponse>, Status> {
+        Err(Status::unimplemented("the gateway does not use it"))
+    }
+}
+
+struct StubOrder {
+    script: Arc<Mutex<Script>>,
+}
+
+fn stub_order(id: &str, status: ord::OrderStatus) -> ord::Order {
+    ord::Order {
+        id: id.to_owned(),
+        user_id: Uuid::now_v7().to_string(),
+        status: status.into(),
+        reason: String::new(),
+        lines: vec![ord::OrderLine {
+            product_id: Uuid::now_v7().to_string(),
+            name: "Crab Mug".to_owned(),
+            quantity: 1,
+            unit_price: Some(Money {
+                amount_minor: 1299,
+                currency: "EUR".to_owned(),
+            }),
+        }],
+        total: Some(Money {
+            amount_minor: 1299,
+            currency: "EUR".to_owned(),
+        }),
+        created_at: Some(prost_types::Timestamp {
+            seconds: 1_790_000_000,
+            nanos: 0,
+        }),
+        updated_at: None,
+        timeline: vec![ord::TimelineEntry {
+            at: Some(prost_types::Timestamp {
+                seconds: 1_790_000_000,
+                nanos: 0,
+            }),
+            event: "placed".to_owned(),
+            detail: "1 item(s)".to_owned(),
+        }],
+    }
+}
+
+#[tonic::async_trait]
+impl OrderService for StubOrder {
+    async fn place_order(
+        &self,
+        request: Request<ord::PlaceOrderRequest>,
+    ) -> Result<Response<ord::PlaceOrderResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        let script = self.script.lock().unwrap();
+        if let Some((code, reason)) = &script.place_fails_with {
+            return Err(shop_platform::grpc_status::with_reason(
+                *code,
+                reason,
+                "scripted failure",
+                &[],
+            ));
+        }
+        let status = script.place_status.unwrap_or(ord::OrderStatus::Confirmed);
+        Ok(Response::new(ord::PlaceOrderResponse {
+            order: Some(stub_order(&Uuid::now_v7().to_string(), status)),
+        }))
+    }
+
+    async fn get_order(
+        &self,
+        request: Request<ord::GetOrderRequest>,
+    ) -> Result<Response<ord::GetOrderResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        if request.get_ref().order_id == "someone-elses" {
+            return Err(Status::not_found("no such order"));
+        }
+        Ok(Response::new(ord::GetOrderResponse {
+            order: Some(stub_order(
+                &request.get_ref().order_id,
+                ord::OrderStatus::Confirmed,
+            )),
+        }))
+    }
+
+    async fn list_orders(
+        &self,
+        request: Request<ord::ListOrdersRequest>,
+    ) -> Result<Response<ord::ListOrdersResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        Ok(Response::new(ord::ListOrdersResponse {
+            orders: vec![stub_order(
+                &Uuid::now_v7().to_string(),
+                ord::OrderStatus::Confirmed,
+            )],
+            page: Some(PageResponse {
+                next_page_token: String::new(),
+            }),
+        }))
+    }
+
+    async fn cancel_order(
+        &self,
+        request: Request<ord::CancelOrderRequest>,
+    ) -> Result<Response<ord::CancelOrderResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        if request.get_ref().order_id == "rejected-one" {
+            return Err(Status::failed_precondition(
+                "only a confirmed order can be cancelled",
+            ));
+        }
+        Ok(Response::new(ord::CancelOrderResponse {
+            order: Some(stub_order(
+                &request.get_ref().order_id,
+                ord::OrderStatus::Cancelled,
+            )),
+        }))
+    }
+}
