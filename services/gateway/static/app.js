@@ -1,0 +1,335 @@
+// Ferris Shop storefront: plain JavaScript over the gateway's REST API, no build step.
+// Views are selected by the URL hash (#/, #/cart, #/orders, #/orders/<id>, #/login, #/register).
+"use strict";
+
+const main = document.getElementById("main");
+const flash = document.getElementById("flash");
+const CARDS = [
+  ["tok_visa", "Visa ending 4242 (approved)"],
+  ["tok_mastercard", "Mastercard ending 4444 (approved)"],
+  ["tok_declined", "Card that is declined"],
+  ["tok_insufficient_funds", "Card with insufficient funds"],
+];
+
+// ---- Session: tokens in localStorage; one refresh attempt when the access token expires.
+
+const session = {
+  get access() { return localStorage.getItem("access_token"); },
+  get refresh() { return localStorage.getItem("refresh_token"); },
+  save(tokens) {
+    localStorage.setItem("access_token", tokens.access_token);
+    localStorage.setItem("refresh_token", tokens.refresh_token);
+  },
+  clear() {
+    localStorage.removeItem("access_token");
+    localStorage.removeItem("refresh_token");
+  },
+  get signedIn() { return Boolean(this.access); },
+};
+
+async function api(method, path, body, headers = {}) {
+  const send = () => fetch(path, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(session.access ? { authorization: `Bearer ${session.access}` } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  let response = await send();
+  if (response.status === 401 && session.refresh && !path.startsWith("/api/v1/auth/")) {
+    const renewed = await fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refresh_token: session.refresh }),
+    });
+    if (renewed.ok) {
+      session.save(await renewed.json());
+      response = await send();
+    } else {
+      session.clear();
+      renderAccount();
+    }
+  }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) {
+    const error = new Error(describeProblem(data, response.status));
+    error.status = response.status;
+    error.problem = data;
+    throw error;
+  }
+  return { status: response.status, data };
+}
+
+function describeProblem(problem, status) {
+  if (!problem) return `The shop answered ${status}.`;
+  const fields = (problem.errors || []).map((e) => `${e.field} ${e.message}`).join("; ");
+  return [problem.title, problem.detail, fields].filter(Boolean).join(": ");
+}
+
+// ---- Cart: product id -> {product, quantity}, kept in localStorage.
+
+const cart = {
+  load() { return JSON.parse(localStorage.getItem("cart") || "{}"); },
+  save(items) { localStorage.setItem("cart", JSON.stringify(items)); renderCartCount(); },
+  add(product) {
+    const items = this.load();
+    const line = items[product.id] || { product, quantity: 0 };
+    line.quantity = Math.min(line.quantity + 1, Math.max(product.available, 1));
+    line.product = product;
+    items[product.id] = line;
+    this.save(items);
+  },
+  set(id, quantity) {
+    const items = this.load();
+    if (quantity <= 0) delete items[id]; else items[id].quantity = quantity;
+    this.save(items);
+  },
+  clear() { this.save({}); },
+  count() { return Object.values(this.load()).reduce((n, line) => n + line.quantity, 0); },
+};
+
+// ---- Rendering helpers.
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function money(m) {
+  if (!m) return "";
+  return new Intl.NumberFormat("en-IE", { style: "currency", currency: m.currency }).format(m.amount_minor / 100);
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+  main.focus();
+}
+
+function say(message, kind = "info") {
+  flash.textContent = message;
+  flash.className = `flash ${kind === "error" ? "error" : ""}`;
+}
+
+function renderCartCount() {
+  document.getElementById("cart-count").textContent = cart.count();
+}
+
+function renderAccount() {
+  const slot = document.getElementById("nav-account");
+  slot.replaceChildren(session.signedIn
+    ? el("button", { class: "secondary", type: "button", onclick: logout }, "Log out")
+    : el("a", { href: "#/login" }, "Log in"));
+}
+
+// ---- Views.
+
+async function shopView(query = "") {
+  show(el("h1", {}, query ? `Results for “${query}”` : "Products"), el("p", { "aria-busy": "true" }, "Loading…"));
+  try {
+    const path = `/api/v1/products?page_size=50${query ? `&q=${encodeURIComponent(query)}` : ""}`;
+    const { data } = await api("GET", path);
+    const cards = data.items.map((product) => el("article", { class: "card", "data-product": product.name },
+      el("img", { src: product.image_url || "/static/favicon.svg", alt: "", loading: "lazy", width: 400, height: 300 }),
+      el("div", { class: "body" },
+        el("h2", {}, product.name),
+        el("p", {}, product.description),
+        el("div", { class: "row" },
+          el("span", { class: "price" }, money(product.price)),
+          el("span", { class: "stock" }, product.available > 0 ? `${product.available} in stock` : "Sold out")),
+        el("button", {
+          type: "button",
+          disabled: product.available <= 0,
+          "aria-label": `Add ${product.name} to cart`,
+          onclick: () => { cart.add(product); say(`${product.name} is in your cart.`); },
+        }, "Add to cart"))));
+    show(el("h1", {}, query ? `Results for “${query}”` : "Products"),
+      cards.length ? el("div", { class: "grid" }, cards) : el("p", {}, "Nothing matches."));
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+function cartView() {
+  const lines = Object.values(cart.load());
+  if (!lines.length) {
+    show(el("h1", {}, "Your cart"), el("p", {}, "The cart is empty. ", el("a", { href: "#/" }, "Browse the shop.")));
+    return;
+  }
+  const total = lines.reduce((sum, l) => sum + l.product.price.amount_minor * l.quantity, 0);
+  const currency = lines[0].product.price.currency;
+  const rows = lines.map((line) => el("tr", {},
+    el("td", {}, line.product.name),
+    el("td", {}, el("span", { class: "qty" },
+      el("button", { type: "button", class: "secondary", "aria-label": `One less ${line.product.name}`, onclick: () => { cart.set(line.product.id, line.quantity - 1); cartView(); } }, "−"),
+      el("span", { "aria-label": "quantity" }, line.quantity),
+      el("button", { type: "button", class: "secondary", "aria-label": `One more ${line.product.name}`, onclick: () => { cart.set(line.product.id, line.quantity + 1); cartView(); } }, "+"))),
+    el("td", {}, money(line.product.price)),
+    el("td", {}, money({ amount_minor: line.product.price.amount_minor * line.quantity, currency }))));
+  const cardSelect = el("select", { id: "card", name: "card" }, CARDS.map(([value, label]) => el("option", { value }, label)));
+  const form = el("form", { class: "stack", onsubmit: checkout },
+    el("label", { for: "card" }, "Pay with", cardSelect,
+      el("span", { class: "hint" }, "Test cards only: no real card numbers are ever accepted.")),
+    el("button", { type: "submit", id: "place-order" }, `Place order (${money({ amount_minor: total, currency })})`));
+  show(el("h1", {}, "Your cart"),
+    el("div", { class: "panel" }, el("table", {},
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Product"), el("th", { scope: "col" }, "Quantity"), el("th", { scope: "col" }, "Price"), el("th", { scope: "col" }, "Subtotal"))),
+      el("tbody", {}, rows))),
+    el("div", { class: "panel" }, session.signedIn ? form : el("p", {}, el("a", { href: "#/login" }, "Log in"), " to check out.")));
+}
+
+async function checkout(event) {
+  event.preventDefault();
+  const button = document.getElementById("place-order");
+  button.disabled = true;
+  const items = Object.values(cart.load()).map((l) => ({ product_id: l.product.id, quantity: l.quantity }));
+  // One key per checkout attempt: a double click or a retry after a network error places one order.
+  const key = sessionStorage.getItem("checkout_key") || crypto.randomUUID();
+  sessionStorage.setItem("checkout_key", key);
+  try {
+    const { data } = await api("POST", "/api/v1/orders", { items, card_token: document.getElementById("card").value }, { "idempotency-key": key });
+    sessionStorage.removeItem("checkout_key");
+    if (data.status !== "REJECTED") cart.clear();
+    location.hash = `#/orders/${data.id}`;
+  } catch (error) {
+    say(error.message, "error");
+    button.disabled = false;
+  }
+}
+
+async function ordersView() {
+  if (!session.signedIn) { location.hash = "#/login"; return; }
+  show(el("h1", {}, "Your orders"), el("p", {}, "Loading…"));
+  try {
+    const { data } = await api("GET", "/api/v1/orders?page_size=50");
+    const rows = data.items.map((order) => el("tr", {},
+      el("td", {}, el("a", { href: `#/orders/${order.id}` }, new Date(order.created_at).toLocaleString())),
+      el("td", {}, el("span", { class: `badge ${order.status}` }, order.status)),
+      el("td", {}, order.items.map((i) => `${i.quantity} × ${i.name || "item"}`).join(", ")),
+      el("td", {}, money(order.total))));
+    show(el("h1", {}, "Your orders"), rows.length
+      ? el("div", { class: "panel" }, el("table", { id: "orders" },
+          el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Placed"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Items"), el("th", { scope: "col" }, "Total"))),
+          el("tbody", {}, rows)))
+      : el("p", {}, "No orders yet."));
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+let polling = null;
+
+async function orderView(id) {
+  if (!session.signedIn) { location.hash = "#/login"; return; }
+  clearTimeout(polling);
+  try {
+    const { data: order } = await api("GET", `/api/v1/orders/${encodeURIComponent(id)}`);
+    const inFlight = order.status === "PENDING" || order.status === "RESERVED";
+    show(
+      el("h1", {}, "Order ", el("span", { class: `badge ${order.status}`, id: "order-status" }, order.status)),
+      el("div", { class: "panel" },
+        order.reason ? el("p", {}, `Reason: ${order.reason}`) : null,
+        el("table", {}, el("tbody", {}, order.items.map((i) => el("tr", {},
+          el("td", {}, i.name || i.product_id), el("td", {}, `× ${i.quantity}`), el("td", {}, money(i.unit_price)))))),
+        el("p", { class: "price" }, `Total ${money(order.total)}`),
+        order.status === "CONFIRMED"
+          ? el("button", { type: "button", class: "secondary", onclick: () => cancel(order.id) }, "Cancel order")
+          : null),
+      el("div", { class: "panel" }, el("h2", {}, "Timeline"),
+        el("ol", { class: "timeline" }, order.timeline.map((entry) => el("li", {},
+          el("time", { datetime: entry.at }, new Date(entry.at).toLocaleTimeString()),
+          el("strong", {}, entry.event.replaceAll("_", " ")), entry.detail ? ` — ${entry.detail}` : "")))));
+    // Checkout may finish after the request answered (202): watch it to the end. A cancelled
+    // order keeps changing too, until its refund arrives.
+    const refunded = order.timeline.some((e) => e.event === "refunded");
+    if (inFlight || (order.status === "CANCELLED" && !refunded)) {
+      polling = setTimeout(() => { if (location.hash === `#/orders/${id}`) orderView(id); }, 1000);
+    }
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+async function cancel(id) {
+  try {
+    await api("POST", `/api/v1/orders/${encodeURIComponent(id)}/cancel`, { reason: "cancelled in the storefront" });
+    say("Order cancelled. Your refund is on its way.");
+    orderView(id);
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+function authView(mode) {
+  const registering = mode === "register";
+  const fields = [
+    registering ? el("label", {}, "Name", el("input", { name: "name", autocomplete: "name", required: true })) : null,
+    el("label", {}, "Email", el("input", { name: "email", type: "email", autocomplete: "email", required: true })),
+    el("label", {}, "Password",
+      el("input", { name: "password", type: "password", autocomplete: registering ? "new-password" : "current-password", required: true, minlength: registering ? 12 : undefined }),
+      registering ? el("span", { class: "hint" }, "At least 12 characters, mixing letters with digits or symbols.") : null),
+  ];
+  const form = el("form", { class: "stack", onsubmit: (event) => submitAuth(event, registering) },
+    fields, el("button", { type: "submit" }, registering ? "Create account" : "Log in"));
+  show(el("h1", {}, registering ? "Create an account" : "Log in"), el("div", { class: "panel" }, form,
+    el("p", {}, registering
+      ? el("a", { href: "#/login" }, "I already have an account")
+      : el("a", { href: "#/register" }, "Create an account"))));
+}
+
+async function submitAuth(event, registering) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const credentials = { email: form.get("email"), password: form.get("password") };
+  try {
+    if (registering) await api("POST", "/api/v1/auth/register", { ...credentials, name: form.get("name") });
+    const { data } = await api("POST", "/api/v1/auth/login", credentials);
+    session.save(data);
+    renderAccount();
+    say(registering ? "Welcome to Ferris Shop!" : "You are logged in.");
+    location.hash = Object.keys(cart.load()).length ? "#/cart" : "#/";
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+async function logout() {
+  try { await api("POST", "/api/v1/auth/logout"); } catch (_) { /* the session ends here anyway */ }
+  session.clear();
+  renderAccount();
+  say("You are logged out.");
+  location.hash = "#/";
+}
+
+// ---- Routing.
+
+function route() {
+  const [, view, id] = location.hash.split("/");
+  if (view !== "orders" || !id) clearTimeout(polling);
+  switch (view) {
+    case "cart": return cartView();
+    case "orders": return id ? orderView(id) : ordersView();
+    case "login": return authView("login");
+    case "register": return authView("register");
+    default: return shopView(new URLSearchParams(location.hash.split("?")[1] || "").get("q") || "");
+  }
+}
+
+document.getElementById("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const q = document.getElementById("search-input").value.trim();
+  location.hash = q ? `#/?q=${encodeURIComponent(q)}` : "#/";
+});
+window.addEventListener("hashchange", () => { flash.textContent = ""; route(); });
+renderCartCount();
+renderAccount();
+route();

@@ -495,6 +495,7 @@ async fn the_storefront_and_docs_are_served_from_the_binary() {
         ("/docs", "text/html"),
         ("/static/app.js", "javascript"),
         ("/static/styles.css", "text/css"),
+        ("/static/products/crab-mug.svg", "image/svg+xml"),
     ] {
         let reply = gw.get(uri, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{uri}");

@@ -25,9 +25,9 @@ fn tokens(pair: Option<pb::TokenPair>) -> Tokens {
 }
 
 /// Create a customer account.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User), (status = 409, body = ProblemDoc, description = "email taken"),
-              (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "register", post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, body = User, description = "Created"), (status = 409, body = ProblemDoc, description = "email taken"),
+              (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)"), (status = 429, body = ProblemDoc, description = "Rate limited (problem+json)")))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
@@ -54,8 +54,8 @@ pub async fn register(
 }
 
 /// Exchange email and password for tokens.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = Tokens), (status = 401, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "login", post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 429, body = ProblemDoc, description = "Rate limited (problem+json)")))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
@@ -76,8 +76,8 @@ pub async fn login(
 }
 
 /// Spend a refresh token for a new pair.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Tokens), (status = 401, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "refresh_tokens", post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
@@ -97,8 +97,8 @@ pub async fn refresh(
 }
 
 /// End the session: the access token stops working and cannot be refreshed.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "logout", post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Done, nothing to return"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
 pub async fn logout(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -120,8 +120,8 @@ pub async fn logout(
 }
 
 /// The signed-in account.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "get_me", get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = User, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
 pub async fn me(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -157,7 +157,7 @@ pub(super) async fn fetch_user(
 }
 
 /// The public keys that verify access tokens (for Istio RequestAuthentication and clients).
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Jwks)))]
+#[utoipa::path(operation_id = "get_jwks", get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Jwks, description = "OK")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let deadline = state.deadlines.read;
     let response = state

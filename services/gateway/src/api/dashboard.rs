@@ -17,8 +17,8 @@ const RECENT_ORDERS: u32 = 5;
 const FEATURED_PRODUCTS: i32 = 8;
 
 /// Everything the home page shows, degraded part by part.
-#[utoipa::path(get, path = "/api/v1/dashboard", tag = "dashboard", security(("bearer" = [])),
-    responses((status = 200, body = Dashboard), (status = 401, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "get_dashboard", get, path = "/api/v1/dashboard", tag = "dashboard", security(("bearer" = [])),
+    responses((status = 200, body = Dashboard, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
 pub async fn dashboard(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

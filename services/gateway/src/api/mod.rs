@@ -65,7 +65,7 @@ impl Modify for BearerAuth {
 
 /// The routes and the OpenAPI document that describes them.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
@@ -82,7 +82,18 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(site::storefront))
         .routes(routes!(site::docs))
         .routes(routes!(site::static_file))
-        .split_for_parts()
+        .split_for_parts();
+    (router, without_wildcard_syntax(document))
+}
+
+/// axum writes a catch-all segment as `{*path}`; OpenAPI's path templates know only `{path}`.
+fn without_wildcard_syntax(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let paths = std::mem::take(&mut document.paths.paths);
+    document.paths.paths = paths
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    document
 }
 
 /// The OpenAPI document alone (`shop-gateway openapi`).

@@ -22,11 +22,11 @@ use crate::upstream::{Call, request};
 
 /// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
 /// request, else 202 with the order as it stands and a `Location` to poll.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(operation_id = "place_order", post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Required. The same key and body return the same order")),
     request_body = PlaceOrderRequest,
-    responses((status = 201, body = Order), (status = 202, body = Order, description = "still in progress"),
-              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+    responses((status = 201, body = Order, description = "Created"), (status = 202, body = Order, description = "still in progress"),
+              (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
               (status = 409, body = ProblemDoc, description = "the same key is still in flight"),
               (status = 422, body = ProblemDoc, description = "invalid values, or the key was used for another body")))]
 pub async fn place(
@@ -80,6 +80,7 @@ pub async fn place(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListOrders {
     /// Up to 100; 20 when absent.
@@ -89,8 +90,8 @@ pub struct ListOrders {
 }
 
 /// The signed-in customer's orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
-    responses((status = 200, body = Page<Order>), (status = 401, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "list_orders", get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
+    responses((status = 200, body = Page<Order>, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -142,9 +143,9 @@ pub(super) async fn fetch_list(
 }
 
 /// One order with its timeline. Someone else's order is 404.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(operation_id = "get_order", get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "Order id")),
-    responses((status = 200, body = Order), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)")))]
 pub async fn get(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
@@ -175,9 +176,9 @@ pub async fn get(
 }
 
 /// Cancel a confirmed order: the stock goes back and the payment is refunded.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+#[utoipa::path(operation_id = "cancel_order", post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, description = "Order id")), request_body(content = Option<CancelRequest>),
-    responses((status = 200, body = Order), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc),
+    responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)"),
               (status = 409, body = ProblemDoc, description = "the order is not confirmed")))]
 pub async fn cancel(
     State(state): State<AppState>,

@@ -25,6 +25,7 @@ use crate::upstream::{Call, request};
 pub const MAX_PAGE_SIZE: u32 = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListProducts {
     /// Case-insensitive text to find in names and descriptions.
@@ -36,8 +37,8 @@ pub struct ListProducts {
 }
 
 /// Browse the catalog.
-#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListProducts),
-    responses((status = 200, body = Page<Product>), (status = 400, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+#[utoipa::path(operation_id = "list_products", get, path = "/api/v1/products", tag = "products", params(ListProducts),
+    responses((status = 200, body = Page<Product>, description = "OK"), (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListProducts>,
@@ -70,9 +71,9 @@ pub async fn list(
 }
 
 /// One product.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products",
+#[utoipa::path(operation_id = "get_product", get, path = "/api/v1/products/{id}", tag = "products",
     params(("id" = String, Path, description = "Product id")),
-    responses((status = 200, body = Product), (status = 404, body = ProblemDoc)))]
+    responses((status = 200, body = Product, description = "OK"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)")))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -105,10 +106,10 @@ async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {
 }
 
 /// Add a product to the catalog (admin). An `Idempotency-Key` (UUID) makes retries safe.
-#[utoipa::path(post, path = "/api/v1/products", tag = "products", security(("bearer" = [])),
+#[utoipa::path(operation_id = "create_product", post, path = "/api/v1/products", tag = "products", security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key returns the first result")),
     request_body = CreateProductRequest,
-    responses((status = 201, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 201, body = Product, description = "Created"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn create(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -146,10 +147,10 @@ pub async fn create(
 }
 
 /// Change some fields of a product (admin).
-#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", security(("bearer" = [])),
+#[utoipa::path(operation_id = "update_product", patch, path = "/api/v1/products/{id}", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path, description = "Product id")), request_body = UpdateProductRequest,
-    responses((status = 200, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
-              (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = Product, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"),
+              (status = 404, body = ProblemDoc, description = "Not found (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn update(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,
@@ -187,12 +188,12 @@ pub async fn update(
 }
 
 /// Receive or write off stock (admin). An `Idempotency-Key` (UUID) makes retries safe.
-#[utoipa::path(post, path = "/api/v1/products/{id}/stock", tag = "products", security(("bearer" = [])),
+#[utoipa::path(operation_id = "adjust_stock", post, path = "/api/v1/products/{id}/stock", tag = "products", security(("bearer" = [])),
     params(("id" = String, Path, description = "Product id"),
            ("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key adjusts once")),
     request_body = StockRequest,
-    responses((status = 200, body = Product), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
-              (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+    responses((status = 200, body = Product, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"),
+              (status = 404, body = ProblemDoc, description = "Not found (problem+json)"), (status = 409, body = ProblemDoc, description = "Conflict (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn adjust_stock(
     State(state): State<AppState>,
     AdminUser(caller): AdminUser,

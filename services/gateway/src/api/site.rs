@@ -38,21 +38,21 @@ fn asset(path: &str) -> Option<Response> {
 }
 
 /// The storefront: a small shop in plain HTML, CSS and JavaScript.
-#[utoipa::path(get, path = "/", tag = "site", responses((status = 200, description = "The storefront", content_type = "text/html")))]
+#[utoipa::path(operation_id = "storefront", get, path = "/", tag = "site", responses((status = 200, description = "The storefront", content_type = "text/html")))]
 pub async fn storefront() -> Response {
     asset("index.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
 /// Human-readable API documentation, rendered from `/openapi.json` in the browser.
-#[utoipa::path(get, path = "/docs", tag = "site", responses((status = 200, description = "The API docs page", content_type = "text/html")))]
+#[utoipa::path(operation_id = "docs_page", get, path = "/docs", tag = "site", responses((status = 200, description = "The API docs page", content_type = "text/html")))]
 pub async fn docs() -> Response {
     asset("docs.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
 /// The storefront's scripts, styles and images.
-#[utoipa::path(get, path = "/static/{path}", tag = "site",
+#[utoipa::path(operation_id = "static_file", get, path = "/static/{*path}", tag = "site",
     params(("path" = String, Path, description = "File under static/")),
-    responses((status = 200, description = "The file"), (status = 404, body = super::dto::ProblemDoc)))]
+    responses((status = 200, description = "The file"), (status = 404, body = super::dto::ProblemDoc, description = "Not found (problem+json)")))]
 pub async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
     if path.ends_with(".html") || path.contains("..") {
         return Err(ApiError::NoRoute);
@@ -61,7 +61,7 @@ pub async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError>
 }
 
 /// This API's OpenAPI 3.1 document, generated from the code.
-#[utoipa::path(get, path = "/openapi.json", tag = "site", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+#[utoipa::path(operation_id = "openapi_document", get, path = "/openapi.json", tag = "site", responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 pub async fn openapi(
     State(document): State<Arc<utoipa::openapi::OpenApi>>,
 ) -> Json<utoipa::openapi::OpenApi> {

@@ -1,0 +1,99 @@
+// The storefront's main flow in headless Chromium against the running shop
+// (scripts/dev-up.sh): register, log in, add two products, check out with tok_visa, and find
+// the order CONFIRMED in the history. Screenshots go to $ARTIFACTS_DIR (tests/artifacts).
+//
+//   BASE_URL=http://localhost:8080 node checkout.test.mjs
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL ?? "http://localhost:8080";
+const artifacts = process.env.ARTIFACTS_DIR ?? new URL("../artifacts/", import.meta.url).pathname;
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+mkdirSync(artifacts, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+let failed = false;
+const step = async (name, body) => {
+  process.stdout.write(`- ${name} ... `);
+  await body();
+  console.log("ok");
+};
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(15_000);
+  const email = `shopper-${Date.now()}@example.com`;
+  const password = "correct horse battery 42";
+
+  await step("the storefront lists the demo catalog", async () => {
+    await page.goto(base);
+    await page.getByRole("heading", { name: "Products" }).waitFor();
+    await page.getByRole("button", { name: "Add Ferris Plush to cart" }).waitFor();
+  });
+
+  await step("a new customer registers and is logged in", async () => {
+    await page.getByRole("link", { name: "Log in" }).click();
+    await page.getByRole("link", { name: "Create an account" }).click();
+    await page.getByLabel("Name").fill("Browser Shopper");
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+  });
+
+  await step("logging out and in again works", async () => {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("link", { name: "Log in" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+  });
+
+  await step("two products go into the cart", async () => {
+    await page.goto(`${base}/#/`);
+    await page.getByRole("button", { name: "Add Ferris Plush to cart" }).click();
+    await page.getByRole("button", { name: "Add Crab Mug to cart" }).click();
+    await page.locator("#cart-count", { hasText: "2" }).waitFor();
+  });
+
+  await step("checkout with tok_visa confirms the order", async () => {
+    await page.getByRole("link", { name: /Cart/ }).click();
+    await page.getByLabel("Pay with").selectOption("tok_visa");
+    await page.getByRole("button", { name: /Place order/ }).click();
+    await page.locator("#order-status", { hasText: "CONFIRMED" }).waitFor();
+    await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    await page.screenshot({ path: join(artifacts, "order-confirmed.png"), fullPage: true });
+  });
+
+  await step("the order history shows it confirmed", async () => {
+    await page.getByRole("link", { name: "Orders" }).click();
+    await page.locator("#orders .badge", { hasText: "CONFIRMED" }).first().waitFor();
+    await page.screenshot({ path: join(artifacts, "checkout.png"), fullPage: true });
+  });
+
+  await step("the shop fits a phone-sized screen", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(base);
+    await phone.getByRole("heading", { name: "Products" }).waitFor();
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await phone.screenshot({ path: join(artifacts, "phone.png") });
+    if (overflow > 0) throw new Error(`the page is ${overflow}px wider than the screen`);
+  });
+} catch (error) {
+  failed = true;
+  console.log("FAILED");
+  console.error(error);
+  const pages = browser.contexts().flatMap((c) => c.pages());
+  if (pages.length) await pages[0].screenshot({ path: join(artifacts, "failure.png"), fullPage: true }).catch(() => {});
+} finally {
+  await browser.close();
+}
+console.log(failed ? `browser test failed; screenshots in ${artifacts}` : `browser test passed; screenshots in ${artifacts}`);
+process.exit(failed ? 1 : 0);
