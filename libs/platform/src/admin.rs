@@ -3,6 +3,7 @@
 //! It is separate from the public port so probes and scrapes never compete with customers, are
 //! never exposed through the ingress, and keep answering while the public server drains.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -188,4 +189,73 @@ async fn metrics_page(State(state): State<AdminState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Asks the admin port at `addr` for `path` and returns the HTTP status.
+///
+/// This is the `probe` command behind container healthchecks: runtime images have no shell or
+/// curl, so the service binary checks itself. An unspecified listen address (`0.0.0.0`, `::`)
+/// is probed on loopback.
+pub async fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> anyhow::Result<u16> {
+    use anyhow::Context as _;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let target = if addr.ip().is_unspecified() {
+        let loopback: IpAddr = if addr.is_ipv4() {
+            Ipv4Addr::LOCALHOST.into()
+        } else {
+            Ipv6Addr::LOCALHOST.into()
+        };
+        SocketAddr::new(loopback, addr.port())
+    } else {
+        addr
+    };
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(target)
+            .await
+            .with_context(|| format!("cannot connect to the admin port {target}"))?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        // The status line is all we need; it fits in the first read of any sane server.
+        let mut head = vec![0_u8; 256];
+        let mut filled = 0;
+        while filled < head.len() && !head[..filled].contains(&b'\n') {
+            let read = stream.read(&mut head[filled..]).await?;
+            if read == 0 {
+                break;
+            }
+            filled += read;
+        }
+        parse_status_line(&head[..filled])
+            .with_context(|| format!("{target} did not answer with an HTTP status line"))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .with_context(|| format!("no answer from {target} within {timeout:?}"))?
+}
+
+fn parse_status_line(head: &[u8]) -> Option<u16> {
+    let line = head.split(|&byte| byte == b'\n').next()?;
+    let line = std::str::from_utf8(line).ok()?;
+    let mut parts = line.split_whitespace();
+    if !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    parts.next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_parse() {
+        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r\n"), Some(200));
+        assert_eq!(
+            parse_status_line(b"HTTP/1.1 503 Service Unavailable\r\nx: y"),
+            Some(503)
+        );
+        assert_eq!(parse_status_line(b"SSH-2.0-OpenSSH\r\n"), None);
+        assert_eq!(parse_status_line(b""), None);
+    }
 }

@@ -13,12 +13,16 @@
 //! }
 //! ```
 
+use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::config::{self, ConfigError, ServiceSettings};
-use crate::telemetry;
+use crate::{admin, telemetry};
 
 /// Subcommands every service binary has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
@@ -27,6 +31,19 @@ pub enum CommonCommand {
     Serve,
     /// Apply pending database migrations and exit
     Migrate,
+}
+
+/// Operator tools every binary has; the platform runs them, a service never sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ToolCommand {
+    /// Validate the configuration from the environment and print it as JSON, secrets redacted
+    CheckConfig,
+    /// Ask this service's admin port for a path and exit 0 on 200 (container healthchecks)
+    Probe {
+        /// The admin path to ask
+        #[arg(long, default_value = "/readyz")]
+        path: String,
+    },
 }
 
 /// A service without commands of its own.
@@ -42,11 +59,23 @@ pub enum Command<E: Subcommand> {
     Service(E),
 }
 
+/// What the command line asked for: the service's work, or a platform tool.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+enum Invocation<E: Subcommand> {
+    #[command(flatten)]
+    Run(Command<E>),
+    #[command(flatten)]
+    Tool(ToolCommand),
+}
+
 #[derive(Debug, Parser)]
 struct Cli<E: Subcommand> {
     #[command(subcommand)]
-    command: Option<Command<E>>,
+    command: Option<Invocation<E>>,
 }
+
+/// How long `probe` waits for the admin port.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Exit code for a configuration error, as `EX_CONFIG` in sysexits.h.
 pub const EXIT_CONFIG: u8 = 78;
@@ -74,7 +103,9 @@ where
         )
         .get_matches();
     let command = match Cli::<E>::from_arg_matches(&matches) {
-        Ok(cli) => cli.command.unwrap_or(Command::Common(CommonCommand::Serve)),
+        Ok(cli) => cli
+            .command
+            .unwrap_or(Invocation::Run(Command::Common(CommonCommand::Serve))),
         Err(err) => err.exit(),
     };
 
@@ -93,6 +124,10 @@ where
     };
     let outcome = runtime.block_on(async move {
         let settings: S = config::load()?;
+        let command = match command {
+            Invocation::Run(command) => command,
+            Invocation::Tool(tool) => return run_tool(&settings, tool).await,
+        };
         let _telemetry = telemetry::init(binary, settings.log())?;
         let outcome = body(settings, command).await;
         if let Err(err) = &outcome {
@@ -114,6 +149,30 @@ where
             } else {
                 ExitCode::FAILURE
             }
+        }
+    }
+}
+
+/// Runs a platform tool with settings that already loaded and validated.
+async fn run_tool<S: ServiceSettings>(settings: &S, tool: ToolCommand) -> anyhow::Result<()> {
+    match tool {
+        ToolCommand::CheckConfig => {
+            let shown = config::redacted_json(settings)?;
+            let mut text = serde_json::to_string_pretty(&shown)?;
+            text.push('\n');
+            match std::io::stdout().lock().write_all(text.as_bytes()) {
+                // `check-config | head` closing the pipe early is not a failure.
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+                _ => Ok(()),
+            }
+        }
+        ToolCommand::Probe { path } => {
+            let addr = settings.admin().addr;
+            let status = admin::probe(addr, &path, PROBE_TIMEOUT)
+                .await
+                .context("probe failed")?;
+            anyhow::ensure!(status == 200, "probe failed: {path} answered {status}");
+            Ok(())
         }
     }
 }

@@ -5,6 +5,7 @@
 //! defaults and then runs [`Validate`], so a bad value stops the service at startup with one line
 //! that names the variable to fix, instead of failing later at the first request.
 
+use std::cell::Cell;
 use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub trait Validate {
 pub trait ServiceSettings: Default + Serialize + DeserializeOwned + Validate {
     /// The logging section.
     fn log(&self) -> &LogSettings;
+    /// Where `/healthz` and `/readyz` answer (the `probe` command asks there).
+    fn admin(&self) -> &AdminSettings;
 }
 
 /// Loads `T` from its defaults overridden by the process environment.
@@ -100,9 +103,39 @@ fn extract<T: DeserializeOwned + Validate>(figment: &Figment) -> Result<T, Confi
 }
 
 /// A string that must not appear in logs or `Debug` output (passwords, URLs with credentials).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// It serialises as itself (the defaults reach figment through `Serialize`), except inside
+/// [`redacted_json`], which is how settings are shown to people.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+thread_local! {
+    static REDACTING: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if REDACTING.get() {
+            serializer.serialize_str("[redacted]")
+        } else {
+            serializer.serialize_str(&self.0)
+        }
+    }
+}
+
+/// `settings` as JSON with every [`Secret`] replaced by `"[redacted]"`: safe to print or log.
+pub fn redacted_json<T: Serialize>(settings: &T) -> serde_json::Result<serde_json::Value> {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            REDACTING.set(false);
+        }
+    }
+    REDACTING.set(true);
+    let _reset = Reset;
+    serde_json::to_value(settings)
+}
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
@@ -359,5 +392,16 @@ mod tests {
     fn secrets_do_not_show_in_debug_output() {
         let s = load_with(&[("SHOP_DATABASE__URL", "postgres://u:hunter2@db/x")]).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn redacted_json_hides_secrets_and_shows_the_rest() {
+        let s = load_with(&[("SHOP_DATABASE__URL", "postgres://u:hunter2@db/x")]).unwrap();
+        let shown = redacted_json(&s).unwrap();
+        assert_eq!(shown["database"]["url"], "[redacted]");
+        assert_eq!(shown["server"]["addr"], "0.0.0.0:50051");
+        // Only the display is redacted: the value itself still serialises for figment.
+        let plain = serde_json::to_value(&s).unwrap();
+        assert_eq!(plain["database"]["url"], "postgres://u:hunter2@db/x");
     }
 }

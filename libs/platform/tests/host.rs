@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use shop_platform::ServiceHost;
 use shop_platform::config::{AdminSettings, ServerSettings, ShutdownSettings};
+use shop_platform::{ServiceHost, admin};
 use shop_proto::payment::v1::payment_service_client::PaymentServiceClient;
 use shop_proto::payment::v1::payment_service_server::{PaymentService, PaymentServiceServer};
 use shop_proto::payment::v1::{
@@ -127,6 +127,11 @@ async fn a_running_host_serves_health_reflection_and_admin_endpoints() {
     assert_eq!(status, 200);
     assert!(page.is_empty() || page.contains("# TYPE"), "{page}");
 
+    // The `probe` command (container healthchecks) reads the same endpoints, via 0.0.0.0 too.
+    let unspecified = SocketAddr::from(([0, 0, 0, 0], running.admin.port()));
+    let probed = admin::probe(unspecified, "/readyz", Duration::from_secs(2)).await;
+    assert_eq!(probed.unwrap(), 200);
+
     running.trigger.trigger();
     running.task.await.unwrap().unwrap();
 }
@@ -142,6 +147,12 @@ async fn readiness_is_false_while_a_dependency_check_fails() {
         admin_get(running.admin, "/healthz").await.0,
         200,
         "alive all the same"
+    );
+    let probed = admin::probe(running.admin, "/readyz", Duration::from_secs(2)).await;
+    assert_eq!(
+        probed.unwrap(),
+        503,
+        "the probe sees what the load balancer sees"
     );
 
     running.trigger.trigger();

@@ -129,4 +129,8 @@ impl ServiceSettings for Settings {
     fn log(&self) -> &LogSettings {
         &self.log
     }
+
+    fn admin(&self) -> &AdminSettings {
+        &self.admin
+    }
 }

@@ -180,3 +180,75 @@ async fn a_bad_setting_stops_a_service_at_once_with_one_line_naming_the_key() {
         assert!(!stderr.contains("panicked"), "{binary} printed: {stderr}");
     }
 }
+
+/// Runs `binary` with exactly `env` (plus PATH) and waits for it to exit.
+async fn run_tool(binary: &str, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::process::Command::new(binary_path(binary))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output(),
+    )
+    .await
+    .expect("exits at once")
+    .unwrap()
+}
+
+#[tokio::test]
+async fn check_config_prints_the_effective_settings_without_secrets_and_rejects_a_typo() {
+    let secret_url = "postgres://order_svc:hunter2@db.internal:5432/orders".to_owned();
+    let output = run_tool(
+        "shop-order",
+        &["check-config"],
+        &[
+            ("SHOP_DATABASE__URL", secret_url),
+            ("SHOP_UPSTREAM__PAYMENT", "http://payment:50054".to_owned()),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+    let settings: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(settings["database"]["url"], "[redacted]");
+    assert_eq!(settings["upstream"]["payment"], "http://payment:50054");
+    assert_eq!(
+        settings["grpc"]["addr"], "0.0.0.0:50053",
+        "defaults fill the rest"
+    );
+
+    let output = run_tool(
+        "shop-order",
+        &["check-config"],
+        &[("SHOP_UPSTREAM__PAYMNET", "http://payment:50054".to_owned())],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("paymnet"), "{stderr}");
+}
+
+#[tokio::test]
+async fn probe_exits_zero_only_while_the_service_is_ready() {
+    shop_testkit::init();
+    let database = TestDatabase::create_empty().await;
+    let backend = &BACKENDS[3];
+    let process = ServiceProcess::start(backend.binary, &backend_env(backend, &database).await)
+        .await
+        .unwrap();
+    // The probe reads the admin address from the same settings as the service, as a container
+    // healthcheck does; here the test's port stands in for the configured one.
+    let admin = [("SHOP_ADMIN__ADDR", process.admin_addr.to_string())];
+
+    let ready = run_tool(backend.binary, &["probe"], &admin).await;
+    assert_eq!(ready.status.code(), Some(0), "{ready:?}");
+
+    process.terminate(Duration::from_secs(5)).await.unwrap();
+    let gone = run_tool(backend.binary, &["probe"], &admin).await;
+    assert_eq!(gone.status.code(), Some(1), "{gone:?}");
+    let stderr = String::from_utf8_lossy(&gone.stderr);
+    assert!(stderr.contains("probe failed"), "{stderr}");
+}

