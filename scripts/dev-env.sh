@@ -64,3 +64,17 @@ require_infra() {
 target_dir() {
   printf '%s\n' "${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 }
+
+# Points the tests at the local Postgres, Redis and RabbitMQ (SHOP_TEST_* URLs) when they answer;
+# otherwise the test kit falls back to testcontainers.
+export_test_urls() {
+  if [[ -z "${SHOP_TEST_DATABASE_URL:-}" ]] && port_open "$PG_HOST" "$PG_PORT"; then
+    export SHOP_TEST_DATABASE_URL="postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres"
+  fi
+  if [[ -z "${SHOP_TEST_REDIS_URL:-}" ]] && port_open 127.0.0.1 "$REDIS_PORT"; then
+    export SHOP_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+  fi
+  if [[ -z "${SHOP_TEST_AMQP_URL:-}" ]] && port_open 127.0.0.1 "$AMQP_PORT"; then
+    export SHOP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+  fi
+}

@@ -8,15 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"
 cd "$REPO_ROOT"
 
-if [[ -z "${SHOP_TEST_DATABASE_URL:-}" ]] && port_open "$PG_HOST" "$PG_PORT"; then
-  export SHOP_TEST_DATABASE_URL="postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres"
-fi
-if [[ -z "${SHOP_TEST_REDIS_URL:-}" ]] && port_open 127.0.0.1 "$REDIS_PORT"; then
-  export SHOP_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-fi
-if [[ -z "${SHOP_TEST_AMQP_URL:-}" ]] && port_open 127.0.0.1 "$AMQP_PORT"; then
-  export SHOP_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
-fi
+export_test_urls
 
 # The whole workspace unless the caller picked packages (-p/--package).
 scope=(--workspace)

@@ -25,7 +25,7 @@ use std::sync::LazyLock;
 
 pub use broadcast::{Broadcast, BroadcastHandler};
 pub use consumer::{Consumer, EventHandler};
-pub use outbox::{OutboxRelay, OutboxWriter};
+pub use outbox::{OutboxRelay, OutboxWriter, OutgoingMessage};
 pub use settings::AmqpSettings;
 
 /// The outbox and inbox tables. Every service that publishes or consumes applies this before

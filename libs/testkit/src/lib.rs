@@ -7,9 +7,12 @@
 //! Every test gets its own database and its own queue and key names, so tests run in parallel
 //! and never see each other's data.
 
+#[cfg(feature = "contracts")]
+pub mod contracts;
 pub mod grpc;
 mod infra;
 mod logging;
+pub mod pacts;
 pub mod postgres;
 pub mod proxy;
 

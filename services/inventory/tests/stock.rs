@@ -200,21 +200,6 @@ async fn deliver<E: shop_events::Event>(
     }
 }
 
-async fn wait_for_stock(shop: &TestInventory, product: &str, expected: (i64, i64, i64, i64)) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let stock = shop.stock(product).await;
-        if stock == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "stock is {stock:?}, expected {expected:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn order_events_delivered_several_times_change_stock_once() {
     let shop = TestInventory::spawn().await;
@@ -235,7 +220,7 @@ async fn order_events_delivered_several_times_change_stock_once() {
         confirmed_at: chrono::Utc::now(),
     });
     deliver(&shop, &confirmed, 3).await;
-    wait_for_stock(&shop, &product, (3, 0, 2, 5)).await;
+    shop.wait_for_stock(&product, (3, 0, 2, 5)).await;
 
     let cancelled = writer.envelope(OrderCancelled {
         order_id: order,
@@ -244,7 +229,7 @@ async fn order_events_delivered_several_times_change_stock_once() {
         cancelled_at: chrono::Utc::now(),
     });
     deliver(&shop, &cancelled, 3).await;
-    wait_for_stock(&shop, &product, (5, 0, 0, 5)).await;
+    shop.wait_for_stock(&product, (5, 0, 0, 5)).await;
     // Give a duplicate every chance to apply a second time before concluding it did not.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(shop.stock(&product).await, (5, 0, 0, 5));

@@ -1,8 +1,13 @@
 //! Support for system tests: start the shop's real binaries as processes and talk to them.
 //!
-//! The binaries come from the same target directory as the test itself; `cargo test
-//! --workspace` (or nextest) builds them because every service has integration tests.
+//! The binaries come from the same target directory as the test itself (`cargo test
+//! --workspace`, or nextest, builds them because every service has integration tests), or from
+//! `SHOP_SYSTEM_BIN_DIR` (`scripts/system-test.sh` points it at the release build).
 
+mod otlp;
 mod process;
+mod shop;
 
-pub use process::{ServiceProcess, binary_path};
+pub use otlp::{OtlpReceiver, ReceivedSpan};
+pub use process::{BIN_DIR_ENV, ServiceProcess, binary_path};
+pub use shop::SystemShop;

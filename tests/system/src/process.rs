@@ -11,18 +11,29 @@ use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
-/// The path of a workspace binary next to the running test executable.
+/// Where the service binaries are taken from instead of the test's own profile directory, e.g.
+/// `target/release` (scripts/system-test.sh sets it).
+pub const BIN_DIR_ENV: &str = "SHOP_SYSTEM_BIN_DIR";
+
+/// The path of a workspace binary: in `SHOP_SYSTEM_BIN_DIR` when set, else next to the running
+/// test executable (the same profile).
 ///
 /// # Panics
 /// When the binary has not been built; the message says how to build it.
 pub fn binary_path(name: &str) -> PathBuf {
-    // The test runs from target/<profile>/deps/<test>-<hash>; binaries are in target/<profile>.
-    let exe = std::env::current_exe()
-        .unwrap_or_else(|err| panic!("cannot locate the test executable: {err}"));
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()));
+    let profile_dir = match std::env::var_os(BIN_DIR_ENV) {
+        Some(dir) => PathBuf::from(dir),
+        None => {
+            // The test runs from target/<profile>/deps/<test>-<hash>; binaries are in
+            // target/<profile>.
+            let exe = std::env::current_exe()
+                .unwrap_or_else(|err| panic!("cannot locate the test executable: {err}"));
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .unwrap_or_else(|| panic!("unexpected test executable location {}", exe.display()))
+                .to_path_buf()
+        }
+    };
     let path = profile_dir.join(name);
     assert!(
         path.exists(),

@@ -53,6 +53,44 @@ struct PendingRow {
     created_at: DateTime<Utc>,
 }
 
+/// An event as the relay puts it on the wire: routing key, AMQP properties that matter to a
+/// consumer, and body. Publishing goes through this, and so do the producers' contract tests
+/// ([`OutgoingMessage::stored`]), so what they verify is what consumers receive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingMessage {
+    pub routing_key: String,
+    /// The AMQP `content-type` property.
+    pub content_type: &'static str,
+    /// The AMQP `type` property (the event type, as the routing key).
+    pub message_type: String,
+    /// The AMQP `message-id`: the envelope's id.
+    pub message_id: Uuid,
+    /// The CloudEvents envelope, JSON.
+    pub body: serde_json::Value,
+}
+
+impl OutgoingMessage {
+    fn of(row: &PendingRow) -> Self {
+        Self {
+            routing_key: row.routing_key.clone(),
+            content_type: CONTENT_TYPE,
+            message_type: row.routing_key.clone(),
+            message_id: row.id,
+            body: row.payload.clone(),
+        }
+    }
+
+    /// Every message in the outbox of `pool` (published or not), oldest first.
+    pub async fn stored(pool: &PgPool) -> sqlx::Result<Vec<Self>> {
+        let rows: Vec<PendingRow> = sqlx::query_as(
+            "SELECT id, routing_key, payload, headers, created_at FROM outbox ORDER BY created_at",
+        )
+        .fetch_all(pool)
+        .await?;
+        Ok(rows.iter().map(Self::of).collect())
+    }
+}
+
 /// A connection with a channel in confirm mode.
 struct Publisher {
     connection: Connection,
@@ -355,19 +393,20 @@ async fn publish_row(
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&context, &mut HeaderCarrier(&mut headers));
     });
+    let message = OutgoingMessage::of(row);
     let properties = BasicProperties::default()
-        .with_message_id(row.id.to_string().into())
-        .with_type(row.routing_key.clone().into())
-        .with_content_type(CONTENT_TYPE.into())
+        .with_message_id(message.message_id.to_string().into())
+        .with_type(message.message_type.into())
+        .with_content_type(message.content_type.into())
         .with_delivery_mode(2)
         .with_timestamp(u64::try_from(row.created_at.timestamp()).unwrap_or_default())
         .with_headers(headers);
     // Serialising a JSON value into bytes cannot fail.
-    let body = serde_json::to_vec(&row.payload).unwrap_or_default();
+    let body = serde_json::to_vec(&message.body).unwrap_or_default();
     channel
         .basic_publish(
             exchange.into(),
-            row.routing_key.clone().into(),
+            message.routing_key.into(),
             BasicPublishOptions {
                 mandatory: true,
                 ..BasicPublishOptions::default()

@@ -56,6 +56,12 @@ pub struct Script {
     pub place_fails_with: Option<(tonic::Code, String)>,
     pub inventory_calls: usize,
     pub registered: Vec<String>,
+    /// The password Login accepts; "right password" when unset.
+    pub password: Option<String>,
+    /// The refresh token Refresh accepts; "refresh-1" when unset.
+    pub refresh_token: Option<String>,
+    /// Order ids GetOrder and CancelOrder treat as someone else's (NOT_FOUND).
+    pub foreign_orders: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -76,14 +82,7 @@ impl Stubs {
             &pair.private_pkcs8_der,
             &AuthSettings::default(),
         );
-        let script = Arc::new(Mutex::new(Script {
-            products: vec![
-                product("Ferris Plush", 2499, 10),
-                product("Crab Mug", 1299, 3),
-            ],
-            place_status: Some(ord::OrderStatus::Confirmed),
-            ..Script::default()
-        }));
+        let script = Arc::new(Mutex::new(default_script()));
         let user = serve(UserServiceServer::new(StubUser {
             script: script.clone(),
             signer: signer.clone(),
@@ -125,6 +124,18 @@ impl Stubs {
 
     pub fn script(&self) -> std::sync::MutexGuard<'_, Script> {
         self.script.lock().unwrap()
+    }
+}
+
+/// The default script: two products, checkout confirms.
+pub fn default_script() -> Script {
+    Script {
+        products: vec![
+            product("Ferris Plush", 2499, 10),
+            product("Crab Mug", 1299, 3),
+        ],
+        place_status: Some(ord::OrderStatus::Confirmed),
+        ..Script::default()
     }
 }
 
@@ -195,7 +206,8 @@ impl UserService for StubUser {
         &self,
         request: Request<usr::LoginRequest>,
     ) -> Result<Response<usr::LoginResponse>, Status> {
-        if request.get_ref().password != "right password" {
+        let expected = self.script.lock().unwrap().password.clone();
+        if request.get_ref().password != expected.as_deref().unwrap_or("right password") {
             return Err(Status::unauthenticated("wrong email or password"));
         }
         let issued = self
@@ -221,7 +233,8 @@ impl UserService for StubUser {
         &self,
         request: Request<usr::RefreshRequest>,
     ) -> Result<Response<usr::RefreshResponse>, Status> {
-        if request.get_ref().refresh_token != "refresh-1" {
+        let expected = self.script.lock().unwrap().refresh_token.clone();
+        if request.get_ref().refresh_token != expected.as_deref().unwrap_or("refresh-1") {
             return Err(Status::unauthenticated("the refresh token is not valid"));
         }
         let issued = self
@@ -464,6 +477,12 @@ impl OrderService for StubOrder {
         request: Request<ord::PlaceOrderRequest>,
     ) -> Result<Response<ord::PlaceOrderResponse>, Status> {
         caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        // The one rule of the real service the gateway relies on it for, in its words.
+        if request.get_ref().lines.is_empty() {
+            return Err(shop_platform::grpc_status::invalid_argument(
+                &shop_platform::validation::Violations::single("items", "must not be empty"),
+            ));
+        }
         let script = self.script.lock().unwrap();
         if let Some((code, reason)) = &script.place_fails_with {
             return Err(shop_platform::grpc_status::with_reason(
@@ -484,7 +503,8 @@ impl OrderService for StubOrder {
         request: Request<ord::GetOrderRequest>,
     ) -> Result<Response<ord::GetOrderResponse>, Status> {
         caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
-        if request.get_ref().order_id == "someone-elses" {
+        let id = &request.get_ref().order_id;
+        if id == "someone-elses" || self.script.lock().unwrap().foreign_orders.contains(id) {
             return Err(Status::not_found("no such order"));
         }
         Ok(Response::new(ord::GetOrderResponse {

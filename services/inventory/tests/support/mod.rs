@@ -102,6 +102,23 @@ impl TestInventory {
             .unwrap()
     }
 
+    /// Waits until the product's (available, reserved, sold, received) is `expected`: events
+    /// are applied asynchronously.
+    pub async fn wait_for_stock(&self, product: &str, expected: (i64, i64, i64, i64)) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let stock = self.stock(product).await;
+            if stock == expected {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "stock is {stock:?}, expected {expected:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn reserve(
         &self,
         order_id: Uuid,

@@ -1,0 +1,218 @@
+//! The whole shop as five processes on real infrastructure, wired together the way compose and
+//! Kubernetes wire it (upstream URLs, one exchange, one Redis namespace), but isolated from any
+//! other shop: fresh databases, its own exchange and queue names, its own Redis key prefix.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use shop_client::ShopClient;
+use shop_testkit::TestDatabase;
+
+use crate::process::{ServiceProcess, binary_path};
+
+type Env = Vec<(&'static str, String)>;
+
+/// A running shop. Dropping it kills the processes; [`SystemShop::stop`] stops them gracefully
+/// (which also flushes their traces).
+#[derive(Debug)]
+pub struct SystemShop {
+    /// `http://127.0.0.1:<port>` of the gateway.
+    pub base_url: String,
+    pub user: ServiceProcess,
+    pub inventory: ServiceProcess,
+    pub payment: ServiceProcess,
+    pub order: ServiceProcess,
+    pub gateway: ServiceProcess,
+    user_env: Env,
+    _databases: Vec<TestDatabase>,
+}
+
+impl SystemShop {
+    /// Starts the shop with the demo catalog loaded.
+    pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the shop with `extra` added to every service's environment (e.g. the OTLP
+    /// endpoint).
+    pub async fn start_with(extra: &[(&'static str, String)]) -> anyhow::Result<Self> {
+        shop_testkit::init();
+        let name = shop_testkit::unique_name("e2e");
+        let common: Env = [
+            ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
+            ("SHOP_AMQP__URL", shop_testkit::amqp_url().await),
+            ("SHOP_AMQP__EXCHANGE", format!("{name}.events")),
+            ("SHOP_AMQP__QUEUE_PREFIX", format!("{name}.")),
+            // The queues outlive the test by seconds, not forever.
+            ("SHOP_AMQP__QUEUE_EXPIRES", "30s".to_owned()),
+            ("SHOP_AMQP__RETRY_DELAY", "200ms".to_owned()),
+            ("SHOP_AMQP__RELAY_POLL_INTERVAL", "500ms".to_owned()),
+        ]
+        .into_iter()
+        .chain(extra.iter().cloned())
+        .collect();
+        // One Redis namespace for the whole shop: the gateway reads the token denylist the user
+        // service writes.
+        let redis: Env = vec![
+            ("SHOP_REDIS__URL", shop_testkit::redis_url().await),
+            ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
+        ];
+        let mut databases = Vec::new();
+        let mut database = async || -> (&'static str, String) {
+            let db = TestDatabase::create_empty().await;
+            let url = db.url.clone();
+            databases.push(db);
+            ("SHOP_DATABASE__URL", url)
+        };
+        let grpc = ("SHOP_GRPC__ADDR", "127.0.0.1:0".to_owned());
+
+        let user_env = env(&common, [grpc.clone(), database().await], &redis, &[]);
+        let user = ServiceProcess::start("shop-user", &user_env).await?;
+        let user_url = ("SHOP_UPSTREAM__USER", url_of(&user));
+
+        let inventory_env = env(
+            &common,
+            [grpc.clone(), database().await],
+            &redis,
+            std::slice::from_ref(&user_url),
+        );
+        run_tool("shop-inventory", &["seed"], &inventory_env, &[]).await?;
+        let inventory = ServiceProcess::start("shop-inventory", &inventory_env).await?;
+
+        let payment_env = env(
+            &common,
+            [grpc.clone(), database().await],
+            &[],
+            std::slice::from_ref(&user_url),
+        );
+        let payment = ServiceProcess::start("shop-payment", &payment_env).await?;
+
+        let order_env = env(
+            &common,
+            [grpc, database().await],
+            &[],
+            &[
+                user_url.clone(),
+                ("SHOP_UPSTREAM__INVENTORY", url_of(&inventory)),
+                ("SHOP_UPSTREAM__PAYMENT", url_of(&payment)),
+            ],
+        );
+        let order = ServiceProcess::start("shop-order", &order_env).await?;
+
+        let gateway_env = env(
+            &common,
+            [("SHOP_HTTP__ADDR", "127.0.0.1:0".to_owned())],
+            &redis,
+            &[
+                user_url,
+                ("SHOP_UPSTREAM__INVENTORY", url_of(&inventory)),
+                ("SHOP_UPSTREAM__ORDER", url_of(&order)),
+            ],
+        );
+        let gateway = ServiceProcess::start("shop-gateway", &gateway_env).await?;
+        let base_url = format!("http://127.0.0.1:{}", gateway.public_addr.port());
+
+        Ok(Self {
+            base_url,
+            user,
+            inventory,
+            payment,
+            order,
+            gateway,
+            user_env,
+            _databases: databases,
+        })
+    }
+
+    /// An anonymous client of this shop.
+    pub fn client(&self) -> ShopClient {
+        ShopClient::new(&self.base_url).unwrap_or_else(|err| panic!("client: {err}"))
+    }
+
+    /// A signed-in admin, made with `shop-user create-admin` as an operator would.
+    pub async fn admin(&self, email: &str) -> anyhow::Result<ShopClient> {
+        let password = "an admin's long passphrase";
+        run_tool(
+            "shop-user",
+            &["create-admin", "--email", email],
+            &self.user_env,
+            &[("SHOP_ADMIN_PASSWORD", password)],
+        )
+        .await?;
+        let client = self.client();
+        let tokens = client.login(email, password).await?;
+        Ok(client.with_token(&tokens.access_token))
+    }
+
+    /// Stops every service with SIGTERM, the gateway first, as an orchestrator would.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        for process in [
+            self.gateway,
+            self.order,
+            self.payment,
+            self.inventory,
+            self.user,
+        ] {
+            let name = process.name.clone();
+            let status = process.terminate(Duration::from_secs(10)).await?;
+            if !status.success() {
+                bail!("{name} exited with {status}");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn url_of(process: &ServiceProcess) -> String {
+    format!("http://{}", process.public_addr)
+}
+
+fn env<const N: usize>(
+    common: &[(&'static str, String)],
+    own: [(&'static str, String); N],
+    redis: &[(&'static str, String)],
+    upstreams: &[(&'static str, String)],
+) -> Env {
+    common
+        .iter()
+        .cloned()
+        .chain(own)
+        .chain(redis.iter().cloned())
+        .chain(upstreams.iter().cloned())
+        .collect()
+}
+
+/// Runs a maintenance command of a service binary (`seed`, `create-admin`) to completion.
+async fn run_tool(
+    binary: &str,
+    args: &[&str],
+    env: &[(&'static str, String)],
+    extra: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let mut command = tokio::process::Command::new(binary_path(binary));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SHOP_") && key.contains("__") {
+            command.env_remove(key);
+        }
+    }
+    let output = tokio::time::timeout(
+        Duration::from_secs(60),
+        command
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(extra.iter().copied())
+            .output(),
+    )
+    .await
+    .with_context(|| format!("{binary} {args:?} did not finish within 60 s"))?
+    .with_context(|| format!("running {binary} {args:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{binary} {args:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
