@@ -16,7 +16,7 @@ use lapin::types::FieldTable;
 use shop_events::{Envelope, Event};
 use tokio_util::sync::CancellationToken;
 
-use crate::connection::connect_until_stopped;
+use crate::connection::{self, connect_until_stopped};
 use crate::settings::AmqpSettings;
 use crate::topology;
 
@@ -63,14 +63,18 @@ impl<E: Event, H: BroadcastHandler<E>> Broadcast<E, H> {
             else {
                 return Ok(());
             };
-            match self.listen(&connection, &stop).await {
+            let listened = tokio::select! {
+                listened = self.listen(&connection, &stop) => listened,
+                () = connection::lost(&connection) => Err(anyhow::anyhow!("the broker connection closed")),
+            };
+            match listened {
                 Ok(()) => {
-                    let _ = connection.close(200, "shutting down".into()).await;
+                    connection::close(&connection, "shutting down").await;
                     return Ok(());
                 }
                 Err(err) => {
                     tracing::warn!(subscription = %self.name, error = format!("{err:#}"), "broadcast subscription lost; resubscribing");
-                    let _ = connection.close(200, "reconnecting".into()).await;
+                    connection::close(&connection, "reconnecting").await;
                     tokio::select! {
                         () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
                         () = stop.cancelled() => return Ok(()),

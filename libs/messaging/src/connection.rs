@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use lapin::uri::AMQPUri;
-use lapin::{Connection, ConnectionProperties};
+use lapin::{Channel, Connection, ConnectionProperties};
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::AmqpSettings;
@@ -59,6 +59,43 @@ pub(crate) async fn connect_until_stopped(
                     () = stop.cancelled() => return None,
                 }
             }
+        }
+    }
+}
+
+/// How long a polite close may wait for the broker's answer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a worker checks that its connection is still open.
+const LIVENESS_CHECK: Duration = Duration::from_millis(500);
+
+/// Closes `connection`, waiting at most [`CLOSE_TIMEOUT`] for the broker to confirm. A close
+/// that crosses the broker's own (it is shutting down) can wait for a `Close-Ok` that never
+/// comes; a worker must not hang on it instead of reconnecting.
+pub(crate) async fn close(connection: &Connection, reason: &str) {
+    let closing = connection.close(200, reason.into());
+    if tokio::time::timeout(CLOSE_TIMEOUT, closing).await.is_err() {
+        tracing::debug!(
+            reason,
+            "the broker did not confirm the close in time; dropping the connection"
+        );
+    }
+}
+
+/// Closes `channel` the same way: bounded, errors ignored (the connection may be gone).
+pub(crate) async fn close_channel(channel: &Channel, reason: &str) {
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, reason.into())).await;
+}
+
+/// Resolves once `connection` is no longer open. Workers race their work against it: how a
+/// lost connection surfaces differs (an error on a stream, a stream that simply stops, a
+/// confirm that never resolves), but its status always says so.
+pub(crate) async fn lost(connection: &Connection) {
+    let mut checks = tokio::time::interval(LIVENESS_CHECK);
+    checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        checks.tick().await;
+        if !connection.status().connected() {
+            return;
         }
     }
 }

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use crate::connection::connect_until_stopped;
+use crate::connection::{self, connect_until_stopped};
 use crate::headers::{self, HeaderReader};
 use crate::inbox;
 use crate::settings::AmqpSettings;
@@ -180,14 +180,18 @@ impl Consumer {
                 else {
                     return;
                 };
-                match this.clone().consume(&connection, &stop).await {
+                let consumed = tokio::select! {
+                    consumed = this.clone().consume(&connection, &stop) => consumed,
+                    () = connection::lost(&connection) => Err(anyhow::anyhow!("the broker connection closed")),
+                };
+                match consumed {
                     Ok(()) => {
-                        let _ = connection.close(200, "shutting down".into()).await;
+                        connection::close(&connection, "shutting down").await;
                         return;
                     }
                     Err(err) => {
                         tracing::warn!(queue = %this.names.main, error = format!("{err:#}"), "consumer lost the broker; reconnecting");
-                        let _ = connection.close(200, "reconnecting".into()).await;
+                        connection::close(&connection, "reconnecting").await;
                         tokio::select! {
                             () = tokio::time::sleep(Duration::from_millis(500)) => {}
                             () = stop.cancelled() => return,
@@ -247,7 +251,7 @@ impl Consumer {
 
         if stop.is_cancelled() {
             // Prefetched but unhandled deliveries return to the queue when the channel closes.
-            let _ = channel.close(200, "shutting down".into()).await;
+            connection::close_channel(&channel, "shutting down").await;
             Ok(())
         } else {
             anyhow::bail!("the broker cancelled the consumer")

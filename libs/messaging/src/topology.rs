@@ -185,7 +185,7 @@ pub async fn teardown(settings: &AmqpSettings) -> anyhow::Result<()> {
         .await
         .context("opening a channel")?;
     delete_all(&channel, settings).await?;
-    let _ = connection.close(200, "done".into()).await;
+    crate::connection::close(&connection, "done").await;
     Ok(())
 }
 

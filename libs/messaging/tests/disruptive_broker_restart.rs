@@ -7,22 +7,11 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
-use support::{Bed, RecordingHandler};
+use support::{Bed, RecordingHandler, rabbitmqctl};
 
 const EVENTS: usize = 1_000;
-
-fn rabbitmqctl(action: &str) {
-    let status = Command::new("rabbitmqctl")
-        .arg(action)
-        .status()
-        .unwrap_or_else(|err| {
-            panic!("this test restarts the local broker with `rabbitmqctl {action}` and could not run it: {err}")
-        });
-    assert!(status.success(), "rabbitmqctl {action} failed: {status}");
-}
 
 #[tokio::test]
 async fn a_broker_restart_during_a_stream_loses_nothing_and_applies_nothing_twice() {
@@ -49,9 +38,9 @@ async fn a_broker_restart_during_a_stream_loses_nothing_and_applies_nothing_twic
     // Let part of the stream through, then take the broker away while events keep coming.
     bed.wait_for_effects(150, Duration::from_secs(30)).await;
     tokio::task::spawn_blocking(|| {
-        rabbitmqctl("stop_app");
+        rabbitmqctl(&["stop_app"]);
         std::thread::sleep(Duration::from_secs(2));
-        rabbitmqctl("start_app");
+        rabbitmqctl(&["start_app"]);
     })
     .await
     .unwrap();

@@ -1,5 +1,5 @@
-//! A TCP proxy a test can cut and restore: how tests make Redis, RabbitMQ or a peer service
-//! "go away" without stopping the real thing that other tests share.
+//! A TCP proxy a test can cut, stall and restore: how tests make Redis, RabbitMQ or a peer
+//! service "go away" without stopping the real thing that other tests share.
 
 use std::net::SocketAddr;
 
@@ -7,11 +7,21 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// Forwards connections from a local port to a target until cut.
+/// What the proxy does with traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Forward,
+    /// Connections are dropped and new ones refused: the target went down.
+    Cut,
+    /// Connections stay open but nothing passes, in either direction: a network partition.
+    Stall,
+}
+
+/// Forwards connections from a local port to a target until cut or stalled.
 #[derive(Debug)]
 pub struct TcpProxy {
     addr: SocketAddr,
-    cut: watch::Sender<bool>,
+    mode: watch::Sender<Mode>,
     task: JoinHandle<()>,
 }
 
@@ -28,31 +38,42 @@ impl TcpProxy {
         let addr = listener
             .local_addr()
             .unwrap_or_else(|err| panic!("proxy address: {err}"));
-        let (cut, cut_rx) = watch::channel(false);
+        let (mode, mode_rx) = watch::channel(Mode::Forward);
         let task = tokio::spawn(async move {
             loop {
                 let Ok((inbound, _)) = listener.accept().await else {
                     continue;
                 };
-                if *cut_rx.borrow() {
-                    drop(inbound);
-                    continue;
-                }
                 let target = target.clone();
-                let mut cut_rx = cut_rx.clone();
+                let mut mode_rx = mode_rx.clone();
                 tokio::spawn(async move {
+                    let opened_in = *mode_rx.borrow();
+                    match opened_in {
+                        Mode::Cut => return,
+                        // Accepted, never answered; dropped when the partition heals.
+                        Mode::Stall => {
+                            let _ = mode_rx.wait_for(|mode| *mode != Mode::Stall).await;
+                            return;
+                        }
+                        Mode::Forward => {}
+                    }
                     let Ok(outbound) = TcpStream::connect(&target).await else {
                         return;
                     };
                     let (mut inbound, mut outbound) = (inbound, outbound);
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut_rx.wait_for(|cut| *cut) => {}
+                    let stopped = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => return,
+                        stopped = mode_rx.wait_for(|mode| *mode != Mode::Forward) => stopped.map(|m| *m),
+                    };
+                    if matches!(stopped, Ok(Mode::Stall)) {
+                        // Hold both ends silently; once the partition heals, the connection
+                        // is gone, as a real one would be after its peer timed it out.
+                        let _ = mode_rx.wait_for(|mode| *mode != Mode::Stall).await;
                     }
                 });
             }
         });
-        Self { addr, cut, task }
+        Self { addr, mode, task }
     }
 
     /// The address to give the code under test instead of the target's.
@@ -62,12 +83,18 @@ impl TcpProxy {
 
     /// Drops every open connection and refuses new ones, as if the target went down.
     pub fn cut(&self) {
-        let _ = self.cut.send(true);
+        let _ = self.mode.send(Mode::Cut);
     }
 
-    /// Lets connections through again.
+    /// Keeps every connection open but lets nothing through, and leaves new connections
+    /// unanswered, as in a network partition: only timeouts notice.
+    pub fn stall(&self) {
+        let _ = self.mode.send(Mode::Stall);
+    }
+
+    /// Lets connections through again (those opened before a cut or stall stay gone).
     pub fn restore(&self) {
-        let _ = self.cut.send(false);
+        let _ = self.mode.send(Mode::Forward);
     }
 }
 

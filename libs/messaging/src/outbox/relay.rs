@@ -24,7 +24,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
-use crate::connection::connect_until_stopped;
+use crate::connection::{self, connect_until_stopped};
 use crate::headers::HeaderCarrier;
 use crate::settings::AmqpSettings;
 use crate::topology;
@@ -142,7 +142,13 @@ impl OutboxRelay {
             }
 
             if let Some(active) = &publisher {
-                match self.publish_batch(&active.channel).await {
+                // A confirm can wait forever on a connection that died quietly; the status
+                // says so first. The batch's rows are then unclaimed and go out again.
+                let batch = tokio::select! {
+                    batch = self.publish_batch(&active.channel) => batch,
+                    () = connection::lost(&active.connection) => Err(anyhow::anyhow!("the broker connection closed")),
+                };
+                match batch {
                     // A full batch means more rows are probably waiting: go again at once.
                     Ok(published) if published >= self.batch_size() => continue,
                     Ok(_) => {}
@@ -170,7 +176,7 @@ impl OutboxRelay {
             }
         }
         if let Some(active) = publisher {
-            let _ = active.connection.close(200, "shutting down".into()).await;
+            connection::close(&active.connection, "shutting down").await;
         }
         Ok(())
     }
@@ -195,7 +201,7 @@ impl OutboxRelay {
                         error = format!("{err:#}"),
                         "preparing the publish channel failed"
                     );
-                    let _ = connection.close(200, "retrying".into()).await;
+                    connection::close(&connection, "retrying").await;
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(1)) => {}
                         () = stop.cancelled() => return None,

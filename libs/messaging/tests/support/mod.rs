@@ -60,7 +60,9 @@ impl Bed {
     }
 
     pub fn start_relay(&self) -> JoinHandle<anyhow::Result<()>> {
-        let relay = OutboxRelay::new(self.db.pool.clone(), self.settings.clone(), "test");
+        // Named after the test's prefix, so the test can find its relay's broker connection.
+        let service = self.settings.queue_prefix.trim_end_matches('.');
+        let relay = OutboxRelay::new(self.db.pool.clone(), self.settings.clone(), service);
         tokio::spawn(relay.run(self.stop.clone()))
     }
 
@@ -109,10 +111,20 @@ impl Bed {
             if now >= count {
                 return;
             }
-            assert!(
-                Instant::now() < deadline,
-                "only {now} of {count} effects after {within:?}"
-            );
+            if Instant::now() >= deadline {
+                // Where the stream stopped: before the broker (relay) or after it (consumer).
+                let (published, pending): (i64, i64) = sqlx::query_as(
+                    "SELECT count(*) FILTER (WHERE published_at IS NOT NULL), \
+                            count(*) FILTER (WHERE published_at IS NULL) FROM outbox",
+                )
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+                panic!(
+                    "only {now} of {count} effects after {within:?} \
+                     (outbox: {published} published, {pending} not yet)"
+                );
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -340,4 +352,63 @@ pub async fn queue_depth(channel: &Channel, queue: &str) -> u32 {
         .await
         .unwrap()
         .message_count()
+}
+
+/// Runs `rabbitmqctl` on the local broker with `args`; returns its standard output.
+pub fn rabbitmqctl(args: &[&str]) -> String {
+    let output = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .unwrap_or_else(|err| {
+            panic!("this test drives the local broker with `rabbitmqctl {args:?}` and could not run it: {err}")
+        });
+    assert!(
+        output.status.success(),
+        "rabbitmqctl {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Makes the broker close, as it does when it shuts down (`connection.close` with
+/// CONNECTION_FORCED), every connection whose client-provided name contains `fragment`;
+/// waits for at least `expected` of them to exist first. Other tests' connections are left
+/// alone.
+pub async fn broker_closes_connections(fragment: &str, expected: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let fragment = fragment.to_owned();
+    loop {
+        let probe = fragment.clone();
+        let pids: Vec<String> = tokio::task::spawn_blocking(move || {
+            rabbitmqctl(&[
+                "list_connections",
+                "pid",
+                "client_properties",
+                "--quiet",
+                "--no-table-headers",
+            ])
+            .lines()
+            .filter(|line| line.contains(&probe))
+            .filter_map(|line| line.split('\t').next().map(str::to_owned))
+            .collect()
+        })
+        .await
+        .unwrap();
+        if pids.len() >= expected {
+            tokio::task::spawn_blocking(move || {
+                for pid in pids {
+                    rabbitmqctl(&["close_connection", &pid, "closed by a test"]);
+                }
+            })
+            .await
+            .unwrap();
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "found {} of {expected} connections named *{fragment}*",
+            pids.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
