@@ -546,6 +546,137 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_charge_that_fails_transiently_is_retried_and_then_captured() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .times(1)
+            .returning(|_, _| Ok(reserved()));
+        let mut sequence = Sequence::new();
+        bed.payment
+            .expect_charge()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_, _, _, _| Err(StepError::Transient("unavailable".to_owned())));
+        bed.payment
+            .expect_charge()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
+        bed.payment.expect_refund().never();
+        bed.inventory.expect_release().never();
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(order.status, OrderStatus::Confirmed);
+        assert_eq!(
+            events(&applied),
+            ["stock_reserved", "payment_captured", "confirmed"],
+            "a retried step leaves no trace of its failed attempt in the timeline"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_charge_the_payment_service_refuses_for_good_is_compensated() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment
+            .expect_charge()
+            .times(1)
+            .returning(|_, _, _, _| {
+                Err(StepError::Refused {
+                    reason: RejectReason::Refused,
+                    detail: "amount does not match the order".to_owned(),
+                })
+            });
+        bed.payment
+            .expect_refund()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .returning(|_| Ok(()));
+
+        let (order, _) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(
+            (order.status, order.reason.as_deref()),
+            (OrderStatus::Rejected, Some("refused"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_release_that_keeps_failing_leaves_the_compensation_to_the_next_driver() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment.expect_charge().returning(|_, _, _, _| {
+            Ok(ChargeOutcome::NotPaid {
+                reason: "card_declined".to_owned(),
+            })
+        });
+        bed.payment.expect_refund().returning(|_, _| Ok(()));
+        bed.inventory
+            .expect_release()
+            .returning(|_| Err(StepError::Transient("inventory down".to_owned())));
+
+        let (order, applied) = bed.drive(Duration::from_millis(400)).await;
+        assert_eq!(
+            (order.status, order.compensation),
+            (OrderStatus::Reserved, Some(RejectReason::PaymentDeclined)),
+            "not rejected while its stock is still held"
+        );
+        assert!(!events(&applied).contains(&"rejected".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn a_release_that_fails_once_is_retried_and_the_order_rejected() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Ok(reserved()));
+        bed.payment.expect_charge().returning(|_, _, _, _| {
+            Ok(ChargeOutcome::NotPaid {
+                reason: "card_declined".to_owned(),
+            })
+        });
+        bed.payment.expect_refund().returning(|_, _| Ok(()));
+        let mut sequence = Sequence::new();
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| Err(StepError::Transient("deadline exceeded".to_owned())));
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| Ok(()));
+
+        let (order, _) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(
+            (order.status, order.reason.as_deref()),
+            (OrderStatus::Rejected, Some("payment_declined"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reservation_that_never_gets_an_answer_leaves_the_order_pending_for_recovery() {
+        let mut bed = Bed::new(order(60));
+        bed.inventory
+            .expect_reserve()
+            .returning(|_, _| Err(StepError::Transient("deadline exceeded".to_owned())));
+        bed.payment.expect_charge().never();
+        bed.inventory.expect_release().never();
+
+        let (order, applied) = bed.drive(Duration::from_millis(300)).await;
+        assert_eq!(order.status, OrderStatus::Pending);
+        assert!(applied.is_empty(), "nothing decided without an answer");
+    }
+
+    #[tokio::test]
     async fn a_saga_past_its_deadline_is_compensated_not_continued() {
         let mut late = order(-1);
         late.reserved(&reserved().lines, reserved().total).unwrap();
