@@ -20,8 +20,14 @@ if cargo nextest --version >/dev/null 2>&1; then
   # Tests that disrupt shared infrastructure (restarting the broker) live in test binaries
   # named disruptive_*; they run alone, after everything else has finished.
   cargo nextest run "${scope[@]}" --no-fail-fast -E 'not binary(/^disruptive_/)' "$@"
-  cargo nextest run "${scope[@]}" --no-fail-fast -E 'binary(/^disruptive_/)' \
-    --test-threads 1 --no-tests=pass "$@"
+  # Only when the packages in scope have such tests: a second, empty run would end the
+  # output with "0 tests run" and hide the count that matters.
+  # If listing fails (an argument `list` does not take), run them anyway.
+  if ! disruptive=$(cargo nextest list "${scope[@]}" -E 'binary(/^disruptive_/)' \
+    --message-format oneline "$@" 2>/dev/null) || [[ -n $disruptive ]]; then
+    cargo nextest run "${scope[@]}" --no-fail-fast -E 'binary(/^disruptive_/)' \
+      --test-threads 1 --no-tests=pass "$@"
+  fi
 else
   # cargo test runs one test binary at a time, so disruptive binaries already run alone.
   log "cargo-nextest not found; using cargo test (install: cargo install cargo-nextest)"
