@@ -8,7 +8,7 @@ use shop_events::product::ProductChanged;
 use shop_messaging::Broadcast;
 use shop_platform::{ServiceHost, ShutdownTrigger};
 
-use crate::api::state::{AppState, Deadlines};
+use crate::api::state::{AppState, Deadlines, Shared};
 use crate::api::{self};
 use crate::catalog_cache::CatalogCache;
 use crate::config::Settings;
@@ -33,7 +33,7 @@ pub async fn build_state(
             settings.rate_limit.clone(),
         )
     });
-    let state = AppState {
+    let state = AppState::new(Shared {
         upstreams,
         verifier,
         deadlines: Deadlines {
@@ -43,7 +43,7 @@ pub async fn build_state(
         },
         catalog: CatalogCache::new(settings.catalog_cache.ttl, settings.catalog_cache.capacity),
         limiter,
-    };
+    });
     Ok((state, redis))
 }
 
