@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Benchmarks: scripts that print numbers, never timed tests. Release builds, real services.
+# Each prints what it measured, the target of DESIGN.md §13 and whether it was met.
 #
 #   scripts/bench.sh outbox [events] [per_second]   outbox commit -> consumer handler latency
+#   scripts/bench.sh startup [--rounds N]           start-to-ready and idle memory per service
+#   scripts/bench.sh checkout [--connections C] [--seconds S]
+#                                                   checkout vs Postgres (pgbench), memory under
+#                                                   load, invariants afterwards (needs wrk)
+#   scripts/bench.sh catalog [--connections C] [--seconds S]
+#                                                   product reads vs bare axum/tonic (needs wrk)
 set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"
 cd "$REPO_ROOT"
@@ -22,8 +29,20 @@ case "${1:-help}" in
     machine
     cargo run --quiet --release -p shop-messaging --example outbox_latency -- "$@"
     ;;
+  startup | checkout | catalog)
+    bench=$1
+    shift
+    machine
+    # The services exactly as scripts/system-test.sh builds them, then the measuring tool.
+    cargo build --quiet --release --bins \
+      -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway
+    cargo build --quiet --release -p shop-load
+    export SHOP_SYSTEM_BIN_DIR
+    SHOP_SYSTEM_BIN_DIR="$(target_dir)/release"
+    "$SHOP_SYSTEM_BIN_DIR/shop-load" "$bench" "$@"
+    ;;
   *)
-    sed -n '2,5p' "$0"
+    sed -n '2,11p' "$0"
     exit 1
     ;;
 esac

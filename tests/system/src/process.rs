@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use nix::sys::signal::{Signal, kill};
@@ -50,6 +50,10 @@ pub struct ServiceProcess {
     pub name: String,
     pub public_addr: SocketAddr,
     pub admin_addr: SocketAddr,
+    /// When the process was spawned: start-to-ready is measured from here.
+    pub spawned_at: Instant,
+    /// How long it took from the spawn to the first ready `/readyz`, once waited for.
+    pub ready_in: Option<Duration>,
     child: Child,
 }
 
@@ -70,6 +74,7 @@ impl ServiceProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        let spawned_at = Instant::now();
         let mut child = command
             .spawn()
             .with_context(|| format!("spawning {binary}"))?;
@@ -110,8 +115,45 @@ impl ServiceProcess {
             name: binary.to_owned(),
             public_addr,
             admin_addr,
+            spawned_at,
+            ready_in: None,
             child,
         })
+    }
+
+    /// The operating system's id of the process.
+    ///
+    /// # Panics
+    /// When the process has already been reaped.
+    pub fn pid(&self) -> u32 {
+        self.child
+            .id()
+            .unwrap_or_else(|| panic!("{} has already exited", self.name))
+    }
+
+    /// Waits until the service reports ready on `/readyz` (migrations applied, dependencies
+    /// reachable), polling often, and records how long that took from the spawn.
+    pub async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<Duration> {
+        let client = reqwest::Client::new();
+        let url = self.admin_url("/readyz");
+        let deadline = Instant::now() + within;
+        loop {
+            let ready = client
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success());
+            if ready {
+                let ready_in = self.spawned_at.elapsed();
+                self.ready_in = Some(ready_in);
+                return Ok(ready_in);
+            }
+            if Instant::now() >= deadline {
+                bail!("{} was not ready within {within:?}", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// `http://127.0.0.1:<admin port><path>`.

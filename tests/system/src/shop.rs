@@ -24,7 +24,8 @@ pub struct SystemShop {
     pub order: ServiceProcess,
     pub gateway: ServiceProcess,
     user_env: Env,
-    _databases: Vec<TestDatabase>,
+    /// Each backend's database, by service name.
+    databases: Vec<(&'static str, TestDatabase)>,
 }
 
 impl SystemShop {
@@ -36,6 +37,16 @@ impl SystemShop {
     /// Starts the shop with `extra` added to every service's environment (e.g. the OTLP
     /// endpoint).
     pub async fn start_with(extra: &[(&'static str, String)]) -> anyhow::Result<Self> {
+        Self::start_configured(extra, &[]).await
+    }
+
+    /// Starts the shop with `extra` added to every service's environment and `gateway_extra`
+    /// to the gateway's alone (its own settings, such as rate limits, which the other
+    /// services would refuse as unknown).
+    pub async fn start_configured(
+        extra: &[(&'static str, String)],
+        gateway_extra: &[(&'static str, String)],
+    ) -> anyhow::Result<Self> {
         shop_testkit::init();
         let name = shop_testkit::unique_name("e2e");
         let common: Env = [
@@ -58,38 +69,38 @@ impl SystemShop {
             ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
         ];
         let mut databases = Vec::new();
-        let mut database = async || -> (&'static str, String) {
+        let mut database = async |service: &'static str| -> (&'static str, String) {
             let db = TestDatabase::create_empty().await;
             let url = db.url.clone();
-            databases.push(db);
+            databases.push((service, db));
             ("SHOP_DATABASE__URL", url)
         };
         let grpc = ("SHOP_GRPC__ADDR", "127.0.0.1:0".to_owned());
 
-        let user_env = env(&common, [grpc.clone(), database().await], &redis, &[]);
-        let user = ServiceProcess::start("shop-user", &user_env).await?;
+        let user_env = env(&common, [grpc.clone(), database("user").await], &redis, &[]);
+        let user = started("shop-user", &user_env).await?;
         let user_url = ("SHOP_UPSTREAM__USER", url_of(&user));
 
         let inventory_env = env(
             &common,
-            [grpc.clone(), database().await],
+            [grpc.clone(), database("inventory").await],
             &redis,
             std::slice::from_ref(&user_url),
         );
         run_tool("shop-inventory", &["seed"], &inventory_env, &[]).await?;
-        let inventory = ServiceProcess::start("shop-inventory", &inventory_env).await?;
+        let inventory = started("shop-inventory", &inventory_env).await?;
 
         let payment_env = env(
             &common,
-            [grpc.clone(), database().await],
+            [grpc.clone(), database("payment").await],
             &[],
             std::slice::from_ref(&user_url),
         );
-        let payment = ServiceProcess::start("shop-payment", &payment_env).await?;
+        let payment = started("shop-payment", &payment_env).await?;
 
         let order_env = env(
             &common,
-            [grpc, database().await],
+            [grpc, database("order").await],
             &[],
             &[
                 user_url.clone(),
@@ -97,9 +108,9 @@ impl SystemShop {
                 ("SHOP_UPSTREAM__PAYMENT", url_of(&payment)),
             ],
         );
-        let order = ServiceProcess::start("shop-order", &order_env).await?;
+        let order = started("shop-order", &order_env).await?;
 
-        let gateway_env = env(
+        let mut gateway_env = env(
             &common,
             [("SHOP_HTTP__ADDR", "127.0.0.1:0".to_owned())],
             &redis,
@@ -109,7 +120,8 @@ impl SystemShop {
                 ("SHOP_UPSTREAM__ORDER", url_of(&order)),
             ],
         );
-        let gateway = ServiceProcess::start("shop-gateway", &gateway_env).await?;
+        gateway_env.extend(gateway_extra.iter().cloned());
+        let gateway = started("shop-gateway", &gateway_env).await?;
         let base_url = format!("http://127.0.0.1:{}", gateway.public_addr.port());
 
         Ok(Self {
@@ -120,8 +132,32 @@ impl SystemShop {
             order,
             gateway,
             user_env,
-            _databases: databases,
+            databases,
         })
+    }
+
+    /// The database of `service` (`user`, `inventory`, `payment`, `order`), for checks made
+    /// from outside the shop.
+    ///
+    /// # Panics
+    /// For a service without a database.
+    pub fn database(&self, service: &str) -> &TestDatabase {
+        self.databases
+            .iter()
+            .find(|(name, _)| *name == service)
+            .map(|(_, db)| db)
+            .unwrap_or_else(|| panic!("{service} has no database"))
+    }
+
+    /// The five processes, in start order.
+    pub fn processes(&self) -> [&ServiceProcess; 5] {
+        [
+            &self.user,
+            &self.inventory,
+            &self.payment,
+            &self.order,
+            &self.gateway,
+        ]
     }
 
     /// An anonymous client of this shop.
@@ -161,6 +197,13 @@ impl SystemShop {
         }
         Ok(())
     }
+}
+
+/// Starts a service and waits until it is ready, so the next one finds it serving.
+async fn started(binary: &str, env: &[(&'static str, String)]) -> anyhow::Result<ServiceProcess> {
+    let mut process = ServiceProcess::start(binary, env).await?;
+    process.wait_ready(Duration::from_secs(20)).await?;
+    Ok(process)
 }
 
 fn url_of(process: &ServiceProcess) -> String {

@@ -1,0 +1,287 @@
+//! Checkout under load: `POST /api/v1/orders` through the gateway and the whole saga
+//! (reserve, charge, confirm, and the events after), from many signed-in customers at once.
+//!
+//! The baseline is Postgres itself: pgbench with the same number of clients, running commits
+//! shaped like the shop's. The shop's side is counted in the same unit, write commits, read
+//! off the server's transaction-id counter (Postgres assigns an id only to a transaction that
+//! writes), so "half of what Postgres sustains for the same number of commits" is a ratio of
+//! two commit rates. Afterwards the invariants of DESIGN.md §5 are checked in the databases.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use shop_client::ShopClient;
+use shop_system_tests::SystemShop;
+use sqlx::PgPool;
+
+use crate::memory::{PeakSampler, mib};
+use crate::wrk::lua_string;
+use crate::{pgbench, report, wrk};
+
+/// DESIGN.md §13: the share of Postgres's commit rate a checkout load must reach.
+const SHARE_OF_POSTGRES: f64 = 0.5;
+/// DESIGN.md §13: p99 of a checkout at that rate.
+const P99_WITHIN_US: u64 = 100_000;
+/// DESIGN.md §13: resident memory of each service under the checkout load.
+const LOADED_RSS_KIB: u64 = 40 * 1024;
+
+pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
+    wrk::require()?;
+    let duration = Duration::from_secs(seconds);
+    let shop = SystemShop::start_configured(
+        &[],
+        // The load comes from one address and a few accounts: the limits would be the test.
+        &[("SHOP_RATE_LIMIT__ENABLED", "false".to_owned())],
+    )
+    .await?;
+
+    let products = stock_up(&shop).await?;
+    let tokens = customers(&shop.client(), connections).await?;
+    let script = checkout_script(&tokens, &products);
+
+    let server = shop.database("order").pool.clone();
+    let xid_before = next_xid(&server).await?;
+    let names: Vec<String> = shop.processes().iter().map(|p| p.name.clone()).collect();
+    let sampler = PeakSampler::start(shop.processes().iter().map(|p| p.pid()).collect());
+    let outcome = wrk::run(&shop.base_url, connections, duration, &script).await?;
+    let peaks = sampler.finish().await;
+    let settled = settle(&shop, Duration::from_secs(60)).await?;
+    let xid_after = next_xid(&server).await?;
+    let invariants = check_invariants(&shop, settled).await?;
+    shop.stop().await?;
+
+    let postgres = pgbench::commits_per_second(connections, duration).await?;
+
+    #[allow(clippy::cast_precision_loss)] // Rates are approximate by nature.
+    let commits = (xid_after - xid_before) as f64;
+    #[allow(clippy::cast_precision_loss)]
+    let per_checkout = commits / (settled.confirmed.max(1)) as f64;
+    let shop_commits_per_second = outcome.rate() * per_checkout;
+    let share = shop_commits_per_second / postgres;
+
+    println!("checkout, {connections} connections for {seconds} s:");
+    report::fact(
+        "  checkouts",
+        &format!(
+            "{} requests, {:.1}/s, {} confirmed, {} errors",
+            outcome.requests,
+            outcome.rate(),
+            settled.confirmed,
+            outcome.errors()
+        ),
+    );
+    report::fact(
+        "  latency",
+        &format!(
+            "p50 {}  p90 {}  max {}",
+            report::us_as_ms(outcome.p50_us),
+            report::us_as_ms(outcome.p90_us),
+            report::us_as_ms(outcome.max_us)
+        ),
+    );
+    report::line(
+        "  p99",
+        &report::us_as_ms(outcome.p99_us),
+        &format!("< {}", report::us_as_ms(P99_WITHIN_US)),
+        outcome.p99_us < P99_WITHIN_US,
+    );
+    report::fact(
+        "  write commits per checkout (all five services, events included)",
+        &format!("{per_checkout:.1}"),
+    );
+    report::fact(
+        "  Postgres alone (pgbench, same clients, same kind of commit)",
+        &format!("{postgres:.0} commits/s"),
+    );
+    report::line(
+        "  shop's commit rate / Postgres's",
+        &format!(
+            "{shop_commits_per_second:.0} / {postgres:.0} = {:.0} %",
+            share * 100.0
+        ),
+        &format!(">= {:.0} %", SHARE_OF_POSTGRES * 100.0),
+        share >= SHARE_OF_POSTGRES,
+    );
+    report::line(
+        "  errors",
+        &outcome.errors().to_string(),
+        "0",
+        outcome.errors() == 0,
+    );
+    report::line(
+        "  invariant violations",
+        &invariants.len().to_string(),
+        "0",
+        invariants.is_empty(),
+    );
+    for violation in &invariants {
+        println!("    - {violation}");
+    }
+    println!("  memory under load (peak):");
+    for (process, peak) in names.iter().zip(peaks) {
+        report::line(
+            &format!("    {process}"),
+            &mib(peak),
+            &format!("<= {}", mib(LOADED_RSS_KIB)),
+            peak <= LOADED_RSS_KIB,
+        );
+    }
+    Ok(())
+}
+
+/// Gives every active product of the demo catalog stock for any load; returns their ids.
+async fn stock_up(shop: &SystemShop) -> anyhow::Result<Vec<String>> {
+    let admin = shop.admin("bench-admin@example.com").await?;
+    let page = admin.list_products(None, Some(100), None).await?;
+    let mut ids = Vec::new();
+    for product in page.items.into_iter().filter(|p| p.active) {
+        admin.adjust_stock(&product.id, 1_000_000).await?;
+        ids.push(product.id);
+    }
+    if ids.is_empty() {
+        bail!("the demo catalog has no active product");
+    }
+    Ok(ids)
+}
+
+/// Registers `count` customers and signs them in; returns their access tokens.
+async fn customers(client: &ShopClient, count: usize) -> anyhow::Result<Vec<String>> {
+    let password = "a customer's long passphrase";
+    let mut tokens = Vec::with_capacity(count);
+    for i in 0..count.max(1) {
+        let email = format!("bench-customer-{i}@example.com");
+        client.register(&email, password, "Bench Customer").await?;
+        tokens.push(client.login(&email, password).await?.access_token);
+    }
+    Ok(tokens)
+}
+
+/// Each request: the next customer buys one unit of the next product, under a key of its own.
+fn checkout_script(tokens: &[String], products: &[String]) -> String {
+    let list = |items: &[String]| {
+        items
+            .iter()
+            .map(|item| lua_string(item))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    format!(
+        r#"
+local tokens = {{ {tokens} }}
+local products = {{ {products} }}
+local threads = 0
+local sent = 0
+
+setup = function(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+
+request = function()
+  sent = sent + 1
+  local token = tokens[(sent + thread_id) % #tokens + 1]
+  local product = products[sent % #products + 1]
+  local body = '{{"items":[{{"product_id":"' .. product .. '","quantity":1}}],"card_token":"tok_visa"}}'
+  return wrk.format("POST", "/api/v1/orders", {{
+    ["Authorization"] = "Bearer " .. token,
+    ["Idempotency-Key"] = "{run}-" .. thread_id .. "-" .. sent,
+    ["Content-Type"] = "application/json",
+  }}, body)
+end
+"#,
+        tokens = list(tokens),
+        products = list(products),
+    )
+}
+
+/// The id the next writing transaction on the server will get (reading it assigns none).
+async fn next_xid(pool: &PgPool) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+        .fetch_one(pool)
+        .await
+        .context("reading the transaction-id counter")
+}
+
+/// The shop once the load has drained: every order in a final state, every reservation gone.
+#[derive(Debug, Clone, Copy)]
+struct Settled {
+    confirmed: i64,
+}
+
+async fn settle(shop: &SystemShop, within: Duration) -> anyhow::Result<Settled> {
+    let orders = &shop.database("order").pool;
+    let inventory = &shop.database("inventory").pool;
+    let deadline = Instant::now() + within;
+    loop {
+        let in_flight: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM orders WHERE status IN ('PENDING', 'RESERVED')",
+        )
+        .fetch_one(orders)
+        .await?;
+        let reserved: i64 =
+            sqlx::query_scalar("SELECT coalesce(sum(reserved), 0)::bigint FROM product")
+                .fetch_one(inventory)
+                .await?;
+        if in_flight == 0 && reserved == 0 {
+            let confirmed: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
+                    .fetch_one(orders)
+                    .await?;
+            return Ok(Settled { confirmed });
+        }
+        if Instant::now() >= deadline {
+            bail!("{in_flight} orders in flight and {reserved} units reserved after {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// DESIGN.md §5, checked in the three databases; returns what does not hold.
+async fn check_invariants(shop: &SystemShop, settled: Settled) -> anyhow::Result<Vec<String>> {
+    let orders = &shop.database("order").pool;
+    let inventory = &shop.database("inventory").pool;
+    let payments = &shop.database("payment").pool;
+    let mut violations = Vec::new();
+
+    let captured: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM payment WHERE status = 'CAPTURED'")
+            .fetch_one(payments)
+            .await?;
+    if captured != settled.confirmed {
+        violations.push(format!(
+            "{} confirmed orders but {captured} captured payments",
+            settled.confirmed
+        ));
+    }
+    let rejected: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status <> 'CONFIRMED'")
+            .fetch_one(orders)
+            .await?;
+    if rejected != 0 {
+        violations.push(format!(
+            "{rejected} orders not confirmed with ample stock and an approving card"
+        ));
+    }
+    let units_confirmed: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(l.quantity), 0)::bigint FROM order_line l \
+         JOIN orders o ON o.id = l.order_id WHERE o.status = 'CONFIRMED'",
+    )
+    .fetch_one(orders)
+    .await?;
+    let (sold, unbalanced): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(sold), 0)::bigint, \
+                count(*) FILTER (WHERE available + reserved + sold <> received) FROM product",
+    )
+    .fetch_one(inventory)
+    .await?;
+    if sold != units_confirmed {
+        violations.push(format!(
+            "{units_confirmed} units in confirmed orders but {sold} sold"
+        ));
+    }
+    if unbalanced != 0 {
+        violations.push(format!("{unbalanced} products whose stock does not add up"));
+    }
+    Ok(violations)
+}
