@@ -16,16 +16,6 @@ async fn commit_events(bed: &Bed, from: usize, to: usize) {
     }
 }
 
-async fn assert_each_applied_once(bed: &Bed, count: usize) {
-    let (total, distinct): (i64, i64) =
-        sqlx::query_as("SELECT count(*), count(DISTINCT subject) FROM effects")
-            .fetch_one(&bed.db.pool)
-            .await
-            .unwrap();
-    assert_eq!(total, distinct, "an event was applied twice");
-    assert_eq!(total, i64::try_from(count).unwrap(), "an event was lost");
-}
-
 #[tokio::test]
 async fn connections_the_broker_closes_are_reopened_and_the_stream_goes_on() {
     let bed = Bed::with(|s| s.heartbeat = Duration::from_secs(2)).await;
@@ -48,7 +38,7 @@ async fn connections_the_broker_closes_are_reopened_and_the_stream_goes_on() {
     tokio::join!(writing, closing);
     bed.wait_for_effects(60, Duration::from_secs(30)).await;
 
-    assert_each_applied_once(&bed, 60).await;
+    bed.assert_each_applied_once(60).await;
     bed.shutdown(tasks).await;
 }
 
@@ -86,6 +76,6 @@ async fn after_a_network_partition_the_relay_and_the_consumer_come_back_on_their
     proxy.restore();
 
     bed.wait_for_effects(20, Duration::from_secs(30)).await;
-    assert_each_applied_once(&bed, 20).await;
+    bed.assert_each_applied_once(20).await;
     bed.shutdown(tasks).await;
 }

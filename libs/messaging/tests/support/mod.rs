@@ -129,6 +129,17 @@ impl Bed {
         }
     }
 
+    /// Every one of `count` distinct events has exactly one effect: none lost, none twice.
+    pub async fn assert_each_applied_once(&self, count: usize) {
+        let (total, distinct): (i64, i64) =
+            sqlx::query_as("SELECT count(*), count(DISTINCT subject) FROM effects")
+                .fetch_one(&self.db.pool)
+                .await
+                .unwrap();
+        assert_eq!(total, distinct, "an event was applied twice");
+        assert_eq!(total, i64::try_from(count).unwrap(), "an event was lost");
+    }
+
     pub async fn broker(&self) -> (Connection, Channel) {
         let connection =
             Connection::connect(self.settings.url.expose(), ConnectionProperties::default())
