@@ -391,6 +391,34 @@ mod tests {
             }
         }
 
+        /// Inventory reserves the order's lines.
+        fn reserves(&mut self) {
+            self.inventory
+                .expect_reserve()
+                .returning(|_, _| Ok(reserved()));
+        }
+
+        /// Payment declines the card: no money taken.
+        fn declines_the_card(&mut self) {
+            self.payment.expect_charge().returning(|_, _, _, _| {
+                Ok(ChargeOutcome::NotPaid {
+                    reason: "card_declined".to_owned(),
+                })
+            });
+        }
+
+        /// Compensation refunds and releases exactly once each.
+        fn undoes_once(&mut self) {
+            self.payment
+                .expect_refund()
+                .times(1)
+                .returning(|_, _| Ok(()));
+            self.inventory
+                .expect_release()
+                .times(1)
+                .returning(|_| Ok(()));
+        }
+
         async fn drive(self, budget: Duration) -> (Order, Vec<Change>) {
             let id = self.state.lock().unwrap().id;
             let orders = Orders::new(
@@ -469,22 +497,9 @@ mod tests {
     #[tokio::test]
     async fn a_declined_card_releases_the_stock_and_rejects() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
-        bed.payment.expect_charge().returning(|_, _, _, _| {
-            Ok(ChargeOutcome::NotPaid {
-                reason: "card_declined".to_owned(),
-            })
-        });
-        bed.payment
-            .expect_refund()
-            .times(1)
-            .returning(|_, _| Ok(()));
-        bed.inventory
-            .expect_release()
-            .times(1)
-            .returning(|_| Ok(()));
+        bed.reserves();
+        bed.declines_the_card();
+        bed.undoes_once();
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
@@ -528,9 +543,7 @@ mod tests {
     #[tokio::test]
     async fn a_charge_that_keeps_timing_out_leaves_the_order_reserved_for_recovery() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
+        bed.reserves();
         bed.payment
             .expect_charge()
             .returning(|_, _, _, _| Err(StepError::Transient("deadline exceeded".to_owned())));
@@ -578,9 +591,7 @@ mod tests {
     #[tokio::test]
     async fn a_charge_the_payment_service_refuses_for_good_is_compensated() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
+        bed.reserves();
         bed.payment
             .expect_charge()
             .times(1)
@@ -590,14 +601,7 @@ mod tests {
                     detail: "amount does not match the order".to_owned(),
                 })
             });
-        bed.payment
-            .expect_refund()
-            .times(1)
-            .returning(|_, _| Ok(()));
-        bed.inventory
-            .expect_release()
-            .times(1)
-            .returning(|_| Ok(()));
+        bed.undoes_once();
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
@@ -609,14 +613,8 @@ mod tests {
     #[tokio::test]
     async fn a_release_that_keeps_failing_leaves_the_compensation_to_the_next_driver() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
-        bed.payment.expect_charge().returning(|_, _, _, _| {
-            Ok(ChargeOutcome::NotPaid {
-                reason: "card_declined".to_owned(),
-            })
-        });
+        bed.reserves();
+        bed.declines_the_card();
         bed.payment.expect_refund().returning(|_, _| Ok(()));
         bed.inventory
             .expect_release()
@@ -634,14 +632,8 @@ mod tests {
     #[tokio::test]
     async fn a_release_that_fails_once_is_retried_and_the_order_rejected() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
-        bed.payment.expect_charge().returning(|_, _, _, _| {
-            Ok(ChargeOutcome::NotPaid {
-                reason: "card_declined".to_owned(),
-            })
-        });
+        bed.reserves();
+        bed.declines_the_card();
         bed.payment.expect_refund().returning(|_, _| Ok(()));
         let mut sequence = Sequence::new();
         bed.inventory
@@ -682,14 +674,7 @@ mod tests {
         late.reserved(&reserved().lines, reserved().total).unwrap();
         let mut bed = Bed::new(late);
         bed.payment.expect_charge().never();
-        bed.payment
-            .expect_refund()
-            .times(1)
-            .returning(|_, _| Ok(()));
-        bed.inventory
-            .expect_release()
-            .times(1)
-            .returning(|_| Ok(()));
+        bed.undoes_once();
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
@@ -701,14 +686,8 @@ mod tests {
     #[tokio::test]
     async fn a_compensation_whose_refund_fails_stays_compensating_for_the_next_driver() {
         let mut bed = Bed::new(order(60));
-        bed.inventory
-            .expect_reserve()
-            .returning(|_, _| Ok(reserved()));
-        bed.payment.expect_charge().returning(|_, _, _, _| {
-            Ok(ChargeOutcome::NotPaid {
-                reason: "card_declined".to_owned(),
-            })
-        });
+        bed.reserves();
+        bed.declines_the_card();
         bed.payment
             .expect_refund()
             .returning(|_, _| Err(StepError::Transient("payment down".to_owned())));
