@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks: scripts that print numbers, never timed tests. Release builds, real services.
-# Each prints what it measured, the target of DESIGN.md §13 and whether it was met.
+# Each prints what it measured, the target of docs/performance.md and whether it was met.
 #
 #   scripts/bench.sh outbox [events] [per_second]   outbox commit -> consumer handler latency
 #   scripts/bench.sh startup [--rounds N]           start-to-ready and idle memory per service

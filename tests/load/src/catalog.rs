@@ -13,7 +13,7 @@ use shop_system_tests::SystemShop;
 use crate::wrk::{self, Outcome};
 use crate::{baseline, report};
 
-/// DESIGN.md §13: the share of the bare server's rate each read path must reach.
+/// docs/performance.md: the share of the bare server's rate each read path must reach.
 const SHARE_OF_BASELINE: f64 = 0.5;
 
 pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {

@@ -5,7 +5,7 @@
 //! shaped like the shop's. The shop's side is counted in the same unit, write commits, read
 //! off the server's transaction-id counter (Postgres assigns an id only to a transaction that
 //! writes), so "half of what Postgres sustains for the same number of commits" is a ratio of
-//! two commit rates. Afterwards the invariants of DESIGN.md §5 are checked in the databases.
+//! two commit rates. Afterwards the invariants of docs/performance.md are checked in the databases.
 
 use std::time::{Duration, Instant};
 
@@ -18,11 +18,11 @@ use crate::memory::{PeakSampler, mib};
 use crate::wrk::lua_string;
 use crate::{pgbench, report, wrk};
 
-/// DESIGN.md §13: the share of Postgres's commit rate a checkout load must reach.
+/// docs/performance.md: the share of Postgres's commit rate a checkout load must reach.
 const SHARE_OF_POSTGRES: f64 = 0.5;
-/// DESIGN.md §13: p99 of a checkout at that rate.
+/// docs/performance.md: p99 of a checkout at that rate.
 const P99_WITHIN_US: u64 = 100_000;
-/// DESIGN.md §13: resident memory of each service under the checkout load.
+/// docs/performance.md: resident memory of each service under the checkout load.
 const LOADED_RSS_KIB: u64 = 40 * 1024;
 
 pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
@@ -237,7 +237,7 @@ async fn settle(shop: &SystemShop, within: Duration) -> anyhow::Result<Settled> 
     }
 }
 
-/// DESIGN.md §5, checked in the three databases; returns what does not hold.
+/// The invariants of docs/performance.md, checked in the three databases; returns what does not hold.
 async fn check_invariants(shop: &SystemShop, settled: Settled) -> anyhow::Result<Vec<String>> {
     let orders = &shop.database("order").pool;
     let inventory = &shop.database("inventory").pool;

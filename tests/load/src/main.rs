@@ -1,4 +1,4 @@
-//! The performance budget of DESIGN.md §13, measured: numbers printed, never asserted by a timed
+//! The performance budget of docs/performance.md, measured: numbers printed, never asserted by a timed
 //! test. Every target is relative to a baseline measured on the same machine in the same run.
 //!
 //! Run through `scripts/bench.sh` (it builds the release binaries and points this tool at
@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "shop-load",
-    about = "Measures Ferris Shop against the budget of DESIGN.md §13"
+    about = "Measures Ferris Shop against the budget of docs/performance.md"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -11,9 +11,9 @@ use shop_system_tests::SystemShop;
 use crate::memory::{mib, rss_kib};
 use crate::report;
 
-/// DESIGN.md §13: start to ready (migrations done, dependencies up).
+/// docs/performance.md: start to ready (migrations done, dependencies up).
 const READY_WITHIN: Duration = Duration::from_millis(200);
-/// DESIGN.md §13: resident memory when idle.
+/// docs/performance.md: resident memory when idle.
 const IDLE_RSS_KIB: u64 = 15 * 1024;
 
 pub async fn run(rounds: usize) -> anyhow::Result<()> {
