@@ -27,10 +27,38 @@ done
 mkdir -p "$DEV_DIR"
 "$REPO_ROOT/scripts/dev-down.sh" --quiet
 
+# The order service calls inventory and payment as itself: it needs a client secret that the
+# user service knows (by its digest). Made once, kept in .dev/ (never committed), reused on
+# every restart.
+secrets="$DEV_DIR/order-identity.env"
+if [[ ! -s $secrets ]]; then
+  (umask 077 && "$bin_dir/shop-user" service-credentials order >"$secrets") ||
+    die "shop-user service-credentials failed"
+fi
+order_secret=$(sed -n 's/^SHOP_IDENTITY__CLIENT_SECRET=//p' "$secrets")
+order_digest=$(sed -n 's/^SHOP_SERVICE_CLIENTS__ORDER=//p' "$secrets")
+[[ -n $order_secret && -n $order_digest ]] || die "$secrets is incomplete; delete it and run again"
+
+# What each service needs besides the defaults: its credentials, and ports that only this
+# machine can reach (the gateway is the one door; backends and admin ports stay private).
+service_env() {
+  local name=$1 port=$2 admin=$3
+  printf '%s\n' "SHOP_ADMIN__ADDR=127.0.0.1:$admin"
+  case $name in
+    gateway) printf '%s\n' "SHOP_HTTP__ADDR=0.0.0.0:$port" ;;
+    *) printf '%s\n' "SHOP_GRPC__ADDR=127.0.0.1:$port" ;;
+  esac
+  case $name in
+    user) printf '%s\n' "SHOP_SERVICE_CLIENTS__ORDER=$order_digest" ;;
+    order) printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret" ;;
+  esac
+}
+
 # Each binary creates its database if needed and applies its migrations.
 for entry in "${SERVICES[@]}"; do
-  name=${entry%%:*}
-  "$bin_dir/shop-$name" migrate >>"$DEV_DIR/$name.log" 2>&1 ||
+  IFS=: read -r name port admin <<<"$entry"
+  mapfile -t own < <(service_env "$name" "$port" "$admin")
+  env "${own[@]}" "$bin_dir/shop-$name" migrate >>"$DEV_DIR/$name.log" 2>&1 ||
     die "shop-$name migrate failed; see $DEV_DIR/$name.log"
 done
 if "$bin_dir/shop-inventory" --help 2>/dev/null | grep -q '^  seed'; then
@@ -42,7 +70,8 @@ for entry in "${SERVICES[@]}"; do
   IFS=: read -r name port admin <<<"$entry"
   port_open 127.0.0.1 "$port" && die "port $port (shop-$name) is taken by another process"
   port_open 127.0.0.1 "$admin" && die "port $admin (shop-$name admin) is taken by another process"
-  SHOP_LOG__FORMAT=json nohup "$bin_dir/shop-$name" serve >>"$DEV_DIR/$name.log" 2>&1 &
+  mapfile -t own < <(service_env "$name" "$port" "$admin")
+  env "${own[@]}" SHOP_LOG__FORMAT=json nohup "$bin_dir/shop-$name" serve >>"$DEV_DIR/$name.log" 2>&1 &
   echo $! >"$DEV_DIR/$name.pid"
 done
 

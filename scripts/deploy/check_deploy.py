@@ -12,6 +12,9 @@ Run through scripts/validate-deploy.sh, which installs the tools first. Stages:
   hardening   every container: limits, probes, non-root, read-only root fs, no privilege
               escalation, capabilities dropped, seccomp, pinned image tags
   routes      mesh retries only on idempotent reads that exist in proto/, a timeout on every route
+  access      the mesh's AuthorizationPolicies admit each caller to exactly the RPCs the callee's
+              authorization table opens to it (`shop-<service> access-table`), and admit the
+              service a table reserves an RPC for
   config      every service's environment in compose and Kubernetes is parsed by the service
               binary itself (`check-config`); ports, upstream addresses, credentials, Istio
               ports and Prometheus targets agree with what the binaries listen on
@@ -320,6 +323,16 @@ class Binaries:
         return self.cache[key]
 
 
+    def access_table(self, service):
+        """The service's authorization table ({"service": ..., "methods": {...}}), or None."""
+        key = ("access-table", service)
+        if key not in self.cache:
+            clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+            result = run([str(self.bin_dir / f"shop-{service}"), "access-table"], env=clean)
+            self.cache[key] = json.loads(result.stdout) if result.returncode == 0 else None
+        return self.cache[key]
+
+
 def port_of(addr):
     return int(addr.rsplit(":", 1)[1])
 
@@ -570,6 +583,79 @@ def check_k8s_config(rendered, root, binaries):
     return problems
 
 
+# --- access -----------------------------------------------------------------------------------
+
+SERVICE_ACCOUNT = re.compile(r"^cluster\.local/ns/[\w-]+/sa/([\w-]+)$")
+# People reach the backends only through the gateway, so the gateway's account stands for them.
+PEOPLE = {"anyone", "customer", "admin"}
+
+
+def check_access(rendered, binaries):
+    problems = []
+    tables = {}  # "shop.x.v1.XService" -> (binary, {method: [principals]})
+    for service in SHOP_SERVICES:
+        table = binaries.access_table(service)
+        if table:
+            tables[table["service"]] = (service, table["methods"])
+    if not tables:
+        return ["no shop binary printed an access table (`shop-<service> access-table`)"]
+    seen_policies = False
+    for path, docs in rendered.items():
+        allowed = {}  # (callee, account) -> {rpc path}
+        for doc in docs:
+            if doc["kind"] != "AuthorizationPolicy":
+                continue
+            callee = (doc["spec"].get("selector") or {}).get("matchLabels", {}).get("app.kubernetes.io/name")
+            if callee not in SHOP_SERVICES or callee == "gateway":
+                continue
+            seen_policies = True
+            where = f"{path}: AuthorizationPolicy/{doc['metadata']['name']}"
+            for rule in doc["spec"].get("rules", []):
+                accounts = [SERVICE_ACCOUNT.match(p).group(1)
+                            for source in rule.get("from", [])
+                            for p in source.get("source", {}).get("principals", [])
+                            if SERVICE_ACCOUNT.match(p)]
+                if not accounts:
+                    continue
+                for to in rule.get("to", []):
+                    operation = to.get("operation", {})
+                    paths = operation.get("paths")
+                    if not paths:
+                        problems.append(f"{where}: a rule for {', '.join(accounts)} names no paths: "
+                                        "it admits every RPC, whatever the access table says")
+                        continue
+                    for rpc in paths:
+                        service, _, method = rpc.strip("/").partition("/")
+                        owner, methods = tables.get(service, (None, {}))
+                        if owner != callee or method not in methods:
+                            problems.append(f"{where}: {rpc} is not an RPC of shop-{callee}'s access table")
+                            continue
+                        for account in accounts:
+                            admits = PEOPLE if account == "gateway" else {"anyone", f"service:{account}"}
+                            if not admits & set(methods[method]):
+                                problems.append(
+                                    f"{where}: {rpc} is allowed from {account}, but its access table "
+                                    f"admits only {', '.join(methods[method])}")
+                            allowed.setdefault((callee, account), set()).add(rpc)
+        # What a table reserves for a service must reach it through the mesh (in every rendering
+        # that has the mesh's policies at all).
+        if not allowed:
+            continue
+        for service, (callee, methods) in tables.items():
+            for method, principals in methods.items():
+                for principal in principals:
+                    if not principal.startswith("service:"):
+                        continue
+                    account = principal.split(":", 1)[1]
+                    rpc = f"/{service}/{method}"
+                    if rpc not in allowed.get((callee, account), set()):
+                        problems.append(f"{path}: the access table of shop-{callee} opens {method} to "
+                                        f"{principal}, but no AuthorizationPolicy allows it from {account}")
+    if not seen_policies:
+        problems.append("no AuthorizationPolicy selects a shop backend")
+    return problems
+
+
 # --- postgres ---------------------------------------------------------------------------------
 
 def check_postgres_init(root, compose, binaries):
@@ -693,6 +779,7 @@ def validate(root, bin_dir, node_dir, with_postgres=True):
     report.stage("hardening", check_hardening(rendered, compose))
     report.stage("routes", check_routes(rendered, root))
     binaries = Binaries(bin_dir)
+    report.stage("access", check_access(rendered, binaries))
     compose_problems, _ = check_compose_config(compose, root, binaries)
     report.stage("config", compose_problems + check_k8s_config(rendered, root, binaries))
     if with_postgres:
@@ -720,6 +807,12 @@ SELF_TEST_CASES = [
      "exact: /shop.payment.v1.PaymentService/GetPayment",
      "exact: /shop.payment.v1.PaymentService/GetPayment\n        - uri:\n"
      "            exact: /shop.payment.v1.PaymentService/Charge", "routes", "Charge, which is not a read"),
+    ("the mesh letting order adjust stock", "k8s/istio/mesh/authorization.yaml",
+     "              - /shop.inventory.v1.InventoryService/ReleaseReservation\n",
+     "              - /shop.inventory.v1.InventoryService/ReleaseReservation\n"
+     "              - /shop.inventory.v1.InventoryService/AdjustStock\n", "access", "AdjustStock"),
+    ("the mesh refusing the saga its refunds", "k8s/istio/mesh/authorization.yaml",
+     "              - /shop.payment.v1.PaymentService/Refund\n", "", "access", "Refund"),
     ("a writable root filesystem", "k8s/components/service-defaults/deployment.yaml",
      "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "hardening", "readOnlyRootFilesystem"),
     ("an image on :latest", "docker-compose.yml",

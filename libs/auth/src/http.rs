@@ -1,7 +1,8 @@
 //! Tokens on HTTP: the gateway's axum extractors.
 //!
-//! `AuthUser` accepts any valid token; `AdminUser` also requires the admin role. A missing or
-//! invalid token is 401, a valid token without the role 403, both as problem+json.
+//! `AuthUser` accepts any valid token of a person; `AdminUser` also requires the admin role. A
+//! missing or invalid token (a service token included: services never call the public API) is
+//! 401, a valid token without the role 403, both as problem+json.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::StatusCode;
@@ -63,7 +64,7 @@ async fn authenticate(parts: &Parts, verifier: &TokenVerifier) -> Result<Caller,
         Ok(Some(token)) => token,
         Ok(None) | Err(_) => return Err(AuthRejection::Unauthenticated),
     };
-    verifier.verify(token).await.map_err(|err| match err {
+    verifier.verify_user(token).await.map_err(|err| match err {
         AuthError::Unauthenticated(_) => AuthRejection::Unauthenticated,
         AuthError::Unavailable(_) => AuthRejection::Unavailable,
     })

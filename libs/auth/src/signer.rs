@@ -6,7 +6,7 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use uuid::Uuid;
 
-use crate::claims::{Claims, Role};
+use crate::claims::{Claims, Role, SERVICE_SUBJECT_PREFIX};
 use crate::settings::AuthSettings;
 
 /// Signs access tokens with one Ed25519 key, identified by its `kid`.
@@ -56,9 +56,28 @@ impl TokenSigner {
         sid: Uuid,
         ttl: Duration,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        self.sign_subject(user.to_string(), roles, Some(sid), ttl)
+    }
+
+    /// Signs a service token for the service `name` (`sub = service:<name>`), valid for `ttl`.
+    pub fn sign_service(
+        &self,
+        name: &str,
+        ttl: Duration,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        self.sign_subject(format!("{SERVICE_SUBJECT_PREFIX}{name}"), &[], None, ttl)
+    }
+
+    fn sign_subject(
+        &self,
+        sub: String,
+        roles: &[Role],
+        sid: Option<Uuid>,
+        ttl: Duration,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user,
+            sub,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),

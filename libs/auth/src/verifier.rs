@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Validation};
 
-use crate::caller::Caller;
+use crate::caller::{Caller, Principal};
 use crate::claims::Claims;
-use crate::denylist::Denylist;
+use crate::denylist::{Denylist, DenylistError};
 use crate::jwks::{JwksCache, KeyLookupError};
 use crate::settings::AuthSettings;
 
@@ -76,15 +76,15 @@ impl TokenVerifier {
         Self::new(settings, Arc::new(keys))
     }
 
-    /// Also rejects tokens whose `jti` was revoked (logout).
+    /// Also rejects people's tokens whose session was revoked (logout, a reused refresh token).
     #[must_use]
     pub fn with_denylist(mut self, denylist: Arc<dyn Denylist>) -> Self {
         self.denylist = Some(denylist);
         self
     }
 
-    /// Verifies `token` and returns the caller it identifies.
-    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+    /// Verifies `token` and returns the principal it identifies: a person or a service.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let result = self.verify_inner(token).await;
         let outcome = match &result {
             Ok(_) => "accepted",
@@ -101,7 +101,18 @@ impl TokenVerifier {
         result
     }
 
-    async fn verify_inner(&self, token: &str) -> Result<Caller, AuthError> {
+    /// Verifies a person's token: a service token is not one (HTTP clients are people).
+    pub async fn verify_user(&self, token: &str) -> Result<Caller, AuthError> {
+        match self.verify(token).await? {
+            Principal::User(caller) => Ok(caller),
+            Principal::Service(service) => Err(AuthError::Unauthenticated(format!(
+                "a service token (service:{}) where a person's is needed",
+                service.name()
+            ))),
+        }
+    }
+
+    async fn verify_inner(&self, token: &str) -> Result<Principal, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|err| AuthError::Unauthenticated(format!("malformed token: {err}")))?;
         if header.alg != Algorithm::EdDSA {
@@ -119,31 +130,32 @@ impl TokenVerifier {
         })?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|err| AuthError::Unauthenticated(format!("invalid token: {err}")))?;
-        let claims = data.claims;
+        let principal = Principal::from_claims(data.claims, token.to_owned())
+            .map_err(AuthError::Unauthenticated)?;
 
-        if let Some(denylist) = &self.denylist {
-            match denylist.is_revoked(claims.jti).await {
+        // Sessions belong to people; a service token has none to revoke (it lives minutes and
+        // its client secret is what an operator rotates).
+        if let (Principal::User(caller), Some(denylist)) = (&principal, &self.denylist) {
+            let sid = caller.session_id();
+            match denylist.is_session_revoked(sid).await {
                 Ok(true) => {
                     return Err(AuthError::Unauthenticated(format!(
-                        "token {} was revoked",
-                        claims.jti
+                        "session {sid} was revoked"
                     )));
                 }
                 Ok(false) => {}
                 Err(err) if self.denylist_fail_open => {
-                    metrics::counter!("auth_denylist_unavailable_total").increment(1);
-                    tracing::warn!(
-                        error = format!("{err:#}"),
-                        "denylist unreachable; accepting a signed token"
-                    );
+                    let reason = match err {
+                        DenylistError::Unreachable(_) => "unreachable",
+                        DenylistError::NotLoaded => "not_loaded",
+                    };
+                    metrics::counter!("auth_denylist_unavailable_total", "reason" => reason)
+                        .increment(1);
+                    tracing::warn!(error = %err, "denylist unavailable; accepting a signed token");
                 }
-                Err(err) => {
-                    return Err(AuthError::Unavailable(format!(
-                        "denylist unreachable: {err:#}"
-                    )));
-                }
+                Err(err) => return Err(AuthError::Unavailable(err.to_string())),
             }
         }
-        Ok(Caller::new(claims, token.to_owned()))
+        Ok(principal)
     }
 }

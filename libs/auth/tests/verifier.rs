@@ -12,8 +12,8 @@ use chrono::Utc;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use shop_auth::keys::{self, KeyPair};
 use shop_auth::{
-    AuthError, AuthSettings, Claims, Denylist, JwksCache, KeySource, PublicJwk, RedisDenylist,
-    Role, StaticKeySource, TokenSigner, TokenVerifier,
+    AuthError, AuthSettings, Claims, Denylist, DenylistError, JwksCache, KeySource, Principal,
+    PublicJwk, RedisDenylist, Role, StaticKeySource, TokenSigner, TokenVerifier,
 };
 use uuid::Uuid;
 
@@ -46,14 +46,14 @@ fn fixture() -> Fixture {
 fn claims(settings: &AuthSettings) -> Claims {
     let now = Utc::now().timestamp();
     Claims {
-        sub: Uuid::now_v7(),
+        sub: Uuid::now_v7().to_string(),
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
         exp: now + 900,
         iat: now,
         jti: Uuid::now_v7(),
         roles: vec![Role::Customer],
-        sid: Uuid::now_v7(),
+        sid: Some(Uuid::now_v7()),
     }
 }
 
@@ -76,9 +76,46 @@ async fn a_valid_token_is_accepted_with_its_claims() {
             Duration::from_secs(900),
         )
         .unwrap();
-    let caller = f.verifier.verify(&issued.token).await.unwrap();
+    let caller = f.verifier.verify_user(&issued.token).await.unwrap();
     assert_eq!(caller.claims, issued.claims);
     assert!(caller.is_admin());
+}
+
+#[tokio::test]
+async fn a_service_token_names_its_service_and_is_no_persons_token() {
+    let f = fixture();
+    let issued = f
+        .signer
+        .sign_service("order", Duration::from_secs(600))
+        .unwrap();
+    match f.verifier.verify(&issued.token).await.unwrap() {
+        Principal::Service(service) => assert_eq!(service.name(), "order"),
+        other => panic!("expected a service, got {other:?}"),
+    }
+    assert!(matches!(
+        f.verifier.verify_user(&issued.token).await,
+        Err(AuthError::Unauthenticated(_))
+    ));
+}
+
+#[tokio::test]
+async fn claims_of_neither_kind_are_rejected() {
+    let f = fixture();
+    let mut no_session = claims(&f.settings);
+    no_session.sid = None;
+    let mut service_with_roles = claims(&f.settings);
+    service_with_roles.sub = "service:order".to_owned();
+    service_with_roles.sid = None;
+    let mut odd_subject = claims(&f.settings);
+    odd_subject.sub = "root".to_owned();
+    for (claims, why) in [
+        (no_session, "a person without a session"),
+        (service_with_roles, "a service with roles"),
+        (odd_subject, "a subject of neither kind"),
+    ] {
+        let token = f.signer.sign_claims(&claims).unwrap();
+        assert_rejected(&f.verifier, &token, why).await;
+    }
 }
 
 #[tokio::test]
@@ -241,19 +278,53 @@ async fn garbage_is_rejected_not_panicked_on() {
     }
 }
 
-#[tokio::test]
-async fn a_revoked_token_is_rejected() {
+async fn denylist() -> Arc<RedisDenylist> {
     shop_testkit::init();
-    let f = fixture();
     let redis = redis::Client::open(shop_testkit::redis_url().await).unwrap();
     let manager = redis::aio::ConnectionManager::new(redis).await.unwrap();
-    let denylist = Arc::new(RedisDenylist::new(
+    Arc::new(RedisDenylist::new(
         manager,
         &format!("{}:", shop_testkit::unique_name("t")),
-    ));
+    ))
+}
+
+#[tokio::test]
+async fn every_token_of_a_revoked_session_is_rejected_and_other_sessions_are_not() {
+    let f = fixture();
+    let denylist = denylist().await;
+    denylist.load(&[]).await.unwrap();
     let verifier = f.verifier.clone().with_denylist(denylist.clone());
 
-    let issued = f
+    let (user, session, other_session) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let sign = |sid| {
+        f.signer
+            .sign(user, &[Role::Customer], sid, Duration::from_secs(900))
+            .unwrap()
+            .token
+    };
+    let (first, second, elsewhere) = (sign(session), sign(session), sign(other_session));
+    for token in [&first, &second, &elsewhere] {
+        assert!(verifier.verify(token).await.is_ok());
+    }
+    denylist
+        .revoke_session(session, Duration::from_secs(900))
+        .await
+        .unwrap();
+    assert_rejected(&verifier, &first, "revoked session").await;
+    assert_rejected(&verifier, &second, "another token of the revoked session").await;
+    assert!(verifier.verify(&elsewhere).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_denylist_that_lost_its_data_is_unavailable_never_empty() {
+    let f = fixture();
+    let denylist = denylist().await;
+    // No marker: the list was never loaded, or its store forgot everything.
+    assert!(matches!(
+        denylist.is_session_revoked(Uuid::now_v7()).await,
+        Err(DenylistError::NotLoaded)
+    ));
+    let token = f
         .signer
         .sign(
             Uuid::now_v7(),
@@ -261,13 +332,34 @@ async fn a_revoked_token_is_rejected() {
             Uuid::now_v7(),
             Duration::from_secs(900),
         )
-        .unwrap();
-    assert!(verifier.verify(&issued.token).await.is_ok());
-    denylist
-        .revoke(issued.claims.jti, Duration::from_secs(900))
-        .await
-        .unwrap();
-    assert_rejected(&verifier, &issued.token, "revoked jti").await;
+        .unwrap()
+        .token;
+
+    let strict = TokenVerifier::new(
+        &AuthSettings {
+            denylist_fail_open: false,
+            ..AuthSettings::default()
+        },
+        Arc::new(JwksCache::new(
+            Arc::new(StaticKeySource(vec![keys::public_jwk(
+                "k1",
+                &f.pair.public_key,
+            )])),
+            Duration::ZERO,
+            Duration::from_secs(600),
+        )),
+    )
+    .with_denylist(denylist.clone());
+    assert!(matches!(
+        strict.verify(&token).await,
+        Err(AuthError::Unavailable(_))
+    ));
+    // Failing open is a choice the settings make, and only while the list is unavailable.
+    let lenient = f.verifier.clone().with_denylist(denylist.clone());
+    assert!(lenient.verify(&token).await.is_ok());
+
+    denylist.load(&[]).await.unwrap();
+    assert!(strict.verify(&token).await.is_ok());
 }
 
 /// A key source that counts its fetches and can be swapped to a new key set.

@@ -21,6 +21,7 @@ use anyhow::Context as _;
 
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+use crate::access::AccessTable;
 use crate::config::{self, ConfigError, ServiceSettings};
 use crate::{admin, telemetry};
 
@@ -46,6 +47,13 @@ pub enum ToolCommand {
     },
 }
 
+/// What a binary tells about itself; it needs no configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum DescribeCommand {
+    /// Print who may call each RPC of this service (its authorization table) as JSON
+    AccessTable,
+}
+
 /// A service without commands of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
 pub enum NoExtraCommands {}
@@ -66,6 +74,8 @@ enum Invocation<E: Subcommand> {
     Run(Command<E>),
     #[command(flatten)]
     Tool(ToolCommand),
+    #[command(flatten)]
+    Describe(DescribeCommand),
 }
 
 #[derive(Debug, Parser)]
@@ -87,6 +97,23 @@ pub const EXIT_CONFIG: u8 = 78;
 /// stderr (`<binary>: <error>: <cause>: ...`), never as a panic trace: an operator fixing a
 /// typo in an environment variable needs the variable's name, not a backtrace.
 pub fn run<S, E, F, Fut>(binary: &'static str, about: &'static str, body: F) -> ExitCode
+where
+    S: ServiceSettings,
+    E: Subcommand,
+    F: FnOnce(S, Command<E>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    run_with_access(binary, about, None, body)
+}
+
+/// [`run`] for a gRPC service: `access` is its authorization table, which the `access-table`
+/// tool prints.
+pub fn run_with_access<S, E, F, Fut>(
+    binary: &'static str,
+    about: &'static str,
+    access: Option<&'static AccessTable>,
+    body: F,
+) -> ExitCode
 where
     S: ServiceSettings,
     E: Subcommand,
@@ -123,11 +150,21 @@ where
         }
     };
     let outcome = runtime.block_on(async move {
-        let settings: S = config::load()?;
         let command = match command {
             Invocation::Run(command) => command,
-            Invocation::Tool(tool) => return run_tool(&settings, tool).await,
+            Invocation::Tool(tool) => return run_tool(&config::load::<S>()?, tool).await,
+            // The access table is part of the binary, not of its configuration: it prints
+            // without any settings (the deployment check reads it with none at hand).
+            Invocation::Describe(DescribeCommand::AccessTable) => {
+                return match access {
+                    Some(table) => print_json(&table.to_json()),
+                    None => Err(anyhow::anyhow!(
+                        "{binary} serves no gRPC service, so it has no access table"
+                    )),
+                };
+            }
         };
+        let settings: S = config::load()?;
         let _telemetry = telemetry::init(binary, settings.log())?;
         let outcome = body(settings, command).await;
         if let Err(err) = &outcome {
@@ -156,16 +193,7 @@ where
 /// Runs a platform tool with settings that already loaded and validated.
 async fn run_tool<S: ServiceSettings>(settings: &S, tool: ToolCommand) -> anyhow::Result<()> {
     match tool {
-        ToolCommand::CheckConfig => {
-            let shown = config::redacted_json(settings)?;
-            let mut text = serde_json::to_string_pretty(&shown)?;
-            text.push('\n');
-            match std::io::stdout().lock().write_all(text.as_bytes()) {
-                // `check-config | head` closing the pipe early is not a failure.
-                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
-                _ => Ok(()),
-            }
-        }
+        ToolCommand::CheckConfig => print_json(&config::redacted_json(settings)?),
         ToolCommand::Probe { path } => {
             let addr = settings.admin().addr;
             let status = admin::probe(addr, &path, PROBE_TIMEOUT)
@@ -174,5 +202,16 @@ async fn run_tool<S: ServiceSettings>(settings: &S, tool: ToolCommand) -> anyhow
             anyhow::ensure!(status == 200, "probe failed: {path} answered {status}");
             Ok(())
         }
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout.
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        // `check-config | head` closing the pipe early is not a failure.
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
     }
 }

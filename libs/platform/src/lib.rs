@@ -4,6 +4,7 @@
 //! [`server::ServiceHost`], register its gRPC services and workers, run. Telemetry, health,
 //! reflection, metrics and graceful shutdown come with the host.
 
+pub mod access;
 pub mod admin;
 pub mod cli;
 pub mod config;

@@ -334,22 +334,33 @@ async fn spawn_public(
                     .set_service_status(*service, ServingStatus::Serving)
                     .await;
             }
-            // Reflection describes exactly what this server serves, not every shop contract.
-            let mut reflection = tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(shop_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-                .with_service_name("grpc.health.v1.Health");
-            for service in &services {
-                reflection = reflection.with_service_name(*service);
-            }
-            let mut routes = routes;
-            match reflection.build_v1() {
-                Ok(reflection) => {
-                    routes.add_service(reflection);
+            // Reflection describes exactly what this server serves, not every shop contract,
+            // in both protocol versions: grpcurl and current tools speak v1, while Python's
+            // grpcio-reflection, Postman and older grpcurl only speak v1alpha.
+            let reflection = || {
+                let mut builder = tonic_reflection::server::Builder::configure()
+                    .register_encoded_file_descriptor_set(shop_proto::FILE_DESCRIPTOR_SET)
+                    .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                    .with_service_name("grpc.health.v1.Health");
+                for service in &services {
+                    builder = builder.with_service_name(*service);
                 }
-                // The descriptor sets are compiled in; failing to read them is a build defect,
-                // and a server without reflection still serves its clients.
-                Err(err) => tracing::error!(error = %err, "gRPC reflection unavailable"),
+                builder
+            };
+            let mut routes = routes;
+            // The descriptor sets are compiled in; failing to read them is a build defect, and a
+            // server without reflection still serves its clients.
+            match reflection().build_v1() {
+                Ok(service) => {
+                    routes.add_service(service);
+                }
+                Err(err) => tracing::error!(error = %err, "gRPC reflection (v1) unavailable"),
+            }
+            match reflection().build_v1alpha() {
+                Ok(service) => {
+                    routes.add_service(service);
+                }
+                Err(err) => tracing::error!(error = %err, "gRPC reflection (v1alpha) unavailable"),
             }
             // Nagle's algorithm would hold small responses back for the peer's delayed ACK.
             let incoming = TcpListenerStream::new(listener).map(|stream| {

@@ -13,7 +13,7 @@ use shop_proto::payment::v1::{
     ChargeRequest, ChargeResponse, GetPaymentRequest, GetPaymentResponse, RefundRequest,
     RefundResponse,
 };
-use shop_testkit::grpc::{connect, health, reflected_services};
+use shop_testkit::grpc::{connect, health, reflected_services, reflected_services_v1alpha};
 use tokio::time::Instant;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -120,6 +120,12 @@ async fn a_running_host_serves_health_reflection_and_admin_endpoints() {
         !services.iter().any(|s| s == "shop.order.v1.OrderService"),
         "only what this server serves is listed: {services:?}"
     );
+    // Tools that only speak the older protocol see the same list.
+    let mut older = reflected_services_v1alpha(running.grpc).await;
+    let mut current = services.clone();
+    older.sort();
+    current.sort();
+    assert_eq!(older, current);
 
     assert_eq!(admin_get(running.admin, "/healthz").await.0, 200);
     assert_eq!(admin_get(running.admin, "/readyz").await.0, 200);

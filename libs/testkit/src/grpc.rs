@@ -57,3 +57,34 @@ pub async fn reflected_services(addr: SocketAddr) -> Vec<String> {
         other => panic!("unexpected reflection response: {other:?}"),
     }
 }
+
+/// The services the server lists through the older reflection protocol, `v1alpha` (what
+/// Python's grpcio-reflection, Postman and older grpcurl speak).
+pub async fn reflected_services_v1alpha(addr: SocketAddr) -> Vec<String> {
+    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+
+    let mut client = ServerReflectionClient::new(connect(addr).await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .unwrap_or_else(|status| panic!("v1alpha reflection failed: {status}"))
+        .into_inner();
+    let response = responses
+        .message()
+        .await
+        .unwrap_or_else(|status| panic!("v1alpha reflection stream failed: {status}"))
+        .unwrap_or_else(|| panic!("v1alpha reflection returned no message"));
+    match response.message_response {
+        Some(MessageResponse::ListServicesResponse(list)) => {
+            list.service.into_iter().map(|s| s.name).collect()
+        }
+        other => panic!("unexpected v1alpha reflection response: {other:?}"),
+    }
+}

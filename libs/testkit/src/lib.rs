@@ -15,10 +15,12 @@ mod logging;
 pub mod pacts;
 pub mod postgres;
 pub mod proxy;
+mod redis_server;
 
 pub use infra::{amqp_url, redis_url};
 pub use logging::init;
 pub use postgres::TestDatabase;
+pub use redis_server::PrivateRedis;
 
 /// A name no other test uses, e.g. `unique_name("orders")` -> `orders-0199...`. Use it for
 /// queues, exchanges and key prefixes.

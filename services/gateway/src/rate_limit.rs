@@ -161,7 +161,7 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
         .flatten()
         .map(str::to_owned);
     let caller = match token {
-        Some(token) => state.verifier.verify(&token).await.ok(),
+        Some(token) => state.verifier.verify_user(&token).await.ok(),
         None => None,
     };
     match &caller {

@@ -13,9 +13,10 @@ enum InventoryCommand {
 }
 
 fn main() -> ExitCode {
-    cli::run::<Settings, InventoryCommand, _, _>(
+    cli::run_with_access::<Settings, InventoryCommand, _, _>(
         "shop-inventory",
         "Ferris Shop inventory service: products, prices, stock and reservations",
+        Some(&adapters::grpc::ACCESS),
         |settings, command| async move {
             match command {
                 Command::Common(CommonCommand::Serve) => {

@@ -17,7 +17,7 @@ use tower::Layer as _;
 
 use crate::adapters::amqp::OrderEvents;
 use crate::adapters::cached_catalog::{CacheStats, CachedCatalog};
-use crate::adapters::grpc::GrpcInventoryService;
+use crate::adapters::grpc::{ACCESS, GrpcInventoryService};
 use crate::adapters::postgres::{PgCatalog, PgReservations};
 use crate::app::Inventory;
 use crate::app::ports::Catalog;
@@ -101,9 +101,11 @@ impl Application {
         .await?;
         postgres::add_readiness_check(host.readiness(), &pool);
         shop_platform::redis::add_readiness_check(host.readiness(), &redis);
-        host.add_service(AuthLayer::new(verifier).layer(InventoryServiceServer::new(
-            GrpcInventoryService::new(inventory.clone()),
-        )));
+        host.add_service(
+            AuthLayer::new(verifier, &ACCESS).layer(InventoryServiceServer::new(
+                GrpcInventoryService::new(inventory.clone()),
+            )),
+        );
 
         let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "inventory");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));

@@ -11,7 +11,7 @@ use shop_events::{Envelope, Money};
 use shop_messaging::OutboxWriter;
 use shop_platform::grpc_status;
 use shop_proto::inventory::v1 as pb;
-use support::TestInventory;
+use support::{TestInventory, authed};
 use tonic::Code;
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ async fn a_reservation_is_all_or_nothing_and_priced_by_inventory() {
     let err = shop
         .client()
         .await
-        .reserve_stock(request(2))
+        .reserve_stock(authed(request(2), &shop.order_token))
         .await
         .unwrap_err();
     assert_eq!(
@@ -85,7 +85,7 @@ async fn a_reservation_is_all_or_nothing_and_priced_by_inventory() {
     let reservation = shop
         .client()
         .await
-        .reserve_stock(request(1))
+        .reserve_stock(authed(request(1), &shop.order_token))
         .await
         .unwrap()
         .into_inner()
@@ -113,29 +113,11 @@ async fn the_same_order_reserved_twice_holds_once_and_released_twice_releases_on
         pb::ReservationStatus::Released,
         pb::ReservationStatus::Released,
     ] {
-        let status = shop
-            .client()
-            .await
-            .release_reservation(pb::ReleaseReservationRequest {
-                order_id: order.to_string(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status();
+        let status = shop.release(order).await.unwrap();
         assert_eq!(status, expected);
     }
     assert_eq!(shop.stock(&product).await, (5, 0, 0, 5), "released once");
-    let unknown = shop
-        .client()
-        .await
-        .release_reservation(pb::ReleaseReservationRequest {
-            order_id: Uuid::now_v7().to_string(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .status();
+    let unknown = shop.release(Uuid::now_v7()).await.unwrap();
     assert_eq!(
         unknown,
         pb::ReservationStatus::Unspecified,

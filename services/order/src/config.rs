@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop_auth::AuthSettings;
+use shop_auth::{AuthSettings, IdentitySettings};
 use shop_messaging::AmqpSettings;
 use shop_platform::config::{
     AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
     ShutdownSettings, Validate,
 };
 use shop_platform::grpc_client::validate_uri;
+use shop_platform::redis::RedisSettings;
 
 use crate::app::SagaPolicy;
 
@@ -24,7 +25,11 @@ pub struct Settings {
     pub log: LogSettings,
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
+    /// The session denylist that every service checks people's tokens against.
+    pub redis: RedisSettings,
     pub auth: AuthSettings,
+    /// Who this service is when it calls inventory and payment (the saga's steps).
+    pub identity: IdentitySettings,
     pub upstream: Upstreams,
     pub saga: SagaSettings,
 }
@@ -33,7 +38,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Upstreams {
-    /// For the keys that verify tokens.
+    /// For the keys that verify tokens, and this service's own token.
     pub user: String,
     pub inventory: String,
     pub payment: String,
@@ -88,7 +93,9 @@ impl Default for Settings {
             log: LogSettings::default(),
             database: DatabaseSettings::local("orders"),
             amqp: AmqpSettings::default(),
+            redis: RedisSettings::default(),
             auth: AuthSettings::default(),
+            identity: IdentitySettings::for_service("order"),
             upstream: Upstreams {
                 user: "http://127.0.0.1:50051".to_owned(),
                 inventory: "http://127.0.0.1:50052".to_owned(),
@@ -111,7 +118,9 @@ impl Validate for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate("database")?;
         self.amqp.validate("amqp")?;
+        self.redis.validate("redis")?;
         self.auth.validate("auth")?;
+        self.identity.validate("identity")?;
         validate_uri(&self.upstream.user, &["upstream", "user"])?;
         validate_uri(&self.upstream.inventory, &["upstream", "inventory"])?;
         validate_uri(&self.upstream.payment, &["upstream", "payment"])?;

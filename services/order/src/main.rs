@@ -6,9 +6,10 @@ use shop_order::{Application, Settings, startup};
 use shop_platform::cli::{self, Command, CommonCommand, NoExtraCommands};
 
 fn main() -> ExitCode {
-    cli::run::<Settings, NoExtraCommands, _, _>(
+    cli::run_with_access::<Settings, NoExtraCommands, _, _>(
         "shop-order",
         "Ferris Shop order service: orders and the place-order saga",
+        Some(&shop_order::adapters::grpc::ACCESS),
         |settings, command| async move {
             match command {
                 Command::Common(CommonCommand::Serve) => {

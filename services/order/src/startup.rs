@@ -1,12 +1,12 @@
 //! Wiring: turns [`Settings`] into a running service. `main` and the tests both start it
-//! through these functions; tests may replace the peers (to make them fail on purpose) and
-//! keep every other part of the production wiring.
+//! through these functions; tests may decorate the peers (to make them fail on purpose) and
+//! keep every other part of the production wiring, the service identity included.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use shop_auth::TokenVerifier;
 use shop_auth::grpc::AuthLayer;
+use shop_auth::{RedisDenylist, ServiceIdentity, TokenVerifier};
 use shop_events::payment::PaymentRefunded;
 use shop_events::subscriptions::ORDER_PAYMENT_REFUNDED;
 use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
@@ -17,7 +17,7 @@ use sqlx::migrate::Migrator;
 use tower::Layer as _;
 
 use crate::adapters::amqp::RefundsToTimeline;
-use crate::adapters::grpc::GrpcOrderService;
+use crate::adapters::grpc::{ACCESS, GrpcOrderService};
 use crate::adapters::inventory_client::InventoryClient;
 use crate::adapters::payment_client::PaymentClient;
 use crate::adapters::postgres::PgOrderStore;
@@ -36,15 +36,15 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// The real gRPC clients, at the addresses in the settings.
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+    /// The real gRPC clients, at the addresses in the settings, calling as `identity`.
+    pub fn from_settings(settings: &Settings, identity: &ServiceIdentity) -> anyhow::Result<Self> {
         Ok(Self {
             inventory: Arc::new(InventoryClient::new(
-                channel(&settings.upstream.inventory)?,
+                identity.attach(channel(&settings.upstream.inventory)?),
                 settings.saga.step_timeout,
             )),
             payment: Arc::new(PaymentClient::new(
-                channel(&settings.upstream.payment)?,
+                identity.attach(channel(&settings.upstream.payment)?),
                 settings.saga.step_timeout,
             )),
         })
@@ -61,12 +61,18 @@ pub struct Application {
 impl Application {
     /// Builds the service with its real peers and binds its listeners (port 0 allowed).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let peers = Peers::from_settings(&settings)?;
-        Self::build_with(settings, peers).await
+        Self::build_with(settings, std::convert::identity).await
     }
 
-    /// Builds the service with the given peers.
-    pub async fn build_with(settings: Settings, peers: Peers) -> anyhow::Result<Self> {
+    /// Builds the service with its real peers as `decorate` returns them.
+    pub async fn build_with(
+        settings: Settings,
+        decorate: impl FnOnce(Peers) -> Peers,
+    ) -> anyhow::Result<Self> {
+        let user = channel(&settings.upstream.user)?;
+        let (identity, renewal) = ServiceIdentity::new(&settings.identity, user.clone());
+        let peers = decorate(Peers::from_settings(&settings, &identity)?);
+        let redis = shop_platform::redis::connect(&settings.redis).await?;
         let pool = postgres::connect(&settings.database).await?;
         postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
         let orders = Orders::new(
@@ -75,8 +81,9 @@ impl Application {
             peers.payment,
             settings.saga.policy(),
         );
-        let verifier =
-            TokenVerifier::from_user_service(&settings.auth, channel(&settings.upstream.user)?);
+        let verifier = TokenVerifier::from_user_service(&settings.auth, user).with_denylist(
+            Arc::new(RedisDenylist::new(redis, &settings.redis.key_prefix)),
+        );
 
         let mut host = ServiceHost::grpc(
             "shop-order",
@@ -86,9 +93,22 @@ impl Application {
         )
         .await?;
         postgres::add_readiness_check(host.readiness(), &pool);
-        host.add_service(AuthLayer::new(verifier).layer(OrderServiceServer::new(
-            GrpcOrderService::new(orders.clone()),
-        )));
+        // Not ready before the first service token: until then no saga step could be called.
+        // Later renewal failures show in metrics, not here, since the token outlives them.
+        let issued = identity.clone();
+        host.readiness().add_check("service-identity", move || {
+            let issued = issued.has_been_issued();
+            async move {
+                anyhow::ensure!(issued, "no service token from the user service yet");
+                Ok(())
+            }
+        });
+        host.spawn_worker("service-identity", move |stop| renewal.run(stop));
+        host.add_service(
+            AuthLayer::new(verifier, &ACCESS).layer(OrderServiceServer::new(
+                GrpcOrderService::new(orders.clone()),
+            )),
+        );
         let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "order");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
         let consumer = Consumer::new(pool, settings.amqp.clone(), ORDER_PAYMENT_REFUNDED)

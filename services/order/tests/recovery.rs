@@ -75,18 +75,12 @@ async fn crash_and_recover(
     down_for: Duration,
 ) -> (Uuid, sqlx::PgPool) {
     let acted = Arc::new(Notify::new());
-    let real = Peers::from_settings(&{
-        let mut s = shop_order::Settings::default();
-        s.upstream.inventory = shop.inventory.uri();
-        s.upstream.payment = shop.payment.uri();
-        s
-    })
-    .unwrap();
-    let peers = match point {
+    let dies = acted.clone();
+    let decorate = move |real: Peers| match point {
         DieAfter::Reserve => Peers {
             inventory: Arc::new(DiesAfter {
                 inner: real.inventory,
-                acted: acted.clone(),
+                acted: dies,
             }),
             payment: real.payment,
         },
@@ -94,14 +88,17 @@ async fn crash_and_recover(
             inventory: real.inventory,
             payment: Arc::new(DiesAfter {
                 inner: real.payment,
-                acted: acted.clone(),
+                acted: dies,
             }),
         },
     };
     let database = shop.shop.new_database().await;
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
     let doomed = shop
         .shop
-        .order_on(&shop.user, database.clone(), Some(peers), |s| {
+        .order_on(&shop.user, database.clone(), decorate, |s| {
+            s.upstream.inventory = inventory;
+            s.upstream.payment = payment;
             s.saga.deadline = deadline;
             s.saga.lease = Duration::from_secs(1);
             s.saga.request_budget = Duration::from_secs(30);
@@ -140,7 +137,7 @@ async fn crash_and_recover(
     let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
     let restarted = shop
         .shop
-        .order_on(user, database.clone(), None, |s| {
+        .order_on(user, database.clone(), std::convert::identity, |s| {
             s.upstream.inventory = inventory;
             s.upstream.payment = payment;
             s.saga.deadline = deadline;

@@ -11,6 +11,7 @@ use shop_platform::config::{
     ShutdownSettings, Validate,
 };
 use shop_platform::grpc_client::validate_uri;
+use shop_platform::redis::RedisSettings;
 
 /// Everything the payment service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,6 +23,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub database: DatabaseSettings,
     pub amqp: AmqpSettings,
+    /// The session denylist that every service checks people's tokens against.
+    pub redis: RedisSettings,
     pub auth: AuthSettings,
     pub upstream: Upstreams,
     pub provider: ProviderSettings,
@@ -73,6 +76,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             database: DatabaseSettings::local("payments"),
             amqp: AmqpSettings::default(),
+            redis: RedisSettings::default(),
             auth: AuthSettings::default(),
             upstream: Upstreams {
                 user: "http://127.0.0.1:50051".to_owned(),
@@ -95,6 +99,7 @@ impl Validate for Settings {
     fn validate(&self) -> Result<(), ConfigError> {
         self.database.validate("database")?;
         self.amqp.validate("amqp")?;
+        self.redis.validate("redis")?;
         self.auth.validate("auth")?;
         validate_uri(&self.upstream.user, &["upstream", "user"])?;
         if !(0.0..=1.0).contains(&self.provider.failure_rate) {

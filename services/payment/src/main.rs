@@ -6,9 +6,10 @@ use shop_payment::{Application, Settings, startup};
 use shop_platform::cli::{self, Command, CommonCommand, NoExtraCommands};
 
 fn main() -> ExitCode {
-    cli::run::<Settings, NoExtraCommands, _, _>(
+    cli::run_with_access::<Settings, NoExtraCommands, _, _>(
         "shop-payment",
         "Ferris Shop payment service: charges and refunds behind a card processor port",
+        Some(&shop_payment::adapters::grpc::ACCESS),
         |settings, command| async move {
             match command {
                 Command::Common(CommonCommand::Serve) => {

@@ -4,8 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use shop_auth::TokenVerifier;
 use shop_auth::grpc::AuthLayer;
+use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::order::OrderCancelled;
 use shop_events::subscriptions::PAYMENT_ORDER_CANCELLED;
 use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use tower::Layer as _;
 
 use crate::adapters::amqp::OrderCancellations;
-use crate::adapters::grpc::GrpcPaymentService;
+use crate::adapters::grpc::{ACCESS, GrpcPaymentService};
 use crate::adapters::postgres::PgPayments;
 use crate::adapters::simulated_processor::{ProcessorBehaviour, SimulatedProcessor};
 use crate::app::{PaymentPolicy, Payments};
@@ -52,10 +52,15 @@ impl Application {
                 provider_attempts: settings.provider.attempts,
             },
         );
+        let redis = shop_platform::redis::connect(&settings.redis).await?;
         let verifier = TokenVerifier::from_user_service(
             &settings.auth,
             shop_platform::grpc_client::channel(&settings.upstream.user)?,
-        );
+        )
+        .with_denylist(Arc::new(RedisDenylist::new(
+            redis,
+            &settings.redis.key_prefix,
+        )));
 
         let mut host = ServiceHost::grpc(
             "shop-payment",
@@ -65,9 +70,11 @@ impl Application {
         )
         .await?;
         postgres::add_readiness_check(host.readiness(), &pool);
-        host.add_service(AuthLayer::new(verifier).layer(PaymentServiceServer::new(
-            GrpcPaymentService::new(payments.clone()),
-        )));
+        host.add_service(
+            AuthLayer::new(verifier, &ACCESS).layer(PaymentServiceServer::new(
+                GrpcPaymentService::new(payments.clone()),
+            )),
+        );
         let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "payment");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
         let consumer = Consumer::new(pool, settings.amqp.clone(), PAYMENT_ORDER_CANCELLED)

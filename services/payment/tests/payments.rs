@@ -121,15 +121,7 @@ async fn compensating_an_order_that_never_took_money_changes_nothing() {
         pb::PaymentStatus::Declined
     );
     assert_eq!(bed.refunded_events(declined).await, 0);
-    let unknown = bed
-        .client()
-        .await
-        .refund(pb::RefundRequest {
-            order_id: Uuid::now_v7().to_string(),
-            reason: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let unknown = bed.try_refund(Uuid::now_v7()).await.unwrap_err();
     assert_eq!(unknown.code(), Code::NotFound);
     bed.shop.stop().await;
 }

@@ -1,14 +1,16 @@
 //! Settings of the user service. The defaults run against local Postgres, Redis and RabbitMQ
 //! with no configuration.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use shop_auth::AuthSettings;
+use shop_auth::is_service_name;
 use shop_messaging::AmqpSettings;
 use shop_platform::config::{
-    AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
-    ShutdownSettings, Validate,
+    AdminSettings, ConfigError, DatabaseSettings, LogSettings, Secret, ServerSettings,
+    ServiceSettings, ShutdownSettings, Validate,
 };
 use shop_platform::redis::RedisSettings;
 
@@ -28,6 +30,21 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub tokens: TokenSettings,
     pub login: LoginSettings,
+    /// The services that may ask for a service token: name -> the SHA-256 of its secret, as 64
+    /// hex digits (`SHOP_SERVICE_CLIENTS__ORDER=<digest>`). Empty by default: no service
+    /// has an identity until an operator gives it one (`shop-user service-credentials`).
+    pub service_clients: BTreeMap<String, Secret>,
+    pub revocations: RevocationSettings,
+}
+
+/// Publishing revoked sessions to the verifiers' denylist.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationSettings {
+    /// How often to publish revocations that did not reach Redis yet, and to check that Redis
+    /// still has the list (republishing all of it when it lost it).
+    #[serde(with = "humantime_serde")]
+    pub publish_interval: Duration,
 }
 
 /// Token lifetimes.
@@ -39,6 +56,9 @@ pub struct TokenSettings {
     pub access_ttl: Duration,
     #[serde(with = "humantime_serde")]
     pub refresh_ttl: Duration,
+    /// Service tokens live briefly too; their holders renew them in the background.
+    #[serde(with = "humantime_serde")]
+    pub service_ttl: Duration,
 }
 
 /// Brute-force protection per account.
@@ -78,11 +98,16 @@ impl Default for Settings {
             tokens: TokenSettings {
                 access_ttl: Duration::from_secs(15 * 60),
                 refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+                service_ttl: Duration::from_secs(10 * 60),
             },
             login: LoginSettings {
                 free_failures: 5,
                 base_delay: Duration::from_secs(1),
                 max_delay: Duration::from_secs(15 * 60),
+            },
+            service_clients: BTreeMap::new(),
+            revocations: RevocationSettings {
+                publish_interval: Duration::from_secs(1),
             },
         }
     }
@@ -108,6 +133,35 @@ impl Validate for Settings {
                 "must be longer than access_ttl",
             ));
         }
+        if self.tokens.service_ttl < Duration::from_secs(5)
+            || self.tokens.service_ttl > Duration::from_secs(3600)
+        {
+            return Err(ConfigError::new(
+                &["tokens", "service_ttl"],
+                "must be between 5s and 1h",
+            ));
+        }
+        for (name, digest) in &self.service_clients {
+            if !is_service_name(name) {
+                return Err(ConfigError::new(
+                    &["service_clients", name.as_str()],
+                    "the client id must be a service name: lower-case letters and digits",
+                ));
+            }
+            if parse_digest(digest.expose()).is_none() {
+                return Err(ConfigError::new(
+                    &["service_clients", name.as_str()],
+                    "must be the SHA-256 of the client's secret as 64 hex digits \
+                     (`shop-user service-credentials <name>` prints it)",
+                ));
+            }
+        }
+        if self.revocations.publish_interval.is_zero() {
+            return Err(ConfigError::new(
+                &["revocations", "publish_interval"],
+                "must be positive",
+            ));
+        }
         if self.login.base_delay > self.login.max_delay {
             return Err(ConfigError::new(
                 &["login", "base_delay"],
@@ -115,6 +169,28 @@ impl Validate for Settings {
             ));
         }
         Ok(())
+    }
+}
+
+/// The 32 bytes of a digest written as 64 hex digits.
+pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut digest = [0u8; 32];
+    for (i, byte) in digest.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(digest)
+}
+
+impl Settings {
+    /// The registered service clients with their secrets' digests.
+    pub fn service_client_digests(&self) -> BTreeMap<String, [u8; 32]> {
+        self.service_clients
+            .iter()
+            .filter_map(|(name, digest)| Some((name.clone(), parse_digest(digest.expose())?)))
+            .collect()
     }
 }
 

@@ -1,10 +1,11 @@
 //! `shop-user`: runs the user service, or one of its operator commands.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write as _};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use shop_platform::cli::{self, Command, CommonCommand};
+use shop_user::adapters::grpc::ACCESS;
 use shop_user::{Application, Settings, startup};
 
 /// Commands only the user service has.
@@ -21,6 +22,13 @@ enum UserCommand {
     /// Make a new key sign access tokens; the previous key stays published until the tokens
     /// it signed have expired
     RotateSigningKey,
+    /// Make credentials for a service that calls others as itself: prints its secret (for that
+    /// service's SHOP_IDENTITY__CLIENT_SECRET) and the secret's digest (for this service's
+    /// SHOP_SERVICE_CLIENTS__<NAME>). Nothing is stored; run it again to rotate
+    ServiceCredentials {
+        /// The service's name, e.g. order
+        name: String,
+    },
 }
 
 fn admin_password() -> anyhow::Result<String> {
@@ -36,9 +44,10 @@ fn admin_password() -> anyhow::Result<String> {
 }
 
 fn main() -> ExitCode {
-    cli::run::<Settings, UserCommand, _, _>(
+    cli::run_with_access::<Settings, UserCommand, _, _>(
         "shop-user",
         "Ferris Shop user service: accounts, credentials and tokens",
+        Some(&ACCESS),
         |settings, command| async move {
             match command {
                 Command::Common(CommonCommand::Serve) => {
@@ -56,6 +65,20 @@ fn main() -> ExitCode {
                         .await
                         .map_err(|err| anyhow::anyhow!("cannot create the admin: {err}"))?;
                     tracing::info!(user_id = %admin.id, email = %admin.email, "admin account ready");
+                    Ok(())
+                }
+                Command::Service(UserCommand::ServiceCredentials { name }) => {
+                    let credentials = startup::service_credentials(&name)?;
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "# shop-{name}: its identity (keep it secret)")?;
+                    writeln!(out, "SHOP_IDENTITY__CLIENT_SECRET={}", credentials.secret)?;
+                    writeln!(out, "# shop-user: the client it may sign in as")?;
+                    writeln!(
+                        out,
+                        "SHOP_SERVICE_CLIENTS__{}={}",
+                        name.to_uppercase(),
+                        credentials.digest
+                    )?;
                     Ok(())
                 }
                 Command::Service(UserCommand::RotateSigningKey) => {

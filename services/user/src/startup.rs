@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use tower::Layer as _;
 
 use crate::adapters::argon2_hasher::Argon2Hasher;
-use crate::adapters::grpc::GrpcUserService;
+use crate::adapters::grpc::{ACCESS, GrpcUserService};
 use crate::adapters::postgres::{PgKeyStore, PgSessionStore, PgUserStore};
 use crate::app::ports::KeyStore as _;
 use crate::app::{Dependencies, Keyring, TokenPolicy, Users};
@@ -58,7 +58,10 @@ pub async fn build_users(
         tokens: TokenPolicy {
             access_ttl: settings.tokens.access_ttl,
             refresh_ttl: settings.tokens.refresh_ttl,
+            service_ttl: settings.tokens.service_ttl,
+            revocation_ttl: settings.tokens.access_ttl + settings.auth.leeway,
         },
+        service_clients: settings.service_client_digests(),
     });
     Ok((users, keyring, pool, redis))
 }
@@ -68,7 +71,8 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let (users, keyring, pool, redis) = build_users(&settings).await?;
 
-        // The user service checks tokens (Logout, GetUser) with its own published keys.
+        // The user service checks tokens (Logout, GetUser) with its own published keys, and
+        // sessions against the same denylist as everyone else.
         let keys = Arc::new(JwksCache::new(
             Arc::new(keyring),
             settings.auth.jwks_min_refresh_interval,
@@ -88,11 +92,16 @@ impl Application {
         postgres::add_readiness_check(host.readiness(), &pool);
         shop_platform::redis::add_readiness_check(host.readiness(), &redis);
         host.add_service(
-            AuthLayer::new(verifier)
+            AuthLayer::new(verifier, &ACCESS)
                 .layer(UserServiceServer::new(GrpcUserService::new(users.clone()))),
         );
         let relay = OutboxRelay::new(pool, settings.amqp.clone(), "user");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
+        let publisher = users.clone();
+        let interval = settings.revocations.publish_interval;
+        host.spawn_worker("revocation-publisher", move |stop| {
+            publisher.run_revocation_publisher(interval, stop)
+        });
         Ok(Self { host, users })
     }
 
@@ -127,4 +136,27 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
     tracing::info!("migrations applied");
     Ok(())
+}
+
+/// A service's credentials: the secret it holds and the digest the user service holds.
+#[derive(Debug)]
+pub struct ServiceCredentials {
+    pub secret: String,
+    /// SHA-256 of the secret, 64 hex digits.
+    pub digest: String,
+}
+
+/// `shop-user service-credentials <name>`: 256 random bits for the service named `name`.
+pub fn service_credentials(name: &str) -> anyhow::Result<ServiceCredentials> {
+    use sha2::{Digest as _, Sha256};
+    anyhow::ensure!(
+        shop_auth::is_service_name(name),
+        "{name:?} is not a service name: lower-case letters and digits, at most 32"
+    );
+    let secret = shop_auth::keys::random_token(32)?;
+    let digest = Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(ServiceCredentials { secret, digest })
 }

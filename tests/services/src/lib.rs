@@ -17,6 +17,25 @@ use tokio::task::JoinHandle;
 /// The password of every account the harness creates.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// Every service the user service knows as a client in a test shop, so a test can call as any
+/// of them (the authorization tests call every RPC as each one).
+pub const SERVICES: [&str; 5] = ["gateway", "user", "inventory", "order", "payment"];
+
+/// The client secret of service `name` in a test shop.
+pub fn service_secret(name: &str) -> String {
+    format!("test-secret-of-the-{name}-service-0123456789abcdef")
+}
+
+/// The digest the user service holds for `service_secret(name)`.
+fn service_digest(name: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(service_secret(name).as_bytes());
+    digest.iter().fold(String::new(), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}
+
 /// A service running as a task.
 #[derive(Debug)]
 struct Running {
@@ -132,6 +151,10 @@ impl TestShop {
         settings.database.url = Secret::new(url);
         settings.redis.url = Secret::new(self.redis_url.clone());
         settings.redis.key_prefix.clone_from(&self.redis_prefix);
+        settings.service_clients = SERVICES
+            .iter()
+            .map(|name| ((*name).to_owned(), Secret::new(service_digest(name))))
+            .collect();
         adjust(&mut settings);
         let app = shop_user::Application::build(settings).await.unwrap();
         let started = Started {
@@ -202,6 +225,8 @@ impl TestShop {
         };
         let url_copy = url.clone();
         settings.database.url = Secret::new(url);
+        settings.redis.url = Secret::new(self.redis_url.clone());
+        settings.redis.key_prefix.clone_from(&self.redis_prefix);
         settings.upstream.user = user.uri();
         adjust(&mut settings);
         let app = shop_payment::Application::build(settings).await.unwrap();
@@ -233,7 +258,7 @@ impl TestShop {
     ) -> Started<shop_order::app::Orders> {
         let (url, pool) = self.database().await;
         let (inventory, payment) = (inventory.uri(), payment.uri());
-        self.order_on(user, (url, pool), None, move |s| {
+        self.order_on(user, (url, pool), std::convert::identity, move |s| {
             s.upstream.inventory = inventory;
             s.upstream.payment = payment;
             adjust(s);
@@ -241,13 +266,13 @@ impl TestShop {
         .await
     }
 
-    /// Starts an order service on an existing database (a restart), optionally with other peers
-    /// than the real ones its settings name (to make them misbehave on purpose).
+    /// Starts an order service on an existing database (a restart), with its real peers as
+    /// `decorate` returns them (to make them misbehave on purpose).
     pub async fn order_on<U>(
         &mut self,
         user: &Started<U>,
         database: (String, sqlx::PgPool),
-        peers: Option<shop_order::startup::Peers>,
+        decorate: impl FnOnce(shop_order::startup::Peers) -> shop_order::startup::Peers,
         adjust: impl FnOnce(&mut shop_order::Settings),
     ) -> Started<shop_order::app::Orders> {
         let (url, pool) = database;
@@ -258,14 +283,13 @@ impl TestShop {
             ..shop_order::Settings::default()
         };
         settings.database.url = Secret::new(url.clone());
+        settings.redis.url = Secret::new(self.redis_url.clone());
+        settings.redis.key_prefix.clone_from(&self.redis_prefix);
+        settings.identity.client_secret = Secret::new(service_secret("order"));
         settings.upstream.user = user.uri();
         settings.shutdown.drain_timeout = std::time::Duration::from_millis(200);
         adjust(&mut settings);
-        let peers = match peers {
-            Some(peers) => peers,
-            None => shop_order::startup::Peers::from_settings(&settings).unwrap(),
-        };
-        let app = shop_order::Application::build_with(settings, peers)
+        let app = shop_order::Application::build_with(settings, decorate)
             .await
             .unwrap();
         let started = Started {
@@ -304,9 +328,23 @@ impl TestShop {
 pub async fn caller<U>(user: &Started<U>, token: &str) -> shop_auth::Caller {
     let channel = shop_platform::grpc_client::channel(&user.uri()).unwrap();
     shop_auth::TokenVerifier::from_user_service(&shop_auth::AuthSettings::default(), channel)
-        .verify(token)
+        .verify_user(token)
         .await
         .unwrap()
+}
+
+/// A service token for the service `name`, issued by `user` the way the service itself gets
+/// one (the harness registers every name in [`SERVICES`]).
+pub async fn service_token<U>(user: &Started<U>, name: &str) -> String {
+    UserServiceClient::new(user.channel().await)
+        .issue_service_token(user_pb::IssueServiceTokenRequest {
+            client_id: name.to_owned(),
+            client_secret: service_secret(name),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token
 }
 
 /// Registers `email` and logs in; returns (user id, access token).

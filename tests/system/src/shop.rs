@@ -62,8 +62,8 @@ impl SystemShop {
         .into_iter()
         .chain(extra.iter().cloned())
         .collect();
-        // One Redis namespace for the whole shop: the gateway reads the token denylist the user
-        // service writes.
+        // One Redis namespace for the whole shop: every service reads the session denylist the
+        // user service writes.
         let redis: Env = vec![
             ("SHOP_REDIS__URL", shop_testkit::redis_url().await),
             ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
@@ -77,7 +77,26 @@ impl SystemShop {
         };
         let grpc = ("SHOP_GRPC__ADDR", "127.0.0.1:0".to_owned());
 
-        let user_env = env(&common, [grpc.clone(), database("user").await], &redis, &[]);
+        // The order service's identity, made the way an operator makes it.
+        let credentials =
+            tool_output("shop-user", &["service-credentials", "order"], &common).await?;
+        let credential = |name: &str| -> anyhow::Result<String> {
+            credentials
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+                .map(str::to_owned)
+                .with_context(|| format!("`shop-user service-credentials` printed no {name}"))
+        };
+        let order_identity = (
+            "SHOP_IDENTITY__CLIENT_SECRET",
+            credential("SHOP_IDENTITY__CLIENT_SECRET")?,
+        );
+
+        let mut user_env = env(&common, [grpc.clone(), database("user").await], &redis, &[]);
+        user_env.push((
+            "SHOP_SERVICE_CLIENTS__ORDER",
+            credential("SHOP_SERVICE_CLIENTS__ORDER")?,
+        ));
         let user = started("shop-user", &user_env).await?;
         let user_url = ("SHOP_UPSTREAM__USER", url_of(&user));
 
@@ -93,15 +112,15 @@ impl SystemShop {
         let payment_env = env(
             &common,
             [grpc.clone(), database("payment").await],
-            &[],
+            &redis,
             std::slice::from_ref(&user_url),
         );
         let payment = started("shop-payment", &payment_env).await?;
 
         let order_env = env(
             &common,
-            [grpc, database("order").await],
-            &[],
+            [grpc, database("order").await, order_identity],
+            &redis,
             &[
                 user_url.clone(),
                 ("SHOP_UPSTREAM__INVENTORY", url_of(&inventory)),
@@ -225,13 +244,23 @@ fn env<const N: usize>(
         .collect()
 }
 
-/// Runs a maintenance command of a service binary (`seed`, `create-admin`) to completion.
+/// Runs an operator command of a service binary to completion; returns what it printed.
+async fn tool_output(
+    binary: &str,
+    args: &[&str],
+    env: &[(&'static str, String)],
+) -> anyhow::Result<String> {
+    run_tool(binary, args, env, &[]).await
+}
+
+/// Runs a maintenance command of a service binary (`seed`, `create-admin`) to completion;
+/// returns its standard output.
 async fn run_tool(
     binary: &str,
     args: &[&str],
     env: &[(&'static str, String)],
     extra: &[(&str, &str)],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     let mut command = tokio::process::Command::new(binary_path(binary));
     for (key, _) in std::env::vars() {
         if key.starts_with("SHOP_") && key.contains("__") {
@@ -257,5 +286,5 @@ async fn run_tool(
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -174,6 +174,16 @@ struct StubUser {
 
 #[tonic::async_trait]
 impl UserService for StubUser {
+    /// The gateway acts for people, never as itself: it never asks for a service token.
+    async fn issue_service_token(
+        &self,
+        _: Request<usr::IssueServiceTokenRequest>,
+    ) -> Result<Response<usr::IssueServiceTokenResponse>, Status> {
+        Err(Status::unauthenticated(
+            "the gateway has no service identity",
+        ))
+    }
+
     async fn register(
         &self,
         request: Request<usr::RegisterRequest>,

@@ -1,8 +1,8 @@
 //! The gRPC face of the inventory service: decodes requests, calls the use cases, maps their
 //! errors to status codes. The only place that knows both.
 
-use shop_auth::Caller;
-use shop_auth::grpc::{caller, optional_caller, require_admin};
+use shop_auth::grpc::optional_caller;
+use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
 use shop_proto::common::v1::{Money as PbMoney, PageResponse};
 use shop_proto::convert::timestamp;
@@ -12,6 +12,22 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::app::{CreateProduct, Inventory, InventoryError};
 use crate::domain::{Product, ProductPatch, Reservation, ReservationStatus};
+
+/// Who may call each RPC. The catalog is public, its writes are the admins', and stock is
+/// reserved and released only by the order service's saga.
+pub static ACCESS: AccessTable = AccessTable::new(
+    "shop.inventory.v1.InventoryService",
+    &[
+        Rule::new("ListProducts", &[Allow::Anyone]),
+        Rule::new("GetProduct", &[Allow::Anyone]),
+        Rule::new("BatchGetProducts", &[Allow::Anyone]),
+        Rule::new("CreateProduct", &[Allow::Admins]),
+        Rule::new("UpdateProduct", &[Allow::Admins]),
+        Rule::new("AdjustStock", &[Allow::Admins]),
+        Rule::new("ReserveStock", &[Allow::Service("order")]),
+        Rule::new("ReleaseReservation", &[Allow::Service("order")]),
+    ],
+);
 
 /// Implements `shop.inventory.v1.InventoryService` over the [`Inventory`] application.
 #[derive(Debug, Clone)]
@@ -97,12 +113,6 @@ fn reservation(r: &Reservation) -> pb::Reservation {
     }
 }
 
-fn admin<T>(request: &Request<T>) -> Result<Caller, Status> {
-    let caller = caller(request)?;
-    require_admin(&caller)?;
-    Ok(caller)
-}
-
 #[tonic::async_trait]
 impl InventoryService for GrpcInventoryService {
     async fn list_products(
@@ -163,7 +173,6 @@ impl InventoryService for GrpcInventoryService {
         &self,
         request: Request<pb::CreateProductRequest>,
     ) -> Result<Response<pb::CreateProductResponse>, Status> {
-        admin(&request)?;
         let r = request.into_inner();
         let created = self
             .inventory
@@ -186,7 +195,6 @@ impl InventoryService for GrpcInventoryService {
         &self,
         request: Request<pb::UpdateProductRequest>,
     ) -> Result<Response<pb::UpdateProductResponse>, Status> {
-        admin(&request)?;
         let r = request.into_inner();
         let patch = ProductPatch::parse(
             r.name.as_deref(),
@@ -211,7 +219,6 @@ impl InventoryService for GrpcInventoryService {
         &self,
         request: Request<pb::AdjustStockRequest>,
     ) -> Result<Response<pb::AdjustStockResponse>, Status> {
-        admin(&request)?;
         let r = request.into_inner();
         let adjusted = self
             .inventory

@@ -24,6 +24,8 @@ pub struct TestInventory {
     pub cache: Arc<CacheStats>,
     pub admin_token: String,
     pub customer_token: String,
+    /// The order service's token: the saga's steps (reserve, release) are its alone.
+    pub order_token: String,
     shop: TestShop,
 }
 
@@ -37,6 +39,7 @@ impl TestInventory {
         let user = shop.user(|_| {}).await;
         let admin_token = shop_test_services::admin(&user, "admin@example.com").await;
         let (_, customer_token) = shop_test_services::customer(&user, "customer@example.com").await;
+        let order_token = shop_test_services::service_token(&user, "order").await;
         let inventory = shop.inventory(&user, adjust).await;
         Self {
             addr: inventory.addr,
@@ -46,6 +49,7 @@ impl TestInventory {
             cache: inventory.handle.cache,
             admin_token,
             customer_token,
+            order_token,
             shop,
         }
     }
@@ -127,15 +131,32 @@ impl TestInventory {
     ) -> Result<pb::Reservation, tonic::Status> {
         self.client()
             .await
-            .reserve_stock(pb::ReserveStockRequest {
-                order_id: order_id.to_string(),
-                lines: vec![pb::ReservationLine {
-                    product_id: product_id.to_owned(),
-                    quantity,
-                }],
-            })
+            .reserve_stock(authed(
+                pb::ReserveStockRequest {
+                    order_id: order_id.to_string(),
+                    lines: vec![pb::ReservationLine {
+                        product_id: product_id.to_owned(),
+                        quantity,
+                    }],
+                },
+                &self.order_token,
+            ))
             .await
             .map(|r| r.into_inner().reservation.unwrap())
+    }
+
+    /// Releases an order's reservation, as the order service does.
+    pub async fn release(&self, order_id: Uuid) -> Result<pb::ReservationStatus, tonic::Status> {
+        self.client()
+            .await
+            .release_reservation(authed(
+                pb::ReleaseReservationRequest {
+                    order_id: order_id.to_string(),
+                },
+                &self.order_token,
+            ))
+            .await
+            .map(|r| r.into_inner().status())
     }
 
     pub async fn stop(self) {

@@ -2,6 +2,7 @@
 //! errors to status codes. The only place that knows both.
 
 use shop_auth::grpc::caller;
+use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
 use shop_proto::common::v1::{Money as PbMoney, PageResponse};
 use shop_proto::convert::timestamp;
@@ -11,6 +12,18 @@ use tonic::{Code, Request, Response, Status};
 
 use crate::app::{OrderError, OrderView, Orders};
 use crate::domain::{Order, OrderRequest, OrderStatus, TimelineEntry};
+
+/// Who may call each RPC: people, for their own orders (admins for anyone's; the use cases
+/// check ownership).
+pub static ACCESS: AccessTable = AccessTable::new(
+    "shop.order.v1.OrderService",
+    &[
+        Rule::new("PlaceOrder", &[Allow::Customers]),
+        Rule::new("GetOrder", &[Allow::Customers]),
+        Rule::new("ListOrders", &[Allow::Customers]),
+        Rule::new("CancelOrder", &[Allow::Customers]),
+    ],
+);
 
 /// Implements `shop.order.v1.OrderService` over the [`Orders`] application.
 #[derive(Debug, Clone)]

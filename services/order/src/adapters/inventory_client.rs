@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shop_auth::IdentifiedChannel;
 use shop_events::Money;
-use shop_platform::grpc_client::GrpcChannel;
 use shop_platform::grpc_status;
 use shop_proto::inventory::v1 as pb;
 use shop_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
@@ -17,13 +17,13 @@ use crate::domain::{PricedLine, RejectReason, RequestedLine};
 
 #[derive(Debug, Clone)]
 pub struct InventoryClient {
-    client: InventoryServiceClient<GrpcChannel>,
+    client: InventoryServiceClient<IdentifiedChannel>,
     timeout: Duration,
 }
 
 impl InventoryClient {
     /// Each call gives up after `timeout` (sent as the gRPC deadline, so inventory stops too).
-    pub fn new(channel: GrpcChannel, timeout: Duration) -> Self {
+    pub fn new(channel: IdentifiedChannel, timeout: Duration) -> Self {
         Self {
             client: InventoryServiceClient::new(channel),
             timeout,

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use shop_auth::IdentifiedChannel;
 use shop_events::Money;
-use shop_platform::grpc_client::GrpcChannel;
 use shop_proto::common::v1::Money as PbMoney;
 use shop_proto::payment::v1 as pb;
 use shop_proto::payment::v1::payment_service_client::PaymentServiceClient;
@@ -18,13 +18,13 @@ use crate::domain::RejectReason;
 
 #[derive(Debug, Clone)]
 pub struct PaymentClient {
-    client: PaymentServiceClient<GrpcChannel>,
+    client: PaymentServiceClient<IdentifiedChannel>,
     timeout: Duration,
 }
 
 impl PaymentClient {
     /// Each call gives up after `timeout` (sent as the gRPC deadline, so payment stops too).
-    pub fn new(channel: GrpcChannel, timeout: Duration) -> Self {
+    pub fn new(channel: IdentifiedChannel, timeout: Duration) -> Self {
         Self {
             client: PaymentServiceClient::new(channel),
             timeout,

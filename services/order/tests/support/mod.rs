@@ -30,13 +30,23 @@ impl Shop {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut shop_order::Settings)) -> Self {
+        Self::start_configured(|_| {}, |_| {}, adjust).await
+    }
+
+    /// Starts the shop with the user service's settings, the saga peers' (inventory and
+    /// payment) token checks, and the order service's settings adjusted.
+    pub async fn start_configured(
+        user: impl FnOnce(&mut shop_user::Settings),
+        peers_auth: impl Fn(&mut shop_auth::AuthSettings),
+        adjust: impl FnOnce(&mut shop_order::Settings),
+    ) -> Self {
         let mut shop = TestShop::new().await;
-        let user = shop.user(|_| {}).await;
+        let user = shop.user(user).await;
         let admin_token = shop_test_services::admin(&user, "admin@example.com").await;
         let (customer_id, customer_token) =
             shop_test_services::customer(&user, "ann@example.com").await;
-        let inventory = shop.inventory(&user, |_| {}).await;
-        let payment = shop.payment(&user, |_| {}).await;
+        let inventory = shop.inventory(&user, |s| peers_auth(&mut s.auth)).await;
+        let payment = shop.payment(&user, |s| peers_auth(&mut s.auth)).await;
         let order = shop.order(&user, &inventory, &payment, adjust).await;
         Self {
             shop,

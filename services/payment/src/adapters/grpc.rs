@@ -2,6 +2,7 @@
 //! errors to status codes. The only place that knows both.
 
 use shop_auth::grpc::caller;
+use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
 use shop_proto::common::v1::Money as PbMoney;
 use shop_proto::convert::timestamp;
@@ -11,6 +12,17 @@ use tonic::{Request, Response, Status};
 
 use crate::app::{PaymentError, Payments};
 use crate::domain::{ChargeRequest, Payment, PaymentStatus};
+
+/// Who may call each RPC. Money moves only for the order service's saga; a person may read
+/// the payment of their own order.
+pub static ACCESS: AccessTable = AccessTable::new(
+    "shop.payment.v1.PaymentService",
+    &[
+        Rule::new("Charge", &[Allow::Service("order")]),
+        Rule::new("Refund", &[Allow::Service("order")]),
+        Rule::new("GetPayment", &[Allow::Customers]),
+    ],
+);
 
 /// Implements `shop.payment.v1.PaymentService` over the [`Payments`] application.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use shop_proto::common::v1::Money;
 use shop_proto::payment::v1 as pb;
 use shop_proto::payment::v1::payment_service_client::PaymentServiceClient;
-use shop_test_services::{PaymentHandle, Started, TestShop};
+use shop_test_services::{PaymentHandle, Started, TestShop, authed};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
@@ -13,6 +13,8 @@ pub struct Bed {
     pub payment: Started<PaymentHandle>,
     pub customer: (String, String),
     pub admin_token: String,
+    /// The order service's token: Charge and Refund are its alone.
+    pub order_token: String,
 }
 
 impl Bed {
@@ -25,12 +27,14 @@ impl Bed {
         let user = shop.user(|_| {}).await;
         let customer = shop_test_services::customer(&user, "payer@example.com").await;
         let admin_token = shop_test_services::admin(&user, "admin@example.com").await;
+        let order_token = shop_test_services::service_token(&user, "order").await;
         let payment = shop.payment(&user, adjust).await;
         Self {
             shop,
             payment,
             customer,
             admin_token,
+            order_token,
         }
     }
 
@@ -58,23 +62,31 @@ impl Bed {
     ) -> Result<pb::Payment, tonic::Status> {
         self.client()
             .await
-            .charge(self.charge_request(order_id, amount, token))
+            .charge(authed(
+                self.charge_request(order_id, amount, token),
+                &self.order_token,
+            ))
             .await
             .map(|r| r.into_inner().payment.unwrap())
     }
 
     pub async fn refund(&self, order_id: Uuid) -> pb::Payment {
+        self.try_refund(order_id).await.unwrap()
+    }
+
+    /// Refunds an order's payment, as the order service does.
+    pub async fn try_refund(&self, order_id: Uuid) -> Result<pb::Payment, tonic::Status> {
         self.client()
             .await
-            .refund(pb::RefundRequest {
-                order_id: order_id.to_string(),
-                reason: "test".to_owned(),
-            })
+            .refund(authed(
+                pb::RefundRequest {
+                    order_id: order_id.to_string(),
+                    reason: "test".to_owned(),
+                },
+                &self.order_token,
+            ))
             .await
-            .unwrap()
-            .into_inner()
-            .payment
-            .unwrap()
+            .map(|r| r.into_inner().payment.unwrap())
     }
 
     pub async fn refunded_events(&self, order_id: Uuid) -> i64 {

@@ -2,6 +2,7 @@
 //! errors to status codes. This file is the only place that knows both.
 
 use shop_auth::grpc::caller;
+use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
 use shop_platform::validation::Violations;
 use shop_proto::convert::timestamp;
@@ -12,6 +13,21 @@ use uuid::Uuid;
 
 use crate::app::{TokenPair, UserError, Users};
 use crate::domain::User;
+
+/// Who may call each RPC. Signing in, the key set and service sign-in are open; what reads or
+/// ends a person's session needs that person's token.
+pub static ACCESS: AccessTable = AccessTable::new(
+    "shop.user.v1.UserService",
+    &[
+        Rule::new("Register", &[Allow::Anyone]),
+        Rule::new("Login", &[Allow::Anyone]),
+        Rule::new("Refresh", &[Allow::Anyone]),
+        Rule::new("GetJwks", &[Allow::Anyone]),
+        Rule::new("IssueServiceToken", &[Allow::Anyone]),
+        Rule::new("Logout", &[Allow::Customers]),
+        Rule::new("GetUser", &[Allow::Customers]),
+    ],
+);
 
 /// Implements `shop.user.v1.UserService` over the [`Users`] application.
 #[derive(Debug, Clone)]
@@ -43,6 +59,9 @@ fn status(err: UserError) -> Status {
         ),
         UserError::InvalidRefreshToken => Status::unauthenticated("the refresh token is not valid"),
         UserError::NotFound => Status::not_found("no such user"),
+        UserError::InvalidClientCredentials => {
+            Status::unauthenticated("unknown client or wrong secret")
+        }
         UserError::Unexpected(err) => grpc_status::internal(&err),
     }
 }
@@ -152,6 +171,23 @@ impl UserService for GrpcUserService {
                     r#use: k.key_use,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn issue_service_token(
+        &self,
+        request: Request<pb::IssueServiceTokenRequest>,
+    ) -> Result<Response<pb::IssueServiceTokenResponse>, Status> {
+        let request = request.into_inner();
+        let issued = self
+            .users
+            .issue_service_token(&request.client_id, &request.client_secret)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::IssueServiceTokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: i64::try_from(issued.expires_in.as_secs()).unwrap_or(i64::MAX),
         }))
     }
 }

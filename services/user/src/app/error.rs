@@ -18,6 +18,8 @@ pub enum UserError {
     InvalidRefreshToken,
     #[error("no such user")]
     NotFound,
+    #[error("unknown client or wrong secret")]
+    InvalidClientCredentials,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

@@ -1,23 +1,19 @@
-//! Logout: the access token stops working now, and its session cannot be refreshed.
+//! Logout: the session ends now, and with it every access token issued in it.
 
-use chrono::Utc;
 use shop_auth::Caller;
 
 use super::{UserError, Users};
 
 impl Users {
-    /// Denies the caller's access token until it expires and revokes its refresh family.
-    /// Idempotent: logging out twice is fine.
+    /// Revokes the caller's session: its refresh tokens stop refreshing and its access tokens
+    /// stop being accepted by every service. Idempotent: logging out twice is fine.
     #[tracing::instrument(name = "users.logout", skip_all, err(Debug))]
     pub async fn logout(&self, caller: &Caller) -> Result<(), UserError> {
-        let remaining = u64::try_from(caller.claims.exp - Utc::now().timestamp()).unwrap_or(0);
-        self.denylist
-            .revoke(
-                caller.claims.jti,
-                std::time::Duration::from_secs(remaining.max(1)),
-            )
-            .await?;
-        self.sessions.revoke(caller.claims.sid, "logout").await?;
+        let session = caller.session_id();
+        // Durable first: once this commits, the revocation survives anything that happens to
+        // the denylist, which is only its published copy.
+        self.sessions.revoke(session, "logout").await?;
+        self.publish_revocation(session).await;
         metrics::counter!("users_logouts_total").increment(1);
         Ok(())
     }

@@ -9,15 +9,19 @@ mod logout;
 pub mod ports;
 mod refresh;
 mod register;
+mod revocations;
+mod service_tokens;
 mod signing;
 #[cfg(test)]
 mod testing;
 mod tokens;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::UserError;
+pub use service_tokens::ServiceToken;
 use shop_auth::Denylist;
 pub use signing::Keyring;
 pub use tokens::TokenPair;
@@ -30,7 +34,14 @@ use ports::{PasswordHasher, SessionStore, UserStore};
 pub struct TokenPolicy {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    pub service_ttl: Duration,
+    /// How long a revoked session stays on the denylist: the longest an access token issued
+    /// in it may still be accepted (its lifetime plus the verifiers' clock leeway).
+    pub revocation_ttl: Duration,
 }
+
+/// The services that may get a service token: client id -> SHA-256 of its secret.
+pub type ServiceClients = BTreeMap<String, [u8; 32]>;
 
 /// The user service's application: every use case is a method, in its own file.
 #[derive(Clone)]
@@ -42,6 +53,7 @@ pub struct Users {
     denylist: Arc<dyn Denylist>,
     throttle: LoginThrottle,
     tokens: TokenPolicy,
+    service_clients: Arc<ServiceClients>,
     /// A real hash of a random password, verified against when the email is unknown so that
     /// "no such account" takes as long as "wrong password". Made on first need.
     decoy_hash: Arc<tokio::sync::OnceCell<String>>,
@@ -63,6 +75,7 @@ pub struct Dependencies {
     pub denylist: Arc<dyn Denylist>,
     pub throttle: LoginThrottle,
     pub tokens: TokenPolicy,
+    pub service_clients: ServiceClients,
 }
 
 impl Users {
@@ -75,6 +88,7 @@ impl Users {
             denylist: deps.denylist,
             throttle: deps.throttle,
             tokens: deps.tokens,
+            service_clients: Arc::new(deps.service_clients),
             decoy_hash: Arc::new(tokio::sync::OnceCell::new()),
         }
     }

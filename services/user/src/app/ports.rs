@@ -84,6 +84,22 @@ pub trait SessionStore: Send + Sync {
     ) -> anyhow::Result<Rotation>;
     /// Ends a session: no token of the family refreshes any more. Idempotent.
     async fn revoke(&self, family_id: Uuid, reason: &str) -> anyhow::Result<()>;
+    /// Sessions revoked after `since`: every one whose access tokens may still be alive.
+    async fn revoked_since(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<RevokedSession>>;
+    /// Of those, the ones whose revocation has not reached the denylist yet.
+    async fn unpublished_revocations(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<RevokedSession>>;
+    /// Records that these sessions' revocations are on the denylist.
+    async fn mark_published(&self, family_ids: &[Uuid]) -> anyhow::Result<()>;
+}
+
+/// A revoked session and when it was revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokedSession {
+    pub family_id: Uuid,
+    pub revoked_at: DateTime<Utc>,
 }
 
 /// A signing key as stored.

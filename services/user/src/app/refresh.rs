@@ -34,6 +34,9 @@ impl Users {
             }
             Rotation::Reused { family_id } => {
                 tracing::warn!(%family_id, "a spent refresh token was presented again; session revoked");
+                // The store revoked the family with the reuse; every access token of the
+                // session now stops working too, wherever it is presented.
+                self.publish_revocation(family_id).await;
                 metrics::counter!("users_refreshes_total", "outcome" => "reuse_detected")
                     .increment(1);
                 Err(UserError::InvalidRefreshToken)
@@ -69,15 +72,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_reused_token_is_refused() {
+    async fn a_reused_token_is_refused_and_its_session_denied_everywhere() {
         let mut f = Fixture::new();
-        f.sessions.expect_rotate().returning(|_, _, _| {
-            Ok(Rotation::Reused {
-                family_id: uuid::Uuid::now_v7(),
-            })
-        });
-        let err = f.app().refresh("spent").await.unwrap_err();
+        let family_id = uuid::Uuid::now_v7();
+        f.sessions
+            .expect_rotate()
+            .returning(move |_, _, _| Ok(Rotation::Reused { family_id }));
+        f.sessions
+            .expect_mark_published()
+            .withf(move |ids| ids == [family_id])
+            .returning(|_| Ok(()));
+        let (app, denylist) = f.app_with_denylist();
+        let err = app.refresh("spent").await.unwrap_err();
         assert!(matches!(err, UserError::InvalidRefreshToken), "{err:?}");
+        assert!(denylist.holds(family_id));
     }
 
     #[tokio::test]

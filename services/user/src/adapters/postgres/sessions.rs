@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::app::ports::{Rotation, SessionStore, TokenHash};
+use crate::app::ports::{RevokedSession, Rotation, SessionStore, TokenHash};
 use crate::domain::UserId;
 
 #[derive(Debug, Clone)]
@@ -28,6 +28,21 @@ struct Presented {
     expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(FromRow)]
+struct Revoked {
+    id: Uuid,
+    revoked_at: DateTime<Utc>,
+}
+
+impl From<Revoked> for RevokedSession {
+    fn from(row: Revoked) -> Self {
+        Self {
+            family_id: row.id,
+            revoked_at: row.revoked_at,
+        }
+    }
 }
 
 #[async_trait]
@@ -140,6 +155,44 @@ impl SessionStore for PgSessionStore {
         .execute(&self.pool)
         .await
         .context("revoking the session")?;
+        Ok(())
+    }
+
+    async fn revoked_since(&self, since: DateTime<Utc>) -> anyhow::Result<Vec<RevokedSession>> {
+        let rows = sqlx::query_as::<_, Revoked>(
+            "SELECT id, revoked_at FROM refresh_family WHERE revoked_at > $1",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading recent revocations")?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn unpublished_revocations(
+        &self,
+        since: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<RevokedSession>> {
+        let rows = sqlx::query_as::<_, Revoked>(
+            "SELECT id, revoked_at FROM refresh_family \
+             WHERE revoked_at > $1 AND NOT revocation_published",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading unpublished revocations")?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn mark_published(&self, family_ids: &[Uuid]) -> anyhow::Result<()> {
+        if family_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("UPDATE refresh_family SET revocation_published = true WHERE id = ANY($1)")
+            .bind(family_ids)
+            .execute(&self.pool)
+            .await
+            .context("recording published revocations")?;
         Ok(())
     }
 }
