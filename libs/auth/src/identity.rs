@@ -4,13 +4,13 @@
 //!
 //! ```ignore
 //! let (identity, renewal) = ServiceIdentity::new(&settings.identity, user_channel);
-//! host.spawn_worker("service-identity", move |stop| renewal.run(stop));
 //! let inventory = InventoryServiceClient::new(identity.attach(channel(&upstream.inventory)?));
+//! renewal.install(&mut host);
 //! ```
 //!
 //! A call made before the first token arrives fails at once with UNAVAILABLE (a caller treats
-//! it like any other "try again"); the host's readiness waits for the first token, so a
-//! balancer sends no work to a service that cannot yet call its peers.
+//! it like any other "try again"); [`IdentityRenewal::install`] makes the host's readiness wait
+//! for the first token, so a balancer sends no work to a service that cannot yet call its peers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -154,11 +154,6 @@ impl ServiceIdentity {
             .is_some_and(|current| current.expires_at > Instant::now())
     }
 
-    /// Whether a token was ever issued to this service (it may have expired since).
-    pub fn has_been_issued(&self) -> bool {
-        self.current.borrow().is_some()
-    }
-
     /// Waits until the first token arrives, at most `timeout`; `false` if it did not.
     pub async fn wait_for_token(&self, timeout: Duration) -> bool {
         let mut current = self.current.clone();
@@ -220,6 +215,21 @@ fn retry_delays() -> impl Iterator<Item = Duration> {
 }
 
 impl IdentityRenewal {
+    /// Runs the renewal as a worker of `host`, and keeps `host` not ready until the first token
+    /// arrived (until then no call to a peer could succeed). Later renewal failures show in
+    /// `auth_service_token_renewals_total`, not in readiness: the token in hand outlives them.
+    pub fn install(self, host: &mut shop_platform::ServiceHost) {
+        let issued = self.current.subscribe();
+        host.readiness().add_check("service-identity", move || {
+            let issued = issued.borrow().is_some();
+            async move {
+                anyhow::ensure!(issued, "no service token from the user service yet");
+                Ok(())
+            }
+        });
+        host.spawn_worker("service-identity", move |stop| self.run(stop));
+    }
+
     /// Fetches a token, then renews it each time `renew_at` of its lifetime has passed; retries
     /// failures with backoff. Runs until `stop`.
     pub async fn run(mut self, stop: CancellationToken) -> anyhow::Result<()> {

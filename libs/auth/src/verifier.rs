@@ -76,6 +76,19 @@ impl TokenVerifier {
         Self::new(settings, Arc::new(keys))
     }
 
+    /// The verifier of every service but the issuer: keys from the user service over `user`,
+    /// people's sessions checked against the shared denylist in `redis` (under `key_prefix`).
+    pub fn for_service(
+        settings: &AuthSettings,
+        user: shop_platform::grpc_client::GrpcChannel,
+        redis: redis::aio::ConnectionManager,
+        key_prefix: &str,
+    ) -> Self {
+        Self::from_user_service(settings, user).with_denylist(Arc::new(
+            crate::denylist::RedisDenylist::new(redis, key_prefix),
+        ))
+    }
+
     /// Also rejects people's tokens whose session was revoked (logout, a reused refresh token).
     #[must_use]
     pub fn with_denylist(mut self, denylist: Arc<dyn Denylist>) -> Self {

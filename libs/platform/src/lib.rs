@@ -16,6 +16,7 @@ pub mod postgres;
 pub mod problem;
 pub mod redis;
 pub mod server;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validation;

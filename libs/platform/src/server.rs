@@ -179,6 +179,41 @@ impl ServiceHost {
         self
     }
 
+    /// Runs `round` every `interval` next to the server (expiring reservations, recovering
+    /// sagas, publishing revocations), the first round at once. A failed round is logged and
+    /// counted in `worker_round_failures_total{worker}`, and the next one runs on schedule; a
+    /// round that overruns delays the next instead of piling rounds up. Stops at shutdown.
+    pub fn spawn_periodic<F, Fut>(
+        &mut self,
+        name: &'static str,
+        interval: Duration,
+        mut round: F,
+    ) -> &mut Self
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.spawn_worker(name, move |stop| async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    _ = ticks.tick() => {}
+                }
+                if let Err(err) = round().await {
+                    metrics::counter!("worker_round_failures_total", "worker" => name).increment(1);
+                    let error = format!("{err:#}");
+                    tracing::warn!(
+                        worker = name,
+                        error,
+                        "a periodic round failed; the next runs on schedule"
+                    );
+                }
+            }
+        })
+    }
+
     pub fn public_addr(&self) -> SocketAddr {
         // A bound listener always has a local address; the fallback is unreachable.
         self.public_listener

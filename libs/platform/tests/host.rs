@@ -303,3 +303,51 @@ async fn workers_are_stopped_at_shutdown() {
     task.await.unwrap().unwrap();
     stopped_rx.await.expect("the worker saw the stop token");
 }
+
+#[tokio::test]
+async fn a_periodic_round_that_fails_does_not_stop_the_rounds_or_the_host() {
+    shop_testkit::init();
+    let mut host = ServiceHost::grpc(
+        "test-service",
+        &ServerSettings::on_port(0),
+        &AdminSettings::on_port(0),
+        ShutdownSettings {
+            pre_stop_delay: Duration::ZERO,
+            ..ShutdownSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    let rounds = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = rounds.clone();
+    host.spawn_periodic("flaky", Duration::from_millis(20), move || {
+        let round = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move {
+            // Every other round fails, as a round does when its database is briefly away.
+            anyhow::ensure!(round.is_multiple_of(2), "round {round} failed");
+            Ok(())
+        }
+    });
+    let trigger = host.shutdown_trigger();
+    let running = tokio::spawn(host.run());
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rounds.load(std::sync::atomic::Ordering::SeqCst) < 6 {
+        assert!(Instant::now() < deadline, "the rounds stopped");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(!running.is_finished(), "a failed round stopped the host");
+    trigger.trigger();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let after = rounds.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        rounds.load(std::sync::atomic::Ordering::SeqCst),
+        after,
+        "rounds went on after shutdown"
+    );
+}

@@ -15,4 +15,4 @@ pub mod startup;
 pub mod upstream;
 
 pub use config::Settings;
-pub use startup::Application;
+pub use startup::ShopGateway;

@@ -1,12 +1,14 @@
-//! Wiring: turns [`Settings`] into a running gateway. `main` and the tests both start it
-//! through [`Application::build`].
+//! Wiring: turns [`Settings`] into a running gateway. The binary and the tests both build it
+//! through [`ShopGateway`].
 
-use std::net::SocketAddr;
+use std::io::Write as _;
 
 use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::product::ProductChanged;
 use shop_messaging::Broadcast;
-use shop_platform::{ServiceHost, ShutdownTrigger};
+use shop_platform::ServiceHost;
+use shop_platform::config::DatabaseSettings;
+use shop_platform::service::{Built, Migrator, Service};
 
 use crate::api::state::{AppState, Deadlines, Shared};
 use crate::api::{self};
@@ -15,10 +17,27 @@ use crate::config::Settings;
 use crate::rate_limit::RateLimiter;
 use crate::upstream::Upstreams;
 
-/// The state every request sees, built from the settings (also what router tests use).
-pub async fn build_state(
-    settings: &Settings,
-) -> anyhow::Result<(AppState, redis::aio::ConnectionManager)> {
+/// The gateway: the public HTTP edge of the shop.
+#[derive(Debug)]
+pub struct ShopGateway;
+
+/// Commands only the gateway has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum GatewayCommand {
+    /// Print the OpenAPI 3.1 document of the API on stdout and exit
+    Openapi,
+}
+
+/// The state every request sees, and the Redis connection it shares (also what router tests
+/// use).
+#[allow(missing_debug_implementations)] // Connections; nothing to print.
+pub struct Parts {
+    pub state: AppState,
+    pub redis: redis::aio::ConnectionManager,
+}
+
+/// Connects to Redis and the upstreams and builds the state every request sees.
+pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     let redis = shop_platform::redis::connect(&settings.redis).await?;
     let upstreams = Upstreams::from_settings(settings)?;
     let verifier = TokenVerifier::from_user_service(&settings.auth, upstreams.user_channel.clone())
@@ -44,24 +63,34 @@ pub async fn build_state(
         catalog: CatalogCache::new(settings.catalog_cache.ttl, settings.catalog_cache.capacity),
         limiter,
     });
-    Ok((state, redis))
+    Ok(Parts { state, redis })
 }
 
-/// A built, bound, not yet running gateway.
-#[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    catalog: CatalogCache,
-}
+impl Service for ShopGateway {
+    const NAME: &'static str = "shop-gateway";
+    const ABOUT: &'static str = "Ferris Shop gateway: REST API, storefront and auth edge";
+    // The gateway serves HTTP; its routes check tokens themselves (`AuthUser`, `AdminUser`).
+    const ACCESS: Option<&'static shop_platform::access::AccessTable> = None;
 
-impl Application {
-    /// Builds the gateway and binds its listeners (port 0 allowed).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (state, redis) = build_state(&settings).await?;
+    type Settings = Settings;
+    type Commands = GatewayCommand;
+    /// The first-level catalog cache, which tests inspect.
+    type Handle = CatalogCache;
+
+    fn database(_: &Settings) -> Option<&DatabaseSettings> {
+        None
+    }
+
+    fn migrations() -> Vec<&'static Migrator> {
+        Vec::new()
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Built<CatalogCache>> {
+        let Parts { state, redis } = parts(&settings).await?;
         let catalog = state.catalog.clone();
         let router = api::router(state, settings.limits.body_bytes);
         let mut host = ServiceHost::http(
-            "shop-gateway",
+            Self::NAME,
             router,
             &settings.http,
             &settings.admin,
@@ -75,29 +104,16 @@ impl Application {
             catalog.clone(),
         );
         host.spawn_worker("catalog-invalidation", move |stop| invalidations.run(stop));
-        Ok(Self { host, catalog })
+        Ok(Built::new(host, catalog))
     }
 
-    pub fn http_addr(&self) -> SocketAddr {
-        self.host.public_addr()
-    }
-
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.host.admin_addr()
-    }
-
-    /// The first-level catalog cache, for tests.
-    pub fn catalog_cache(&self) -> &CatalogCache {
-        &self.catalog
-    }
-
-    /// Starts a graceful shutdown, as SIGTERM does.
-    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
-        self.host.shutdown_trigger()
-    }
-
-    /// Serves until SIGTERM/SIGINT (or the trigger), then drains and returns.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.host.run().await
+    async fn command(_: Settings, command: GatewayCommand) -> anyhow::Result<()> {
+        match command {
+            GatewayCommand::Openapi => {
+                let document = api::openapi_document().to_pretty_json()?;
+                writeln!(std::io::stdout().lock(), "{document}")?;
+                Ok(())
+            }
+        }
     }
 }

@@ -5,7 +5,8 @@
 mod support;
 
 use shop_client::{NewOrder, NewOrderItem, ShopClient};
-use shop_gateway::Application;
+use shop_gateway::ShopGateway;
+use shop_platform::service::Service as _;
 use support::Gateway;
 
 #[tokio::test]
@@ -14,8 +15,8 @@ async fn the_client_speaks_the_whole_api_through_a_real_socket() {
     let mut settings = gw.settings.clone();
     settings.http = shop_platform::config::ServerSettings::on_port(0);
     settings.admin = shop_platform::config::AdminSettings::on_port(0);
-    let app = Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.http_addr().port());
+    let app = ShopGateway::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.public_addr().port());
     let stop = app.shutdown_trigger();
     let running = tokio::spawn(app.run_until_stopped());
 

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use pact_consumer::prelude::*;
 use pact_consumer::{json_pattern, json_pattern_internal, like, term};
-use shop_gateway::Application;
+use shop_gateway::ShopGateway;
+use shop_platform::service::Service as _;
 use shop_testkit::contracts::{PactMessage, cloud_event, event_metadata};
 use support::Gateway;
 
@@ -49,8 +50,8 @@ async fn the_gateway_drops_a_cached_product_on_the_product_changed_event_it_is_p
     let mut settings = gateway.settings.clone();
     settings.http = shop_platform::config::ServerSettings::on_port(0);
     settings.admin = shop_platform::config::AdminSettings::on_port(0);
-    let app = Application::build(settings.clone()).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.http_addr().port());
+    let app = ShopGateway::build(settings.clone()).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.public_addr().port());
     let stop = app.shutdown_trigger();
     let running = tokio::spawn(app.run_until_stopped());
 

@@ -19,7 +19,8 @@ use pact_verifier::{
     verify_provider_async,
 };
 use serde_json::Value;
-use shop_gateway::Application;
+use shop_gateway::ShopGateway;
+use shop_platform::service::Service as _;
 use support::Gateway;
 use support::stubs::{Stubs, default_script, product};
 
@@ -130,8 +131,8 @@ async fn the_gateway_honours_the_shop_client_pact() {
     let mut settings = gateway.settings.clone();
     settings.http = shop_platform::config::ServerSettings::on_port(0);
     settings.admin = shop_platform::config::AdminSettings::on_port(0);
-    let app = Application::build(settings).await.unwrap();
-    let port = app.http_addr().port();
+    let app = ShopGateway::build(settings).await.unwrap();
+    let port = app.public_addr().port();
     let stop = app.shutdown_trigger();
     let running = tokio::spawn(app.run_until_stopped());
 

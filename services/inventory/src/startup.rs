@@ -1,15 +1,18 @@
-//! Wiring: turns [`Settings`] into a running service. `main`, the seed command and the tests
-//! all build the service through these functions, so tests exercise the production wiring.
+//! Wiring: turns [`Settings`] into a running service. The binary, the seed command and the
+//! tests all build the service through these functions, so tests exercise the production
+//! wiring.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use shop_auth::TokenVerifier;
 use shop_auth::grpc::AuthLayer;
-use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::order::{OrderCancelled, OrderConfirmed};
 use shop_events::subscriptions::INVENTORY_ORDER_EVENTS;
 use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
-use shop_platform::{ServiceHost, ShutdownTrigger, postgres};
+use shop_platform::config::DatabaseSettings;
+use shop_platform::grpc_client::channel;
+use shop_platform::service::{self, Built, Service};
+use shop_platform::{ServiceHost, postgres};
 use shop_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -26,6 +29,24 @@ use crate::config::Settings;
 /// The service's schema, from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// The inventory service.
+#[derive(Debug)]
+pub struct ShopInventory;
+
+/// Commands only the inventory service has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
+pub enum InventoryCommand {
+    /// Load the demo catalog (a dozen products); running it again changes nothing
+    Seed,
+}
+
+/// What tests reach into: the use cases, and what the product cache has done so far.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    pub inventory: Inventory,
+    pub cache: Arc<CacheStats>,
+}
+
 /// The use cases and what the server wires around them.
 #[allow(missing_debug_implementations)] // Connections and trait objects; nothing to print.
 pub struct Parts {
@@ -37,9 +58,8 @@ pub struct Parts {
 }
 
 /// Connects to Postgres and Redis, applies migrations and wires the use cases.
-pub async fn build_inventory(settings: &Settings) -> anyhow::Result<Parts> {
-    let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
+pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
+    let pool = service::connect_and_migrate::<ShopInventory>(&settings.database).await?;
     let redis = shop_platform::redis::connect(&settings.redis).await?;
     let outbox = OutboxWriter::new("inventory");
     let cached = CachedCatalog::new(
@@ -65,35 +85,41 @@ pub async fn build_inventory(settings: &Settings) -> anyhow::Result<Parts> {
     })
 }
 
-/// A built, bound, not yet running inventory service.
-#[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    inventory: Inventory,
-    cache_stats: Arc<CacheStats>,
-}
+impl Service for ShopInventory {
+    const NAME: &'static str = "shop-inventory";
+    const ABOUT: &'static str =
+        "Ferris Shop inventory service: products, prices, stock and reservations";
+    const ACCESS: Option<&'static shop_platform::access::AccessTable> = Some(&ACCESS);
 
-impl Application {
-    /// Builds the service and binds its listeners (port 0 allowed).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    type Settings = Settings;
+    type Commands = InventoryCommand;
+    type Handle = Handle;
+
+    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
+        Some(&settings.database)
+    }
+
+    fn migrations() -> Vec<&'static Migrator> {
+        vec![&shop_messaging::MIGRATOR, &MIGRATOR]
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Built<Handle>> {
         let Parts {
             inventory,
             catalog,
             cache_stats,
             pool,
             redis,
-        } = build_inventory(&settings).await?;
-        let verifier = TokenVerifier::from_user_service(
+        } = parts(&settings).await?;
+        let verifier = TokenVerifier::for_service(
             &settings.auth,
-            shop_platform::grpc_client::channel(&settings.upstream.user)?,
-        )
-        .with_denylist(Arc::new(RedisDenylist::new(
+            channel(&settings.upstream.user)?,
             redis.clone(),
             &settings.redis.key_prefix,
-        )));
+        );
 
         let mut host = ServiceHost::grpc(
-            "shop-inventory",
+            Self::NAME,
             &settings.grpc,
             &settings.admin,
             settings.shutdown.clone(),
@@ -115,52 +141,34 @@ impl Application {
             .on::<OrderCancelled>(handlers);
         host.spawn_worker("order-events", move |stop| consumer.run(stop));
         let expiry = inventory.clone();
-        let interval = settings.reservations.expiry_interval;
-        host.spawn_worker("reservation-expiry", move |stop| {
-            expiry.run_expiry(interval, stop)
-        });
+        host.spawn_periodic(
+            "reservation-expiry",
+            settings.reservations.expiry_interval,
+            move || {
+                let expiry = expiry.clone();
+                async move { expiry.expire_due().await.map(drop) }
+            },
+        );
 
-        Ok(Self {
+        Ok(Built::new(
             host,
-            inventory,
-            cache_stats,
-        })
+            Handle {
+                inventory,
+                cache: cache_stats,
+            },
+        ))
     }
 
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.host.public_addr()
+    async fn command(settings: Settings, command: InventoryCommand) -> anyhow::Result<()> {
+        match command {
+            InventoryCommand::Seed => {
+                let parts = parts(&settings).await?;
+                let count = crate::adapters::seed::seed(&parts.inventory)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("seeding failed: {err}"))?;
+                tracing::info!(products = count, "demo catalog ready");
+                Ok(())
+            }
+        }
     }
-
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.host.admin_addr()
-    }
-
-    /// The use cases, for tests that arrange state directly.
-    pub fn inventory(&self) -> &Inventory {
-        &self.inventory
-    }
-
-    /// What the product cache has done so far.
-    pub fn cache_stats(&self) -> Arc<CacheStats> {
-        self.cache_stats.clone()
-    }
-
-    /// Starts a graceful shutdown, as SIGTERM does.
-    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
-        self.host.shutdown_trigger()
-    }
-
-    /// Serves until SIGTERM/SIGINT (or the trigger), then drains and returns.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.host.run().await
-    }
-}
-
-/// `shop-inventory migrate`: creates the database if needed, applies migrations, and exits.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    postgres::ensure_database(&settings.database).await?;
-    let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
-    tracing::info!("migrations applied");
-    Ok(())
 }

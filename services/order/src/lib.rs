@@ -15,4 +15,4 @@ pub mod domain;
 pub mod startup;
 
 pub use config::Settings;
-pub use startup::Application;
+pub use startup::ShopOrder;

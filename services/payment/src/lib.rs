@@ -14,4 +14,4 @@ pub mod domain;
 pub mod startup;
 
 pub use config::Settings;
-pub use startup::Application;
+pub use startup::ShopPayment;

@@ -1,15 +1,18 @@
-//! Wiring: turns [`Settings`] into a running service. `main` and the tests both start the
-//! service through [`Application::build`], so tests exercise the production wiring.
+//! Wiring: turns [`Settings`] into a running service. The binary and the tests both build it
+//! through [`ShopPayment`], so tests exercise the production wiring.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use shop_auth::TokenVerifier;
 use shop_auth::grpc::AuthLayer;
-use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::order::OrderCancelled;
 use shop_events::subscriptions::PAYMENT_ORDER_CANCELLED;
 use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
-use shop_platform::{ServiceHost, ShutdownTrigger, postgres};
+use shop_platform::cli::NoExtraCommands;
+use shop_platform::config::DatabaseSettings;
+use shop_platform::grpc_client::channel;
+use shop_platform::service::{self, Built, Service};
+use shop_platform::{ServiceHost, postgres};
 use shop_proto::payment::v1::payment_service_server::PaymentServiceServer;
 use sqlx::migrate::Migrator;
 use tower::Layer as _;
@@ -24,20 +27,37 @@ use crate::config::Settings;
 /// The service's schema, from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// A built, bound, not yet running payment service.
+/// The payment service.
 #[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    payments: Payments,
-    processor: SimulatedProcessor,
+pub struct ShopPayment;
+
+/// What tests reach into: the use cases, and the simulated processor whose ledger they inspect.
+#[derive(Debug, Clone)]
+pub struct Handle {
+    pub payments: Payments,
+    pub processor: SimulatedProcessor,
 }
 
-impl Application {
-    /// Connects, migrates, wires the use cases and binds the listeners (port 0 allowed).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pool = postgres::connect(&settings.database).await?;
-        postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
+impl Service for ShopPayment {
+    const NAME: &'static str = "shop-payment";
+    const ABOUT: &'static str =
+        "Ferris Shop payment service: charges and refunds behind a card processor port";
+    const ACCESS: Option<&'static shop_platform::access::AccessTable> = Some(&ACCESS);
 
+    type Settings = Settings;
+    type Commands = NoExtraCommands;
+    type Handle = Handle;
+
+    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
+        Some(&settings.database)
+    }
+
+    fn migrations() -> Vec<&'static Migrator> {
+        vec![&shop_messaging::MIGRATOR, &MIGRATOR]
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Built<Handle>> {
+        let pool = service::connect_and_migrate::<Self>(&settings.database).await?;
         let processor = SimulatedProcessor::new(ProcessorBehaviour {
             latency: settings.provider.latency,
             failure_rate: settings.provider.failure_rate,
@@ -53,17 +73,15 @@ impl Application {
             },
         );
         let redis = shop_platform::redis::connect(&settings.redis).await?;
-        let verifier = TokenVerifier::from_user_service(
+        let verifier = TokenVerifier::for_service(
             &settings.auth,
-            shop_platform::grpc_client::channel(&settings.upstream.user)?,
-        )
-        .with_denylist(Arc::new(RedisDenylist::new(
+            channel(&settings.upstream.user)?,
             redis,
             &settings.redis.key_prefix,
-        )));
+        );
 
         let mut host = ServiceHost::grpc(
-            "shop-payment",
+            Self::NAME,
             &settings.grpc,
             &settings.admin,
             settings.shutdown.clone(),
@@ -81,47 +99,16 @@ impl Application {
             .on::<OrderCancelled>(OrderCancellations::new(payments.clone()));
         host.spawn_worker("order-cancellations", move |stop| consumer.run(stop));
 
-        Ok(Self {
+        Ok(Built::new(
             host,
-            payments,
-            processor,
-        })
+            Handle {
+                payments,
+                processor,
+            },
+        ))
     }
 
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.host.public_addr()
+    async fn command(_: Settings, command: NoExtraCommands) -> anyhow::Result<()> {
+        match command {}
     }
-
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.host.admin_addr()
-    }
-
-    /// The use cases, for tests that arrange state directly.
-    pub fn payments(&self) -> &Payments {
-        &self.payments
-    }
-
-    /// The simulated processor, whose ledger tests inspect.
-    pub fn processor(&self) -> &SimulatedProcessor {
-        &self.processor
-    }
-
-    /// Starts a graceful shutdown, as SIGTERM does.
-    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
-        self.host.shutdown_trigger()
-    }
-
-    /// Serves until SIGTERM/SIGINT (or the trigger), then drains and returns.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.host.run().await
-    }
-}
-
-/// `shop-payment migrate`: creates the database if needed, applies migrations, and exits.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    postgres::ensure_database(&settings.database).await?;
-    let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
-    tracing::info!("migrations applied");
-    Ok(())
 }

@@ -6,6 +6,8 @@
 pub mod adapters;
 /// Use cases and the ports they need.
 pub mod app;
+/// Operator commands (create an admin, rotate the signing key, service credentials).
+pub mod commands;
 /// Typed settings.
 pub mod config;
 /// Domain types and rules; no framework imports.
@@ -14,4 +16,4 @@ pub mod domain;
 pub mod startup;
 
 pub use config::Settings;
-pub use startup::Application;
+pub use startup::ShopUser;

@@ -1,14 +1,16 @@
-//! Wiring: turns [`Settings`] into a running service. `main`, the CLI commands and the tests
-//! all build the service through these functions, so tests exercise the production wiring.
+//! Wiring: turns [`Settings`] into a running service. The binary, the operator commands and
+//! the tests all build the service through these functions, so tests exercise the production
+//! wiring.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use shop_auth::grpc::AuthLayer;
 use shop_auth::{JwksCache, RedisDenylist, TokenVerifier};
 use shop_messaging::{OutboxRelay, OutboxWriter};
-use shop_platform::{ServiceHost, ShutdownTrigger, postgres};
+use shop_platform::config::DatabaseSettings;
+use shop_platform::service::{self, Built, Service};
+use shop_platform::{ServiceHost, postgres};
 use shop_proto::user::v1::user_service_server::UserServiceServer;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -19,25 +21,29 @@ use crate::adapters::grpc::{ACCESS, GrpcUserService};
 use crate::adapters::postgres::{PgKeyStore, PgSessionStore, PgUserStore};
 use crate::app::ports::KeyStore as _;
 use crate::app::{Dependencies, Keyring, TokenPolicy, Users};
+use crate::commands::{self, UserCommand};
 use crate::config::Settings;
 
 /// The service's schema, from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// A built, bound, not yet running user service.
+/// The user service.
 #[derive(Debug)]
-pub struct Application {
-    host: ServiceHost,
-    users: Users,
+pub struct ShopUser;
+
+/// The use cases and the connections the server wires around them.
+#[allow(missing_debug_implementations)] // Connections and trait objects; nothing to print.
+pub struct Parts {
+    pub users: Users,
+    pub keyring: Keyring,
+    pub pool: PgPool,
+    pub redis: redis::aio::ConnectionManager,
 }
 
 /// Connects to Postgres and Redis, applies migrations, makes sure a signing key exists, and
 /// wires the use cases. What the server and the operator commands share.
-pub async fn build_users(
-    settings: &Settings,
-) -> anyhow::Result<(Users, Keyring, PgPool, redis::aio::ConnectionManager)> {
-    let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
+pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
+    let pool = service::connect_and_migrate::<ShopUser>(&settings.database).await?;
     let redis = shop_platform::redis::connect(&settings.redis).await?;
 
     let keys = Arc::new(PgKeyStore::new(pool.clone()));
@@ -63,13 +69,38 @@ pub async fn build_users(
         },
         service_clients: settings.service_client_digests(),
     });
-    Ok((users, keyring, pool, redis))
+    Ok(Parts {
+        users,
+        keyring,
+        pool,
+        redis,
+    })
 }
 
-impl Application {
-    /// Builds the service and binds its listeners (port 0 allowed).
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (users, keyring, pool, redis) = build_users(&settings).await?;
+impl Service for ShopUser {
+    const NAME: &'static str = "shop-user";
+    const ABOUT: &'static str = "Ferris Shop user service: accounts, credentials and tokens";
+    const ACCESS: Option<&'static shop_platform::access::AccessTable> = Some(&ACCESS);
+
+    type Settings = Settings;
+    type Commands = UserCommand;
+    type Handle = Users;
+
+    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
+        Some(&settings.database)
+    }
+
+    fn migrations() -> Vec<&'static Migrator> {
+        vec![&shop_messaging::MIGRATOR, &MIGRATOR]
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Built<Users>> {
+        let Parts {
+            users,
+            keyring,
+            pool,
+            redis,
+        } = parts(&settings).await?;
 
         // The user service checks tokens (Logout, GetUser) with its own published keys, and
         // sessions against the same denylist as everyone else.
@@ -83,7 +114,7 @@ impl Application {
         ));
 
         let mut host = ServiceHost::grpc(
-            "shop-user",
+            Self::NAME,
             &settings.grpc,
             &settings.admin,
             settings.shutdown.clone(),
@@ -98,65 +129,24 @@ impl Application {
         let relay = OutboxRelay::new(pool, settings.amqp.clone(), "user");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
         let publisher = users.clone();
-        let interval = settings.revocations.publish_interval;
-        host.spawn_worker("revocation-publisher", move |stop| {
-            publisher.run_revocation_publisher(interval, stop)
-        });
-        Ok(Self { host, users })
+        host.spawn_periodic(
+            "revocation-publisher",
+            settings.revocations.publish_interval,
+            move || {
+                let publisher = publisher.clone();
+                async move {
+                    publisher
+                        .publish_revocations()
+                        .await
+                        .map(drop)
+                        .map_err(Into::into)
+                }
+            },
+        );
+        Ok(Built::new(host, users))
     }
 
-    pub fn grpc_addr(&self) -> SocketAddr {
-        self.host.public_addr()
+    async fn command(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+        commands::run(settings, command).await
     }
-
-    pub fn admin_addr(&self) -> SocketAddr {
-        self.host.admin_addr()
-    }
-
-    /// The use cases, for tests that arrange state the API cannot (an admin account).
-    pub fn users(&self) -> &Users {
-        &self.users
-    }
-
-    /// Starts a graceful shutdown, as SIGTERM does.
-    pub fn shutdown_trigger(&self) -> ShutdownTrigger {
-        self.host.shutdown_trigger()
-    }
-
-    /// Serves until SIGTERM/SIGINT (or the trigger), then drains and returns.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.host.run().await
-    }
-}
-
-/// `shop-user migrate`: creates the database if needed, applies migrations, and exits.
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    postgres::ensure_database(&settings.database).await?;
-    let pool = postgres::connect(&settings.database).await?;
-    postgres::migrate(&pool, &[&shop_messaging::MIGRATOR, &MIGRATOR]).await?;
-    tracing::info!("migrations applied");
-    Ok(())
-}
-
-/// A service's credentials: the secret it holds and the digest the user service holds.
-#[derive(Debug)]
-pub struct ServiceCredentials {
-    pub secret: String,
-    /// SHA-256 of the secret, 64 hex digits.
-    pub digest: String,
-}
-
-/// `shop-user service-credentials <name>`: 256 random bits for the service named `name`.
-pub fn service_credentials(name: &str) -> anyhow::Result<ServiceCredentials> {
-    use sha2::{Digest as _, Sha256};
-    anyhow::ensure!(
-        shop_auth::is_service_name(name),
-        "{name:?} is not a service name: lower-case letters and digits, at most 32"
-    );
-    let secret = shop_auth::keys::random_token(32)?;
-    let digest = Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    Ok(ServiceCredentials { secret, digest })
 }

@@ -13,7 +13,7 @@ async fn replicas_starting_together_create_one_signing_key() {
     shop_testkit::init();
     let db = TestDatabase::create_empty().await;
     let settings = test_settings(&db).await;
-    let starts = (0..4).map(|_| shop_user::startup::build_users(&settings));
+    let starts = (0..4).map(|_| shop_user::startup::parts(&settings));
     for started in futures::future::join_all(starts).await {
         started.unwrap();
     }

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use shop_messaging::AmqpSettings;
 use shop_platform::ShutdownTrigger;
 use shop_platform::config::{AdminSettings, Secret, ServerSettings};
+use shop_platform::service::{Built, Service as _};
 use shop_proto::user::v1 as user_pb;
 use shop_proto::user::v1::user_service_client::UserServiceClient;
 use shop_testkit::TestDatabase;
@@ -51,18 +52,10 @@ impl Running {
 }
 
 /// What inventory tests reach into.
-#[derive(Debug, Clone)]
-pub struct InventoryHandle {
-    pub inventory: shop_inventory::app::Inventory,
-    pub cache: std::sync::Arc<shop_inventory::adapters::cached_catalog::CacheStats>,
-}
+pub type InventoryHandle = shop_inventory::startup::Handle;
 
 /// What payment tests reach into.
-#[derive(Debug, Clone)]
-pub struct PaymentHandle {
-    pub payments: shop_payment::app::Payments,
-    pub processor: shop_payment::adapters::simulated_processor::SimulatedProcessor,
-}
+pub type PaymentHandle = shop_payment::startup::Handle;
 
 /// One isolated shop for one test.
 #[derive(Debug)]
@@ -118,13 +111,23 @@ impl TestShop {
         (url, pool)
     }
 
-    fn keep(
+    /// Runs a built service as a task, kept until the shop stops.
+    fn run<H: Clone + Send + 'static>(
         &mut self,
-        addr: SocketAddr,
-        trigger: ShutdownTrigger,
-        task: JoinHandle<anyhow::Result<()>>,
-    ) {
-        self.running.push((addr, Running { trigger, task }));
+        built: Built<H>,
+        (database_url, pool): (String, sqlx::PgPool),
+    ) -> Started<H> {
+        let started = Started {
+            addr: built.public_addr(),
+            admin_addr: built.admin_addr(),
+            pool,
+            database_url,
+            handle: built.handle().clone(),
+        };
+        let trigger = built.shutdown_trigger();
+        let task = tokio::spawn(built.run_until_stopped());
+        self.running.push((started.addr, Running { trigger, task }));
+        started
     }
 
     /// Stops one service (the one listening on `addr`), the way SIGTERM would.
@@ -156,20 +159,8 @@ impl TestShop {
             .map(|name| ((*name).to_owned(), Secret::new(service_digest(name))))
             .collect();
         adjust(&mut settings);
-        let app = shop_user::Application::build(settings).await.unwrap();
-        let started = Started {
-            addr: app.grpc_addr(),
-            admin_addr: app.admin_addr(),
-            pool,
-            database_url: url_copy,
-            handle: app.users().clone(),
-        };
-        self.keep(
-            started.addr,
-            app.shutdown_trigger(),
-            tokio::spawn(app.run_until_stopped()),
-        );
-        started
+        let built = shop_user::ShopUser::build(settings).await.unwrap();
+        self.run(built, (url_copy, pool))
     }
 
     /// Starts the inventory service, trusting `user`'s tokens.
@@ -191,23 +182,10 @@ impl TestShop {
         settings.redis.key_prefix.clone_from(&self.redis_prefix);
         settings.upstream.user = user.uri();
         adjust(&mut settings);
-        let app = shop_inventory::Application::build(settings).await.unwrap();
-        let started = Started {
-            addr: app.grpc_addr(),
-            admin_addr: app.admin_addr(),
-            pool,
-            database_url: url_copy,
-            handle: InventoryHandle {
-                inventory: app.inventory().clone(),
-                cache: app.cache_stats(),
-            },
-        };
-        self.keep(
-            started.addr,
-            app.shutdown_trigger(),
-            tokio::spawn(app.run_until_stopped()),
-        );
-        started
+        let built = shop_inventory::ShopInventory::build(settings)
+            .await
+            .unwrap();
+        self.run(built, (url_copy, pool))
     }
 
     /// Starts the payment service, trusting `user`'s tokens.
@@ -229,23 +207,8 @@ impl TestShop {
         settings.redis.key_prefix.clone_from(&self.redis_prefix);
         settings.upstream.user = user.uri();
         adjust(&mut settings);
-        let app = shop_payment::Application::build(settings).await.unwrap();
-        let started = Started {
-            addr: app.grpc_addr(),
-            admin_addr: app.admin_addr(),
-            pool,
-            database_url: url_copy,
-            handle: PaymentHandle {
-                payments: app.payments().clone(),
-                processor: app.processor().clone(),
-            },
-        };
-        self.keep(
-            started.addr,
-            app.shutdown_trigger(),
-            tokio::spawn(app.run_until_stopped()),
-        );
-        started
+        let built = shop_payment::ShopPayment::build(settings).await.unwrap();
+        self.run(built, (url_copy, pool))
     }
 
     /// Starts the order service with real peers: the given inventory and payment services.
@@ -289,22 +252,10 @@ impl TestShop {
         settings.upstream.user = user.uri();
         settings.shutdown.drain_timeout = std::time::Duration::from_millis(200);
         adjust(&mut settings);
-        let app = shop_order::Application::build_with(settings, decorate)
+        let built = shop_order::ShopOrder::build_with(settings, decorate)
             .await
             .unwrap();
-        let started = Started {
-            addr: app.grpc_addr(),
-            admin_addr: app.admin_addr(),
-            pool,
-            database_url: url,
-            handle: app.orders().clone(),
-        };
-        self.keep(
-            started.addr,
-            app.shutdown_trigger(),
-            tokio::spawn(app.run_until_stopped()),
-        );
-        started
+        self.run(built, (url, pool))
     }
 
     /// A fresh database for a service the test starts itself.

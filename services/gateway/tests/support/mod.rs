@@ -68,7 +68,7 @@ impl Gateway {
             &shop_testkit::unique_name("gw"),
         );
         adjust(&mut settings);
-        let (state, _) = shop_gateway::startup::build_state(&settings).await.unwrap();
+        let state = shop_gateway::startup::parts(&settings).await.unwrap().state;
         let router = shop_gateway::api::router(state.clone(), settings.limits.body_bytes);
         Self {
             router,

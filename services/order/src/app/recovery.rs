@@ -1,10 +1,7 @@
 //! The recovery worker: finishes sagas nobody drives any more (their request timed out, or
 //! their process died). Safe with several replicas: taking an order's lease is conditional.
 
-use std::time::Duration;
-
 use chrono::Utc;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Orders;
@@ -14,26 +11,8 @@ use super::ports::Lease;
 const BATCH: i64 = 20;
 
 impl Orders {
-    /// Looks for stalled sagas every `interval` until stopped.
-    pub async fn run_recovery(
-        self,
-        interval: Duration,
-        stop: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                () = stop.cancelled() => return Ok(()),
-            }
-            if let Err(err) = self.recover_stalled().await {
-                tracing::warn!(error = format!("{err:#}"), "saga recovery round failed");
-            }
-        }
-    }
-
-    /// One round: takes over every stalled saga it can and drives it; returns how many.
+    /// One round of the recovery worker: takes over every stalled saga it can and drives it;
+    /// returns how many.
     pub async fn recover_stalled(&self) -> anyhow::Result<usize> {
         let mut resumed = 0;
         for id in self.store.stalled(BATCH).await? {

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use chrono::Utc;
 use shop_auth::DenylistError;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::ports::RevokedSession;
@@ -93,27 +92,6 @@ impl Users {
             sessions: published.len(),
             reloaded: false,
         })
-    }
-
-    /// Runs [`Users::publish_revocations`] every `interval` until `stop`. Failures (Redis or
-    /// Postgres away) are logged and retried at the next round.
-    pub async fn run_revocation_publisher(
-        self,
-        interval: Duration,
-        stop: CancellationToken,
-    ) -> anyhow::Result<()> {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => return Ok(()),
-                _ = ticks.tick() => {}
-            }
-            if let Err(err) = self.publish_revocations().await {
-                metrics::counter!("users_revocations_publish_failures_total").increment(1);
-                tracing::warn!(error = %err, "publishing revocations failed; retrying next round");
-            }
-        }
     }
 }
 

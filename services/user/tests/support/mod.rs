@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use shop_messaging::AmqpSettings;
 use shop_platform::ShutdownTrigger;
 use shop_platform::config::{AdminSettings, Secret, ServerSettings};
+use shop_platform::service::Service as _;
 use shop_proto::user::v1 as pb;
 use shop_proto::user::v1::user_service_client::UserServiceClient;
 use shop_testkit::TestDatabase;
-use shop_user::{Application, Settings};
+use shop_user::{Settings, ShopUser};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
@@ -51,10 +52,10 @@ impl TestApp {
         let db = TestDatabase::create_empty().await;
         let mut settings = test_settings(&db).await;
         adjust(&mut settings);
-        let app = Application::build(settings.clone()).await.unwrap();
+        let app = ShopUser::build(settings.clone()).await.unwrap();
         Self {
-            addr: app.grpc_addr(),
-            users: app.users().clone(),
+            addr: app.public_addr(),
+            users: app.handle().clone(),
             trigger: app.shutdown_trigger(),
             db,
             settings,
