@@ -1,35 +1,8 @@
 //! The claims of a Ferris Shop access token, and the roles it can carry.
 
 use serde::{Deserialize, Serialize};
+pub use shop_kernel::Role;
 use uuid::Uuid;
-
-/// What a caller may do beyond their own data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Shops: their own account and orders.
-    Customer,
-    /// Runs the shop: the catalog, stock, and anyone's orders.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses the stored or transmitted name of a role.
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "customer" => Some(Self::Customer),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
 
 /// JWT claims: the registered ones (RFC 7519) plus roles and the session they belong to.
 ///

@@ -5,6 +5,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub use shop_kernel::{Money, MoneyError};
+
 /// The CloudEvents specification version we emit.
 pub const SPEC_VERSION: &str = "1.0";
 
@@ -21,71 +23,6 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The CloudEvents `dataschema` of this payload version.
     fn data_schema() -> String {
         format!("urn:ferris-shop:events:{}:v{}", Self::TYPE, Self::VERSION)
-    }
-}
-
-/// Money: integer minor units and an ISO 4217 code, as everywhere in the shop. Never a float;
-/// arithmetic is checked (overflow and mixed currencies are errors, not wrong totals).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Money {
-    pub amount_minor: i64,
-    pub currency: String,
-}
-
-/// Why an amount is not valid money, or an operation would not give valid money.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MoneyError {
-    #[error("currency must be a three-letter ISO 4217 code such as EUR")]
-    Currency,
-    #[error("amount must not be negative")]
-    Negative,
-    #[error("amount is too large")]
-    Overflow,
-    #[error("cannot combine {0} with {1}")]
-    MixedCurrencies(String, String),
-}
-
-impl Money {
-    /// A non-negative amount in a well-formed currency.
-    pub fn new(amount_minor: i64, currency: &str) -> Result<Self, MoneyError> {
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(MoneyError::Currency);
-        }
-        if amount_minor < 0 {
-            return Err(MoneyError::Negative);
-        }
-        Ok(Self {
-            amount_minor,
-            currency: currency.to_owned(),
-        })
-    }
-
-    pub fn zero(currency: &str) -> Result<Self, MoneyError> {
-        Self::new(0, currency)
-    }
-
-    /// This amount `quantity` times.
-    pub fn times(&self, quantity: i64) -> Result<Self, MoneyError> {
-        let amount_minor = self
-            .amount_minor
-            .checked_mul(quantity)
-            .ok_or(MoneyError::Overflow)?;
-        Self::new(amount_minor, &self.currency)
-    }
-
-    /// The sum of two amounts in the same currency.
-    pub fn plus(&self, other: &Self) -> Result<Self, MoneyError> {
-        if self.currency != other.currency {
-            return Err(MoneyError::MixedCurrencies(
-                self.currency.clone(),
-                other.currency.clone(),
-            ));
-        }
-        let amount_minor = self
-            .amount_minor
-            .checked_add(other.amount_minor)
-            .ok_or(MoneyError::Overflow)?;
-        Self::new(amount_minor, &self.currency)
     }
 }
 
@@ -234,20 +171,6 @@ mod tests {
         let err =
             Envelope::<OrderCancelled>::decode(&serde_json::to_vec(&json).unwrap()).unwrap_err();
         assert!(matches!(err, DecodeError::Schema { .. }), "{err}");
-    }
-
-    #[test]
-    fn money_arithmetic_is_checked() {
-        let price = Money::new(1999, "EUR").unwrap();
-        assert_eq!(price.times(3).unwrap(), Money::new(5997, "EUR").unwrap());
-        assert_eq!(price.plus(&price).unwrap().amount_minor, 3998);
-        assert_eq!(price.times(i64::MAX), Err(MoneyError::Overflow));
-        assert!(matches!(
-            price.plus(&Money::new(1, "USD").unwrap()),
-            Err(MoneyError::MixedCurrencies(..))
-        ));
-        assert_eq!(Money::new(1, "eur"), Err(MoneyError::Currency));
-        assert_eq!(Money::new(-1, "EUR"), Err(MoneyError::Negative));
     }
 
     #[test]

@@ -46,9 +46,26 @@ pub mod shop {
 
 pub use shop::{common, inventory, order, payment, user};
 
-/// Conversions between protobuf well-known types and the types the services use.
+/// Conversions between protobuf messages and the types the services use, each written once.
 pub mod convert {
     use chrono::{DateTime, Utc};
+    use shop_kernel::{Money, MoneyError};
+
+    use crate::common::v1::Money as PbMoney;
+
+    impl From<&Money> for PbMoney {
+        fn from(money: &Money) -> Self {
+            Self {
+                amount_minor: money.amount_minor,
+                currency: money.currency.clone(),
+            }
+        }
+    }
+
+    /// The shop's money from its protobuf form, if it is valid money.
+    pub fn money(money: &PbMoney) -> Result<Money, MoneyError> {
+        Money::new(money.amount_minor, &money.currency)
+    }
 
     /// A `google.protobuf.Timestamp` for `time`.
     pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
@@ -70,6 +87,18 @@ mod tests {
     use prost::Message;
 
     use super::FILE_DESCRIPTOR_SET;
+
+    #[test]
+    fn money_round_trips_and_invalid_money_is_refused() {
+        let price = shop_kernel::Money::new(1299, "EUR").unwrap();
+        let wire = crate::common::v1::Money::from(&price);
+        assert_eq!(super::convert::money(&wire), Ok(price));
+        let negative = crate::common::v1::Money {
+            amount_minor: -1,
+            currency: "EUR".to_owned(),
+        };
+        assert!(super::convert::money(&negative).is_err());
+    }
 
     #[test]
     fn timestamps_round_trip() {

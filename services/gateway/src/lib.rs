@@ -1,18 +1,18 @@
 //! The gateway: the only public entry point. REST API, storefront and docs over the gRPC
 //! services, with authentication, rate limits and resilient upstream calls at the edge.
+//!
+//! Inbound and outbound are apart, as in every service: `api/` is what clients call (routes,
+//! extractors, middleware, the problem+json mapping); `adapters/` is what the gateway calls
+//! (the backends, Redis for rate limits, the in-process catalog cache).
 
-/// The HTTP API: routes, extractors, the problem+json mapping, the storefront.
+/// Outbound: the backends, the rate-limit store, the catalog cache.
+pub mod adapters;
+/// Inbound: the HTTP API, its middleware, the storefront.
 pub mod api;
-/// The in-process catalog cache and its invalidation by `product.changed`.
-pub mod catalog_cache;
 /// Typed settings.
 pub mod config;
-/// Redis-backed rate limits.
-pub mod rate_limit;
 /// Wiring: builds the gateway from its settings.
 pub mod startup;
-/// Calls to the backends: deadlines, breakers, retries, balancing.
-pub mod upstream;
 
 pub use config::Settings;
 pub use startup::ShopGateway;

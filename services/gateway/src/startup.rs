@@ -10,12 +10,12 @@ use shop_platform::ServiceHost;
 use shop_platform::config::DatabaseSettings;
 use shop_platform::service::{Built, Migrator, Service};
 
-use crate::api::state::{AppState, Deadlines, Shared};
+use crate::adapters::catalog_cache::CatalogCache;
+use crate::adapters::rate_limit::RateLimiter;
+use crate::adapters::upstream::Upstreams;
+use crate::api::state::{AppState, Deadlines, ProductCache, Shared};
 use crate::api::{self};
-use crate::catalog_cache::CatalogCache;
 use crate::config::Settings;
-use crate::rate_limit::RateLimiter;
-use crate::upstream::Upstreams;
 
 /// The gateway: the public HTTP edge of the shop.
 #[derive(Debug)]
@@ -75,7 +75,7 @@ impl Service for ShopGateway {
     type Settings = Settings;
     type Commands = GatewayCommand;
     /// The first-level catalog cache, which tests inspect.
-    type Handle = CatalogCache;
+    type Handle = ProductCache;
 
     fn database(_: &Settings) -> Option<&DatabaseSettings> {
         None
@@ -85,7 +85,7 @@ impl Service for ShopGateway {
         Vec::new()
     }
 
-    async fn build(settings: Settings) -> anyhow::Result<Built<CatalogCache>> {
+    async fn build(settings: Settings) -> anyhow::Result<Built<ProductCache>> {
         let Parts { state, redis } = parts(&settings).await?;
         let catalog = state.catalog.clone();
         let router = api::router(state, settings.limits.body_bytes);

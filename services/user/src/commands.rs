@@ -5,8 +5,7 @@ use std::io::{BufRead as _, Write as _};
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::config::Settings;
-use crate::startup::parts;
+use crate::app::Users;
 
 /// Commands only the user service has.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
@@ -31,12 +30,16 @@ pub enum UserCommand {
     },
 }
 
-/// Runs one operator command.
-pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+/// Runs one operator command; `users` connects to what the command needs (only the commands
+/// that touch accounts or keys call it).
+pub async fn run(
+    command: UserCommand,
+    users: impl AsyncFnOnce() -> anyhow::Result<Users>,
+) -> anyhow::Result<()> {
     match command {
         UserCommand::CreateAdmin { email, name } => {
             let password = admin_password()?;
-            let users = parts(&settings).await?.users;
+            let users = users().await?;
             let admin = users
                 .create_admin(&email, password, &name)
                 .await
@@ -45,7 +48,7 @@ pub async fn run(settings: Settings, command: UserCommand) -> anyhow::Result<()>
             Ok(())
         }
         UserCommand::RotateSigningKey => {
-            let users = parts(&settings).await?.users;
+            let users = users().await?;
             let kid = users
                 .rotate_signing_key()
                 .await

@@ -147,6 +147,6 @@ impl Service for ShopUser {
     }
 
     async fn command(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
-        commands::run(settings, command).await
+        commands::run(command, async || Ok(parts(&settings).await?.users)).await
     }
 }

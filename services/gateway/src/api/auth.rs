@@ -12,7 +12,7 @@ use super::dto::{Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest
 use super::extract::ApiJson;
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::upstream::{Call, request};
+use crate::adapters::upstream::{Call, request};
 
 fn tokens(pair: Option<pb::TokenPair>) -> Tokens {
     let pair = pair.unwrap_or_default();

@@ -11,7 +11,7 @@ use shop_proto::inventory::v1 as pb;
 use super::convert;
 use super::dto::{Dashboard, ProblemDoc};
 use super::state::AppState;
-use crate::upstream::{Call, request};
+use crate::adapters::upstream::{Call, request};
 
 const RECENT_ORDERS: u32 = 5;
 const FEATURED_PRODUCTS: i32 = 8;

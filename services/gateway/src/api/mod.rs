@@ -7,6 +7,7 @@ mod convert;
 pub mod dashboard;
 pub mod dto;
 pub mod extract;
+pub mod middleware;
 pub mod orders;
 pub mod problem;
 pub mod products;
@@ -25,7 +26,6 @@ use utoipa_axum::routes;
 
 use self::problem::ApiError;
 use self::state::AppState;
-use crate::rate_limit;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -114,7 +114,12 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     let routes = routes
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            rate_limit::limit,
+            middleware::limit,
+        ))
+        // The outermost layer runs first: identification before rate limiting.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::identify,
         ))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(body_limit))

@@ -18,7 +18,7 @@ use super::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use super::problem::ApiError;
 use super::products::MAX_PAGE_SIZE;
 use super::state::AppState;
-use crate::upstream::{Call, request};
+use crate::adapters::upstream::{Call, request};
 
 /// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
 /// request, else 202 with the order as it stands and a `Location` to poll.

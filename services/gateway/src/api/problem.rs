@@ -8,7 +8,7 @@ use shop_platform::grpc_status;
 use shop_platform::problem::{FieldError, Problem};
 use tonic::Code;
 
-use crate::upstream::UpstreamError;
+use crate::adapters::upstream::UpstreamError;
 
 /// An error answer of the API.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use super::dto::{
 use super::extract::{ApiJson, ApiQuery, OptionalRequestId};
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::upstream::{Call, request};
+use crate::adapters::upstream::{Call, request};
 
 /// The largest page a client may ask for; larger requests are capped.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -82,7 +82,7 @@ pub async fn get(
         return Ok(Json(product));
     }
     let product = fetch(&state, &id).await?;
-    state.catalog.put(product.clone()).await;
+    state.catalog.put(product.id.clone(), product.clone()).await;
     Ok(Json(product))
 }
 

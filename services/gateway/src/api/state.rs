@@ -7,9 +7,12 @@ use std::time::Duration;
 use axum::extract::FromRef;
 use shop_auth::TokenVerifier;
 
-use crate::catalog_cache::CatalogCache;
-use crate::rate_limit::RateLimiter;
-use crate::upstream::Upstreams;
+use crate::adapters::catalog_cache::CatalogCache;
+use crate::adapters::rate_limit::RateLimiter;
+use crate::adapters::upstream::Upstreams;
+
+/// The catalog cache, holding products as the API serves them.
+pub type ProductCache = CatalogCache<super::dto::Product>;
 
 /// How long each kind of route waits for the backends.
 #[derive(Debug, Clone, Copy)]
@@ -30,7 +33,7 @@ pub struct Shared {
     pub upstreams: Upstreams,
     pub verifier: TokenVerifier,
     pub deadlines: Deadlines,
-    pub catalog: CatalogCache,
+    pub catalog: ProductCache,
     pub limiter: Option<RateLimiter>,
 }
 

@@ -62,19 +62,12 @@ fn status(err: InventoryError) -> Status {
     }
 }
 
-fn money(money: &shop_events::Money) -> PbMoney {
-    PbMoney {
-        amount_minor: money.amount_minor,
-        currency: money.currency.clone(),
-    }
-}
-
 fn product(p: &Product) -> pb::Product {
     pb::Product {
         id: p.id.to_string(),
         name: p.name.clone(),
         description: p.description.clone(),
-        price: Some(money(&p.price)),
+        price: Some(PbMoney::from(&p.price)),
         image_url: p.image_url.clone(),
         available: p.stock.available(),
         reserved: p.stock.reserved(),
@@ -104,10 +97,10 @@ fn reservation(r: &Reservation) -> pb::Reservation {
                 product_id: l.product_id.to_string(),
                 name: l.name.clone(),
                 quantity: l.quantity.get(),
-                unit_price: Some(money(&l.unit_price)),
+                unit_price: Some(PbMoney::from(&l.unit_price)),
             })
             .collect(),
-        total: Some(money(&r.total)),
+        total: Some(PbMoney::from(&r.total)),
         status: reservation_status(r.status).into(),
         expires_at: Some(timestamp(r.expires_at)),
     }

@@ -1,8 +1,8 @@
 //! Products: what the catalog sells, and the validated shapes of creating and changing one.
 
 use chrono::{DateTime, Utc};
-use shop_events::Money;
-use shop_platform::validation::Violations;
+use shop_kernel::Money;
+use shop_kernel::Violations;
 use uuid::Uuid;
 
 use super::Stock;

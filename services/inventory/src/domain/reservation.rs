@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, SubsecRound as _, Utc};
-use shop_events::Money;
+use shop_kernel::Money;
 use uuid::Uuid;
 
 use super::{Quantity, Stock, StockError};

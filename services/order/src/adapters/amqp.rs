@@ -25,13 +25,7 @@ impl EventHandler<PaymentRefunded> for RefundsToTimeline {
         let entry = TimelineEntry {
             at: event.data.refunded_at,
             event: "refunded".to_owned(),
-            detail: format!(
-                "{}.{:02} {} ({})",
-                amount.amount_minor / 100,
-                amount.amount_minor % 100,
-                amount.currency,
-                event.data.reason
-            ),
+            detail: format!("{amount} ({})", event.data.reason),
         };
         if !append_timeline(tx, event.data.order_id, &entry).await? {
             tracing::warn!(order_id = %event.data.order_id, "refund for an order this service does not know");

@@ -73,13 +73,6 @@ fn order_status(status: OrderStatus) -> pb::OrderStatus {
     }
 }
 
-fn money(money: &shop_events::Money) -> PbMoney {
-    PbMoney {
-        amount_minor: money.amount_minor,
-        currency: money.currency.clone(),
-    }
-}
-
 fn entry(e: &TimelineEntry) -> pb::TimelineEntry {
     pb::TimelineEntry {
         at: Some(timestamp(e.at)),
@@ -105,10 +98,10 @@ fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
                     .map(|p| p.name.clone())
                     .unwrap_or_default(),
                 quantity: l.quantity,
-                unit_price: l.priced.as_ref().map(|p| money(&p.unit_price)),
+                unit_price: l.priced.as_ref().map(|p| PbMoney::from(&p.unit_price)),
             })
             .collect(),
-        total: o.total.as_ref().map(money),
+        total: o.total.as_ref().map(PbMoney::from),
         created_at: Some(timestamp(o.created_at)),
         updated_at: Some(timestamp(o.updated_at)),
         timeline: timeline.iter().map(entry).collect(),

@@ -74,7 +74,7 @@ fn step_error(status: &tonic::Status) -> StepError {
 
 fn money(money: Option<&shop_proto::common::v1::Money>) -> Result<Money, StepError> {
     let money = money.ok_or_else(|| StepError::Transient("inventory sent no price".to_owned()))?;
-    Money::new(money.amount_minor, &money.currency)
+    shop_proto::convert::money(money)
         .map_err(|err| StepError::Transient(format!("inventory sent an invalid price: {err}")))
 }
 

@@ -60,10 +60,7 @@ impl PaymentPort for PaymentClient {
     ) -> Result<ChargeOutcome, StepError> {
         let request = self.request(pb::ChargeRequest {
             order_id: order_id.to_string(),
-            amount: Some(PbMoney {
-                amount_minor: amount.amount_minor,
-                currency: amount.currency.clone(),
-            }),
+            amount: Some(PbMoney::from(amount)),
             card_token: card_token.to_owned(),
             user_id: user_id.to_string(),
         });

@@ -8,7 +8,7 @@
 //! ```
 
 use chrono::{DateTime, Utc};
-use shop_events::Money;
+use shop_kernel::Money;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,15 +142,6 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
-fn format_money(money: &Money) -> String {
-    format!(
-        "{}.{:02} {}",
-        money.amount_minor / 100,
-        money.amount_minor % 100,
-        money.currency
-    )
-}
-
 impl Order {
     /// Inventory reserved the stock and priced the lines.
     pub fn reserved(
@@ -171,7 +162,7 @@ impl Order {
                 .ok_or(TransitionError::LinesMismatch)?;
             line.priced = Some(price.clone());
         }
-        let entry = TimelineEntry::now("stock_reserved", format!("total {}", format_money(&total)));
+        let entry = TimelineEntry::now("stock_reserved", format!("total {total}"));
         self.total = Some(total);
         self.status = OrderStatus::Reserved;
         Ok(vec![entry])
@@ -190,7 +181,10 @@ impl Order {
         Ok(vec![
             TimelineEntry::now(
                 "payment_captured",
-                self.total.as_ref().map(format_money).unwrap_or_default(),
+                self.total
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             ),
             TimelineEntry::now("confirmed", ""),
         ])

@@ -1,7 +1,7 @@
 //! What a customer asks for when placing an order, validated, and its fingerprint.
 
 use sha2::{Digest as _, Sha256};
-use shop_platform::validation::Violations;
+use shop_kernel::Violations;
 use uuid::Uuid;
 
 /// The most distinct products in one order, and units of one product.

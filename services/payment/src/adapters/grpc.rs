@@ -71,10 +71,7 @@ fn payment(p: &Payment) -> pb::Payment {
         order_id: p.order_id.to_string(),
         user_id: p.user_id.to_string(),
         status: payment_status(p.status).into(),
-        amount: Some(PbMoney {
-            amount_minor: p.amount.amount_minor,
-            currency: p.amount.currency.clone(),
-        }),
+        amount: Some(PbMoney::from(&p.amount)),
         provider_reference: p.provider_reference.clone().unwrap_or_default(),
         failure_reason: p.failure_reason.clone().unwrap_or_default(),
         created_at: Some(timestamp(p.created_at)),

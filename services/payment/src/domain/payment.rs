@@ -1,8 +1,8 @@
 //! A payment and the rules of its states.
 
 use chrono::{DateTime, Utc};
-use shop_events::Money;
-use shop_platform::validation::Violations;
+use shop_kernel::Money;
+use shop_kernel::Violations;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

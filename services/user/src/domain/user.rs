@@ -1,7 +1,7 @@
 //! An account as the rest of the system sees it.
 
 use chrono::{DateTime, Utc};
-use shop_auth::Role;
+use shop_kernel::Role;
 use uuid::Uuid;
 
 use super::Email;

@@ -1,5 +1,6 @@
-//! Rate limits in Redis, shared by every gateway replica: GCRA (the generic cell rate
-//! algorithm), one atomic Lua script per check, with Redis's own clock so replicas agree.
+//! The middleware every API request goes through, in this order: identification (who is
+//! calling, from the bearer token, verified once for the whole request) and rate limiting
+//! (which budgets the request draws on).
 //!
 //! Anonymous requests are limited per client IP, signed-in requests per user, and login,
 //! registration and refresh per IP again with a much smaller budget. Responses carry
@@ -11,104 +12,27 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use redis::aio::ConnectionManager;
+use shop_auth::Caller;
 use shop_platform::problem::Problem;
 
-use crate::api::state::AppState;
-use crate::config::{RateLimitSettings, RatePolicy};
+use super::state::AppState;
+use crate::adapters::rate_limit::{Decision, headers};
 
-/// GCRA: KEYS[1] is the bucket, ARGV[1] the emission interval (ms per request), ARGV[2] the
-/// burst. Returns {allowed, retry_after_ms, remaining, reset_ms}.
-const GCRA: &str = r"
-local emission = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + emission
-local allow_at = new_tat - emission * burst
-if now < allow_at then
-  return {0, allow_at - now, 0, tat - now}
-end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
-return {1, 0, math.floor((now - allow_at) / emission), new_tat - now}
-";
-
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision {
-    pub allowed: bool,
-    pub limit: u32,
-    pub remaining: u64,
-    /// Seconds until a refused request may succeed.
-    pub retry_after: u64,
-    /// Seconds until the bucket is full again.
-    pub reset: u64,
-}
-
-#[derive(Clone)]
-pub struct RateLimiter {
-    redis: ConnectionManager,
-    script: redis::Script,
-    prefix: String,
-    settings: RateLimitSettings,
-}
-
-impl std::fmt::Debug for RateLimiter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RateLimiter")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+/// Identification: a request with a valid person's bearer token carries its [`Caller`] from
+/// here on, which the rate limiter and the handlers' extractors (`AuthUser`, `AdminUser`) use
+/// instead of verifying the token again. A request without one, or with one that is not valid,
+/// carries nothing; the extractors then refuse it with the right status.
+pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/")
+        && let Ok(Some(token)) = shop_auth::grpc::bearer_token(request.headers())
+        && let Ok(caller) = state.verifier.verify_user(token).await
+    {
+        request.extensions_mut().insert(caller);
     }
-}
-
-fn ceil_secs(ms: i64) -> u64 {
-    u64::try_from(ms.max(0)).unwrap_or(0).div_ceil(1000)
-}
-
-impl RateLimiter {
-    pub fn new(redis: ConnectionManager, prefix: &str, settings: RateLimitSettings) -> Self {
-        Self {
-            redis,
-            script: redis::Script::new(GCRA),
-            prefix: format!("{prefix}ratelimit:"),
-            settings,
-        }
-    }
-
-    /// Takes one request from `key`'s budget under `policy`.
-    pub async fn check(
-        &self,
-        key: &str,
-        policy: RatePolicy,
-    ) -> Result<Decision, redis::RedisError> {
-        let emission = (60_000 / u64::from(policy.per_minute.max(1))).max(1);
-        let mut redis = self.redis.clone();
-        let (allowed, retry_after_ms, remaining, reset_ms): (i64, i64, i64, i64) = self
-            .script
-            .key(format!("{}{key}", self.prefix))
-            .arg(emission)
-            .arg(policy.burst.max(1))
-            .invoke_async(&mut redis)
-            .await?;
-        Ok(Decision {
-            allowed: allowed == 1,
-            limit: policy.burst,
-            remaining: u64::try_from(remaining.max(0)).unwrap_or(0),
-            retry_after: ceil_secs(retry_after_ms).max(u64::from(allowed == 0)),
-            reset: ceil_secs(reset_ms),
-        })
-    }
-}
-
-fn headers(decision: &Decision, headers: &mut HeaderMap) {
-    headers.insert("ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
-    headers.insert("ratelimit-reset", HeaderValue::from(decision.reset));
+    next.run(request).await
 }
 
 /// The client's address: the first `X-Forwarded-For` hop when the gateway sits behind a
@@ -132,9 +56,8 @@ fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
         )
 }
 
-/// The middleware: identifies the caller (verifying a bearer token once, for the handlers
-/// too), checks the applicable budgets, and answers 429 when one is spent.
-pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+/// Rate limiting: checks the budgets the request draws on, and answers 429 when one is spent.
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(limiter) = state.limiter.clone() else {
         return next.run(request).await;
     };
@@ -156,20 +79,9 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
     {
         checks.push((format!("auth:{ip}"), settings.auth));
     }
-    let token = shop_auth::grpc::bearer_token(request.headers())
-        .ok()
-        .flatten()
-        .map(str::to_owned);
-    let caller = match token {
-        Some(token) => state.verifier.verify_user(&token).await.ok(),
-        None => None,
-    };
-    match &caller {
+    match request.extensions().get::<Caller>() {
         Some(caller) => checks.push((format!("user:{}", caller.user_id()), settings.user)),
         None => checks.push((format!("ip:{ip}"), settings.anonymous)),
-    }
-    if let Some(caller) = caller {
-        request.extensions_mut().insert(caller);
     }
 
     let mut tightest: Option<Decision> = None;

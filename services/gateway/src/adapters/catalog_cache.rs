@@ -10,14 +10,13 @@ use shop_events::Envelope;
 use shop_events::product::ProductChanged;
 use shop_messaging::BroadcastHandler;
 
-use crate::api::dto::Product;
-
+/// Products by id, in whatever form the caller serves them (the API's JSON shape).
 #[derive(Debug, Clone)]
-pub struct CatalogCache {
-    products: moka::future::Cache<String, Product>,
+pub struct CatalogCache<P: Clone + Send + Sync + 'static> {
+    products: moka::future::Cache<String, P>,
 }
 
-impl CatalogCache {
+impl<P: Clone + Send + Sync + 'static> CatalogCache<P> {
     pub fn new(ttl: Duration, capacity: u64) -> Self {
         Self {
             products: moka::future::Cache::builder()
@@ -27,15 +26,15 @@ impl CatalogCache {
         }
     }
 
-    pub async fn get(&self, id: &str) -> Option<Product> {
+    pub async fn get(&self, id: &str) -> Option<P> {
         let found = self.products.get(id).await;
         let result = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!("gateway_catalog_cache_requests_total", "result" => result).increment(1);
         found
     }
 
-    pub async fn put(&self, product: Product) {
-        self.products.insert(product.id.clone(), product).await;
+    pub async fn put(&self, id: String, product: P) {
+        self.products.insert(id, product).await;
     }
 
     pub async fn forget(&self, id: &str) {
@@ -48,7 +47,7 @@ impl CatalogCache {
 }
 
 #[async_trait]
-impl BroadcastHandler<ProductChanged> for CatalogCache {
+impl<P: Clone + Send + Sync + 'static> BroadcastHandler<ProductChanged> for CatalogCache<P> {
     async fn on_event(&self, event: Envelope<ProductChanged>) {
         self.forget(&event.data.product_id.to_string()).await;
     }
