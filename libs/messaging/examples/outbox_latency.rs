@@ -22,9 +22,10 @@ use chrono::Utc;
 use shop_events::Envelope;
 use shop_events::order::OrderCancelled;
 use shop_events::subscriptions::INVENTORY_ORDER_EVENTS;
-use shop_messaging::{AmqpSettings, Consumer, EventHandler, MIGRATOR, OutboxRelay, OutboxWriter};
+use shop_messaging::{
+    AmqpSettings, Consumer, EventHandler, Handled, InboxEntry, MIGRATOR, OutboxRelay, OutboxWriter,
+};
 use shop_testkit::TestDatabase;
-use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -38,13 +39,13 @@ impl EventHandler<OrderCancelled> for Stopwatch {
     async fn handle(
         &self,
         event: &Envelope<OrderCancelled>,
-        _tx: &mut PgConnection,
-    ) -> anyhow::Result<()> {
+        _entry: InboxEntry,
+    ) -> anyhow::Result<Handled> {
         self.applied
             .lock()
             .unwrap()
             .insert(event.id, Instant::now());
-        Ok(())
+        Ok(Handled::Applied)
     }
 }
 

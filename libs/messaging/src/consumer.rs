@@ -1,12 +1,14 @@
 //! The consumer runner: typed handlers, exactly-once effects through the inbox, delayed retry,
 //! dead-lettering, and reconnection.
 //!
-//! For each delivery the runner opens a transaction, records the message id in the inbox, runs
-//! the handler in the same transaction, commits, and only then acks. A duplicate finds its inbox
-//! row and is acked without effect. A failing handler rolls back and the message is rejected
-//! into the retry queue, from which the broker redelivers it after `retry_delay`; after
-//! `max_attempts` deliveries it is published to the dead-letter queue (with confirms) and acked.
-//! Messages that can never succeed (undecodable, no handler) go to the dead-letter queue at once.
+//! For each delivery the runner decodes the event and hands it to its handler with the message's
+//! [`InboxEntry`]; the handler (an application use case) has its store record the entry in the
+//! transaction that applies the effect, and the runner acks once the handler returns. A
+//! duplicate finds its inbox row and changes nothing. A failing handler's transaction rolls back
+//! and the message is rejected into the retry queue, from which the broker redelivers it after
+//! `retry_delay`; after `max_attempts` deliveries it is published to the dead-letter queue (with
+//! confirms) and acked. Messages that can never succeed (undecodable, no handler) go to the
+//! dead-letter queue at once.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -25,32 +27,27 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Channel, Confirmation, Connection};
 use shop_events::subscriptions::Subscription;
 use shop_events::{DecodeError, Envelope, Event};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::connection::{self, connect_until_stopped};
 use crate::headers::{self, HeaderReader};
-use crate::inbox;
+use crate::inbox::{Handled, InboxEntry};
 use crate::settings::AmqpSettings;
 use crate::topology::{self, QueueNames};
 
 /// How often old inbox rows are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
 
-/// Applies one event type. `handle` runs inside the transaction that also records the message
-/// in the inbox: use `tx` for every write, and the effects commit exactly once, together.
-/// Return an error to have the message retried later; an error is never acked away.
-///
-/// `after_commit` runs once the effects are committed, for what must not happen before (or
-/// instead of) the commit: dropping cache entries that the transaction made stale. It is best
-/// effort: it does not run for a duplicate, nor again if the process dies right after commit.
+/// Applies one event type: usually by calling an application use case, whose store records
+/// `entry` in the same transaction as the effect ([`InboxEntry::record`]). A handler whose
+/// effect is idempotent by itself (a refund by order id) may ignore the entry. Return an error
+/// to have the message retried later; an error is never acked away.
 #[async_trait]
 pub trait EventHandler<E: Event>: Send + Sync + 'static {
-    async fn handle(&self, event: &Envelope<E>, tx: &mut PgConnection) -> anyhow::Result<()>;
-
-    async fn after_commit(&self, _event: &Envelope<E>) {}
+    async fn handle(&self, event: &Envelope<E>, entry: InboxEntry) -> anyhow::Result<Handled>;
 }
 
 /// Why a delivery was not applied.
@@ -64,14 +61,13 @@ enum Failure {
 /// A handler of one event type, behind a type-erased face so one consumer can route several.
 #[async_trait]
 trait ErasedHandler: Send + Sync {
-    /// Decodes, records the message in the inbox and applies it, all in one transaction.
+    /// Decodes the message and has the handler apply it.
     async fn apply(
         &self,
-        pool: &PgPool,
         inbox_name: &str,
         message_id: Uuid,
         bytes: &[u8],
-    ) -> Result<Outcome, Failure>;
+    ) -> Result<Handled, Failure>;
 }
 
 struct Typed<E, H> {
@@ -79,38 +75,20 @@ struct Typed<E, H> {
     event: PhantomData<fn() -> E>,
 }
 
-fn retry(err: impl Into<anyhow::Error>, context: &'static str) -> Failure {
-    Failure::Retry(err.into().context(context))
-}
-
 #[async_trait]
 impl<E: Event, H: EventHandler<E>> ErasedHandler for Typed<E, H> {
     async fn apply(
         &self,
-        pool: &PgPool,
         inbox_name: &str,
         message_id: Uuid,
         bytes: &[u8],
-    ) -> Result<Outcome, Failure> {
+    ) -> Result<Handled, Failure> {
         let envelope = Envelope::<E>::decode(bytes)
             .map_err(|err: DecodeError| Failure::Poison(err.to_string()))?;
-        let mut tx = pool
-            .begin()
-            .await
-            .map_err(|err| retry(err, "beginning the transaction"))?;
-        let first_time = inbox::record(&mut tx, inbox_name, message_id)
-            .await
-            .map_err(|err| retry(err, "recording the message in the inbox"))?;
-        if !first_time {
-            return Ok(Outcome::Duplicate);
-        }
         self.handler
-            .handle(&envelope, &mut tx)
+            .handle(&envelope, InboxEntry::new(inbox_name, message_id))
             .await
-            .map_err(Failure::Retry)?;
-        tx.commit().await.map_err(|err| retry(err, "committing"))?;
-        self.handler.after_commit(&envelope).await;
-        Ok(Outcome::Applied)
+            .map_err(Failure::Retry)
     }
 }
 
@@ -130,11 +108,6 @@ impl std::fmt::Debug for Consumer {
             .field("event_types", &self.handlers.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-enum Outcome {
-    Applied,
-    Duplicate,
 }
 
 impl Consumer {
@@ -303,15 +276,15 @@ impl Consumer {
                 return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no handler for this event type").await;
             };
 
-            let result = handler.apply(&self.pool, self.inbox_name(), message_id, &delivery.data).await;
+            let result = handler.apply(self.inbox_name(), message_id, &delivery.data).await;
             metrics::histogram!("messaging_handler_duration_seconds", "queue" => self.names.main.clone(), "event_type" => event_type.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {
                 Ok(outcome) => {
                     delivery.acker.ack(BasicAckOptions::default()).await.context("acking")?;
                     let outcome = match outcome {
-                        Outcome::Applied => "processed",
-                        Outcome::Duplicate => {
+                        Handled::Applied => "processed",
+                        Handled::Duplicate => {
                             tracing::debug!(%message_id, "duplicate delivery ignored");
                             "duplicate"
                         }

@@ -1,26 +1,61 @@
-//! The inbox: remembers which messages a consumer has applied, in the handler's transaction.
+//! The inbox: remembers which messages a consumer has applied, in the transaction that applies
+//! them.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Records that `consumer` applies `message_id` in the current transaction. Returns false when
-/// it already did: the message is a duplicate and must change nothing.
-///
-/// A concurrent duplicate blocks on the primary key until the first transaction ends, then
-/// sees its row: two deliveries of one message are applied once even when processed at once.
-pub(crate) async fn record(
-    tx: &mut PgConnection,
-    consumer: &str,
+/// What applying a delivered message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// Its effect was applied now.
+    Applied,
+    /// It had been applied before (a redelivery): nothing changed.
+    Duplicate,
+}
+
+/// A delivered message's entry in its consumer's inbox. The store that applies the message's
+/// effect records it in the same transaction as the effect ([`InboxEntry::record`]), so the
+/// effect commits exactly once however often the message is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxEntry {
+    consumer: String,
     message_id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO processed_message (consumer, message_id) VALUES ($1, $2) \
-         ON CONFLICT (consumer, message_id) DO NOTHING",
-    )
-    .bind(consumer)
-    .bind(message_id)
-    .execute(tx)
-    .await?
-    .rows_affected();
-    Ok(inserted == 1)
+}
+
+impl InboxEntry {
+    /// The entry of `message_id` for `consumer` (the consumer runner makes these; tests of
+    /// stores may too).
+    pub fn new(consumer: impl Into<String>, message_id: Uuid) -> Self {
+        Self {
+            consumer: consumer.into(),
+            message_id,
+        }
+    }
+
+    pub fn message_id(&self) -> Uuid {
+        self.message_id
+    }
+
+    /// Records the entry in `tx`: [`Handled::Applied`] when it is new (go on and apply the
+    /// effect in `tx`), [`Handled::Duplicate`] when the message was applied before (change
+    /// nothing).
+    ///
+    /// A concurrent duplicate blocks on the primary key until the first transaction ends, then
+    /// sees its row: two deliveries of one message are applied once even when processed at once.
+    pub async fn record(&self, tx: &mut PgConnection) -> Result<Handled, sqlx::Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO processed_message (consumer, message_id) VALUES ($1, $2) \
+             ON CONFLICT (consumer, message_id) DO NOTHING",
+        )
+        .bind(&self.consumer)
+        .bind(self.message_id)
+        .execute(tx)
+        .await?
+        .rows_affected();
+        Ok(if inserted == 1 {
+            Handled::Applied
+        } else {
+            Handled::Duplicate
+        })
+    }
 }

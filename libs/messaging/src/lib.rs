@@ -4,8 +4,9 @@
 //!   ([`OutboxWriter`]); the **relay** ([`OutboxRelay`]) publishes committed rows with publisher
 //!   confirms, woken by `NOTIFY` at commit. A rolled-back transaction publishes nothing; a
 //!   crash between commit and publish only delays the event.
-//! - Consumers write handlers ([`EventHandler`]); the **consumer runner** ([`Consumer`]) records
-//!   each message in the **inbox** in the handler's transaction, acks after commit, retries
+//! - Consumers write handlers ([`EventHandler`]) that call application use cases; the store that
+//!   applies an event's effect records the message in the **inbox** ([`InboxEntry`]) in the same
+//!   transaction. The **consumer runner** ([`Consumer`]) acks once the handler returns, retries
 //!   failures after a delay through a retry queue, and dead-letters what keeps failing.
 //! - Trace context rides in AMQP headers, so a consumer's span joins the producer's trace.
 //!
@@ -25,6 +26,7 @@ use std::sync::LazyLock;
 
 pub use broadcast::{Broadcast, BroadcastHandler};
 pub use consumer::{Consumer, EventHandler};
+pub use inbox::{Handled, InboxEntry};
 pub use outbox::{OutboxRelay, OutboxWriter, OutgoingMessage};
 pub use settings::AmqpSettings;
 

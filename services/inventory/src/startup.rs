@@ -51,7 +51,6 @@ pub struct Handle {
 #[allow(missing_debug_implementations)] // Connections and trait objects; nothing to print.
 pub struct Parts {
     pub inventory: Inventory,
-    pub catalog: Arc<dyn Catalog>,
     pub cache_stats: Arc<CacheStats>,
     pub pool: PgPool,
     pub redis: redis::aio::ConnectionManager,
@@ -72,13 +71,12 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     let catalog: Arc<dyn Catalog> = Arc::new(cached);
     let reservation_ttl = chrono::Duration::from_std(settings.reservations.ttl)?;
     let inventory = Inventory::new(
-        catalog.clone(),
+        catalog,
         Arc::new(PgReservations::new(pool.clone(), outbox)),
         reservation_ttl,
     );
     Ok(Parts {
         inventory,
-        catalog,
         cache_stats,
         pool,
         redis,
@@ -106,7 +104,6 @@ impl Service for ShopInventory {
     async fn build(settings: Settings) -> anyhow::Result<Built<Handle>> {
         let Parts {
             inventory,
-            catalog,
             cache_stats,
             pool,
             redis,
@@ -135,7 +132,7 @@ impl Service for ShopInventory {
 
         let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "inventory");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
-        let handlers = OrderEvents::new(pool.clone(), OutboxWriter::new("inventory"), catalog);
+        let handlers = OrderEvents::new(inventory.clone());
         let consumer = Consumer::new(pool, settings.amqp.clone(), INVENTORY_ORDER_EVENTS)
             .on::<OrderConfirmed>(handlers.clone())
             .on::<OrderCancelled>(handlers);

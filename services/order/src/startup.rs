@@ -94,7 +94,7 @@ impl ShopOrder {
         let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "order");
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
         let consumer = Consumer::new(pool, settings.amqp.clone(), ORDER_PAYMENT_REFUNDED)
-            .on::<PaymentRefunded>(RefundsToTimeline);
+            .on::<PaymentRefunded>(RefundsToTimeline::new(orders.clone()));
         host.spawn_worker("payment-refunds", move |stop| consumer.run(stop));
         let recovery = orders.clone();
         host.spawn_periodic(

@@ -105,9 +105,17 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
     let relative = file.strip_prefix(src).unwrap();
     let mut path: Vec<String> = relative
         .components()
-        .map(|c| c.as_os_str().to_string_lossy().trim_end_matches(".rs").to_owned())
+        .map(|c| {
+            c.as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned()
+        })
         .collect();
-    if matches!(path.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+    if matches!(
+        path.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
         path.pop();
     }
     path
@@ -138,7 +146,10 @@ fn references(source: &str, module: &[String]) -> Vec<Vec<String>> {
                         break;
                     }
                     target.push(name);
-                    if !segment.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    if !segment
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
                         break;
                     }
                 }

@@ -1,7 +1,8 @@
 //! The layering rules every service keeps, checked on the source and the lock file:
 //! - domain code names no crate that depends, however indirectly, on a framework or an I/O
 //!   library (tonic, axum, sqlx, lapin, redis, tokio), nor the service's app or adapters;
-//! - the app layer never reaches into the adapters;
+//! - the app layer never reaches into the adapters, and inbound adapters (gRPC, AMQP) call use
+//!   cases, never another adapter (a store's function, a client);
 //! - no crate's top-level modules use each other in a circle.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Fail loudly.
 
@@ -75,6 +76,28 @@ fn the_app_layer_never_reaches_into_the_adapters() {
             if source.contains("crate::adapters") {
                 let relative = file.strip_prefix(root()).unwrap().display().to_string();
                 problems.push(format!("{relative}: uses crate::adapters"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn inbound_adapters_call_use_cases_never_other_adapters() {
+    let mut problems = Vec::new();
+    for service in SERVICES {
+        let adapters = root().join("services").join(service).join("src/adapters");
+        for inbound in ["grpc.rs", "amqp.rs"] {
+            let Ok(source) = std::fs::read_to_string(adapters.join(inbound)) else {
+                continue;
+            };
+            for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                if line.contains("super::") || line.contains("crate::adapters") {
+                    problems.push(format!(
+                        "services/{service}/src/adapters/{inbound}: {}",
+                        line.trim()
+                    ));
+                }
             }
         }
     }

@@ -14,9 +14,11 @@ use shop_events::order::{OrderCancelled, OrderConfirmed};
 use shop_events::subscriptions::INVENTORY_ORDER_EVENTS;
 use shop_events::{Envelope, Money};
 use shop_messaging::topology::QueueNames;
-use shop_messaging::{AmqpSettings, Consumer, EventHandler, MIGRATOR, OutboxRelay, OutboxWriter};
+use shop_messaging::{
+    AmqpSettings, Consumer, EventHandler, Handled, InboxEntry, MIGRATOR, OutboxRelay, OutboxWriter,
+};
 use shop_testkit::TestDatabase;
-use sqlx::PgConnection;
+use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -67,6 +69,10 @@ impl Bed {
     }
 
     pub fn start_consumer(&self, handler: RecordingHandler) -> JoinHandle<anyhow::Result<()>> {
+        let handler = RecordingHandler {
+            pool: Some(self.db.pool.clone()),
+            ..handler
+        };
         let consumer = Consumer::new(
             self.db.pool.clone(),
             self.settings.clone(),
@@ -243,12 +249,15 @@ pub fn confirmed() -> OrderConfirmed {
     }
 }
 
-/// Records each applied event as an `effects` row (in the handler's transaction). Fails for
-/// events whose subject is in `failing`, and counts every call, failed or not.
+/// Records each applied event as an `effects` row, in one transaction with its inbox entry, as
+/// a store does. Fails for events whose subject is in `failing`, and counts every call that was
+/// not a duplicate, failed or not.
 #[derive(Clone, Default)]
 pub struct RecordingHandler {
     pub failing: Arc<Vec<String>>,
     pub calls: Arc<Mutex<Vec<(String, Instant)>>>,
+    /// The test database, set by [`Bed::start_consumer`].
+    pool: Option<PgPool>,
 }
 
 impl RecordingHandler {
@@ -269,12 +278,22 @@ impl RecordingHandler {
             .collect()
     }
 
+    /// Applies an event the way a store does: the inbox entry and the effect in one
+    /// transaction, which a refusal rolls back.
     async fn record(
         &self,
         message_id: Uuid,
         subject: &str,
-        tx: &mut PgConnection,
-    ) -> anyhow::Result<()> {
+        entry: InboxEntry,
+    ) -> anyhow::Result<Handled> {
+        let pool = self
+            .pool
+            .as_ref()
+            .expect("started through Bed::start_consumer");
+        let mut tx = pool.begin().await?;
+        if entry.record(&mut tx).await? == Handled::Duplicate {
+            return Ok(Handled::Duplicate);
+        }
         self.calls
             .lock()
             .unwrap()
@@ -287,7 +306,8 @@ impl RecordingHandler {
         if self.failing.iter().any(|s| s == subject) {
             anyhow::bail!("handler refuses {subject}");
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(Handled::Applied)
     }
 }
 
@@ -296,9 +316,9 @@ impl EventHandler<OrderCancelled> for RecordingHandler {
     async fn handle(
         &self,
         event: &Envelope<OrderCancelled>,
-        tx: &mut PgConnection,
-    ) -> anyhow::Result<()> {
-        self.record(event.id, &event.data.reason, tx).await
+        entry: InboxEntry,
+    ) -> anyhow::Result<Handled> {
+        self.record(event.id, &event.data.reason, entry).await
     }
 }
 
@@ -307,9 +327,9 @@ impl EventHandler<OrderConfirmed> for RecordingHandler {
     async fn handle(
         &self,
         event: &Envelope<OrderConfirmed>,
-        tx: &mut PgConnection,
-    ) -> anyhow::Result<()> {
-        self.record(event.id, "confirmed", tx).await
+        entry: InboxEntry,
+    ) -> anyhow::Result<Handled> {
+        self.record(event.id, "confirmed", entry).await
     }
 }
 

@@ -6,6 +6,7 @@ mod error;
 mod expire_reservations;
 mod get_products;
 mod list_products;
+mod order_events;
 pub mod ports;
 mod release_reservation;
 mod reserve_stock;

@@ -1,11 +1,12 @@
 //! The ports the inventory use cases need. Adapters implement them; unit tests mock them.
 
 use async_trait::async_trait;
+use shop_messaging::InboxEntry;
 use uuid::Uuid;
 
 use crate::domain::{
-    NewProduct, PageToken, Product, ProductPatch, ReleaseReason, RequestedLine, Reservation,
-    ReservationError,
+    CommitOutcome, NewProduct, PageToken, Product, ProductPatch, ReleaseReason, RequestedLine,
+    Reservation, ReservationError,
 };
 
 /// One page of the catalog, in listing order.
@@ -80,4 +81,25 @@ pub trait Reservations: Send + Sync {
     ) -> anyhow::Result<Option<Reservation>>;
     /// Releases up to `limit` reservations whose TTL has passed; returns the products touched.
     async fn expire_due(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
+    /// `order.confirmed`: the order's held stock becomes sold, in one transaction with the
+    /// event's inbox `entry`. An order that never reserved stock is an error.
+    async fn sell(
+        &self,
+        order_id: Uuid,
+        entry: InboxEntry,
+    ) -> anyhow::Result<StockEffect<CommitOutcome>>;
+    /// `order.cancelled`: the order's goods go back on the shelf (whether they were held or
+    /// sold), in one transaction with the event's inbox `entry`; `false` when there was nothing
+    /// to restock.
+    async fn restock(&self, order_id: Uuid, entry: InboxEntry)
+    -> anyhow::Result<StockEffect<bool>>;
+}
+
+/// What an order event did to stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StockEffect<T> {
+    /// The event had been applied before: nothing changed.
+    Duplicate,
+    /// Applied now, with the rule's outcome and the products whose stock changed.
+    Applied { outcome: T, touched: Vec<Uuid> },
 }

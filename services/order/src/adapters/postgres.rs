@@ -6,11 +6,11 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
-use shop_messaging::OutboxWriter;
+use shop_messaging::{Handled, InboxEntry, OutboxWriter};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::app::ports::{Change, Created, Lease, NewOrder, OrderStore, OutgoingEvent};
+use crate::app::ports::{Appended, Change, Created, Lease, NewOrder, OrderStore, OutgoingEvent};
 use crate::domain::{LineItem, Order, OrderStatus, PricedLine, RejectReason, TimelineEntry};
 
 const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_minor, currency, saga_deadline, \
@@ -140,7 +140,7 @@ async fn insert_timeline(
 
 /// Appends one entry to an order's timeline, if the order exists (used by event consumers,
 /// inside their inbox transaction).
-pub async fn append_timeline(
+async fn append_timeline(
     conn: &mut PgConnection,
     order_id: Uuid,
     entry: &TimelineEntry,
@@ -419,5 +419,34 @@ impl OrderStore for PgOrderStore {
         .await
         .context("listing orders")?;
         orders_with_lines(&mut conn, rows).await
+    }
+
+    #[tracing::instrument(name = "orders.append_event", skip_all, err)]
+    async fn append_event(
+        &self,
+        id: Uuid,
+        entry: TimelineEntry,
+        inbox: InboxEntry,
+    ) -> anyhow::Result<Appended> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        if inbox
+            .record(&mut tx)
+            .await
+            .context("recording the event in the inbox")?
+            == Handled::Duplicate
+        {
+            return Ok(Appended::Duplicate);
+        }
+        let appended = append_timeline(&mut tx, id, &entry).await?;
+        tx.commit().await.context("committing")?;
+        Ok(if appended {
+            Appended::Appended
+        } else {
+            Appended::UnknownOrder
+        })
     }
 }

@@ -5,6 +5,7 @@ mod error;
 pub mod events;
 mod get_order;
 mod list_orders;
+mod payment_events;
 mod place_order;
 pub mod ports;
 mod recovery;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
 use shop_events::order::{OrderCancelled, OrderConfirmed};
+use shop_messaging::InboxEntry;
 use uuid::Uuid;
 
 use crate::domain::{Order, OrderStatus, PricedLine, RejectReason, RequestedLine, TimelineEntry};
@@ -79,6 +80,24 @@ pub trait OrderStore: Send + Sync {
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> anyhow::Result<Vec<Order>>;
+    /// Appends what another service told about an order to its timeline, in one transaction
+    /// with the event's `inbox` entry.
+    async fn append_event(
+        &self,
+        id: Uuid,
+        entry: TimelineEntry,
+        inbox: InboxEntry,
+    ) -> anyhow::Result<Appended>;
+}
+
+/// What appending an event to a timeline came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Appended,
+    /// The event had been appended before (a redelivery).
+    Duplicate,
+    /// This service does not know the order (the event is recorded, and changes nothing).
+    UnknownOrder,
 }
 
 /// Why a saga step did not happen.

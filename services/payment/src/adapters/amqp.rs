@@ -3,13 +3,12 @@
 use async_trait::async_trait;
 use shop_events::Envelope;
 use shop_events::order::OrderCancelled;
-use shop_messaging::EventHandler;
-use sqlx::PgConnection;
+use shop_messaging::{EventHandler, Handled, InboxEntry};
 
-use crate::app::{PaymentError, Payments};
+use crate::app::Payments;
 
-/// Handles `order.cancelled`. The refund is idempotent by order id on its own, so it runs in
-/// its own transaction (it talks to the processor) rather than the inbox's.
+/// Handles `order.cancelled`. The refund is idempotent by order id on its own, so the inbox
+/// entry is not needed to apply it once.
 #[derive(Debug, Clone)]
 pub struct OrderCancellations {
     payments: Payments,
@@ -26,15 +25,11 @@ impl EventHandler<OrderCancelled> for OrderCancellations {
     async fn handle(
         &self,
         event: &Envelope<OrderCancelled>,
-        _tx: &mut PgConnection,
-    ) -> anyhow::Result<()> {
-        match self
-            .payments
-            .refund(event.data.order_id, "order_cancelled")
-            .await
-        {
-            Ok(_) | Err(PaymentError::NotFound) => Ok(()),
-            Err(err) => Err(anyhow::Error::new(err).context("refunding the cancelled order")),
-        }
+        _entry: InboxEntry,
+    ) -> anyhow::Result<Handled> {
+        self.payments
+            .refund_cancelled_order(event.data.order_id)
+            .await?;
+        Ok(Handled::Applied)
     }
 }

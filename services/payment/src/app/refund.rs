@@ -15,6 +15,16 @@ const POLL: std::time::Duration = std::time::Duration::from_millis(20);
 const MAX_REASON: usize = 200;
 
 impl Payments {
+    /// `order.cancelled`: the order's money goes back. A refund is idempotent by order id on
+    /// its own (it talks to the processor, so it cannot share a transaction with an inbox
+    /// entry), and an order that never paid has nothing to refund.
+    pub async fn refund_cancelled_order(&self, order_id: Uuid) -> anyhow::Result<()> {
+        match self.refund(order_id, "order_cancelled").await {
+            Ok(_) | Err(PaymentError::NotFound) => Ok(()),
+            Err(err) => Err(anyhow::Error::new(err).context("refunding the cancelled order")),
+        }
+    }
+
     /// Parses the request, then refunds.
     pub async fn refund_request(
         &self,

@@ -5,4 +5,4 @@ mod reservations;
 mod rows;
 
 pub use catalog::PgCatalog;
-pub use reservations::{PgReservations, commit_for_order, restock_for_order};
+pub use reservations::PgReservations;

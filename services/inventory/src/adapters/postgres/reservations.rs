@@ -10,13 +10,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
 use shop_events::product::ProductChange;
-use shop_messaging::OutboxWriter;
+use shop_messaging::{Handled, InboxEntry, OutboxWriter};
 use shop_platform::postgres::is_unique_violation;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::rows::{announce, lock_book, save_book};
-use crate::app::ports::{Reservations, ReserveError};
+use crate::app::ports::{Reservations, ReserveError, StockEffect};
 use crate::domain::{
     CommitOutcome, Quantity, ReleaseReason, RequestedLine, Reservation, ReservationError,
     ReservationStatus, ReservedLine,
@@ -172,31 +172,71 @@ async fn change_reservation<T>(
     Ok(Some((result, reservation, touched)))
 }
 
-/// `order.confirmed`: the order's held stock becomes sold. In the caller's transaction.
-pub async fn commit_for_order(
-    tx: &mut PgConnection,
-    outbox: &OutboxWriter,
-    order_id: Uuid,
-) -> anyhow::Result<CommitOutcome> {
-    let changed = change_reservation(tx, outbox, order_id, Reservation::commit).await?;
-    let (outcome, ..) = changed
-        .with_context(|| format!("order {order_id} was confirmed but never reserved stock"))?;
-    Ok(outcome)
-}
-
-/// `order.cancelled`: the order's goods go back on the shelf. In the caller's transaction.
-/// An order that never reserved anything has nothing to restock.
-pub async fn restock_for_order(
-    tx: &mut PgConnection,
-    outbox: &OutboxWriter,
-    order_id: Uuid,
-) -> anyhow::Result<bool> {
-    let changed = change_reservation(tx, outbox, order_id, Reservation::restock).await?;
-    Ok(changed.is_some_and(|(restocked, ..)| restocked))
+impl PgReservations {
+    /// Applies an order event's `rule` to its reservation, in one transaction with the event's
+    /// inbox `entry`; `missing` is the outcome for an order that never reserved anything.
+    async fn apply_event<T>(
+        &self,
+        order_id: Uuid,
+        entry: InboxEntry,
+        rule: impl FnOnce(
+            &mut Reservation,
+            &mut crate::domain::StockBook,
+        ) -> Result<T, ReservationError>,
+        missing: impl FnOnce() -> anyhow::Result<T>,
+    ) -> anyhow::Result<StockEffect<T>> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("beginning the transaction")?;
+        if entry
+            .record(&mut tx)
+            .await
+            .context("recording the event in the inbox")?
+            == Handled::Duplicate
+        {
+            return Ok(StockEffect::Duplicate);
+        }
+        let effect = match change_reservation(&mut tx, &self.outbox, order_id, rule).await? {
+            Some((outcome, _, touched)) => StockEffect::Applied { outcome, touched },
+            None => StockEffect::Applied {
+                outcome: missing()?,
+                touched: Vec::new(),
+            },
+        };
+        tx.commit().await.context("committing")?;
+        Ok(effect)
+    }
 }
 
 #[async_trait]
 impl Reservations for PgReservations {
+    #[tracing::instrument(name = "reservations.sell", skip_all, err(Debug))]
+    async fn sell(
+        &self,
+        order_id: Uuid,
+        entry: InboxEntry,
+    ) -> anyhow::Result<StockEffect<CommitOutcome>> {
+        self.apply_event(order_id, entry, Reservation::commit, || {
+            Err(anyhow::anyhow!(
+                "order {order_id} was confirmed but never reserved stock"
+            ))
+        })
+        .await
+    }
+
+    #[tracing::instrument(name = "reservations.restock", skip_all, err(Debug))]
+    async fn restock(
+        &self,
+        order_id: Uuid,
+        entry: InboxEntry,
+    ) -> anyhow::Result<StockEffect<bool>> {
+        // An order that never reserved anything has nothing to restock.
+        self.apply_event(order_id, entry, Reservation::restock, || Ok(false))
+            .await
+    }
+
     #[tracing::instrument(name = "reservations.reserve", skip_all, err(Debug))]
     async fn reserve(
         &self,
