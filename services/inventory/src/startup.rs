@@ -21,9 +21,9 @@ use tower::Layer as _;
 use crate::adapters::amqp::OrderEvents;
 use crate::adapters::cached_catalog::{CacheStats, CachedCatalog};
 use crate::adapters::grpc::{ACCESS, GrpcInventoryService};
-use crate::adapters::postgres::{PgCatalog, PgReservations};
+use crate::adapters::postgres::{PgCatalogStore, PgReservationStore};
 use crate::app::Inventory;
-use crate::app::ports::Catalog;
+use crate::app::ports::CatalogStore;
 use crate::config::Settings;
 
 /// The service's schema, from `migrations/`.
@@ -62,17 +62,17 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     let redis = shop_platform::redis::connect(&settings.redis).await?;
     let outbox = OutboxWriter::new("inventory");
     let cached = CachedCatalog::new(
-        Arc::new(PgCatalog::new(pool.clone(), outbox.clone())),
+        Arc::new(PgCatalogStore::new(pool.clone(), outbox.clone())),
         redis.clone(),
         &settings.redis.key_prefix,
         settings.cache.ttl,
     );
     let cache_stats = cached.stats();
-    let catalog: Arc<dyn Catalog> = Arc::new(cached);
+    let catalog: Arc<dyn CatalogStore> = Arc::new(cached);
     let reservation_ttl = chrono::Duration::from_std(settings.reservations.ttl)?;
     let inventory = Inventory::new(
         catalog,
-        Arc::new(PgReservations::new(pool.clone(), outbox)),
+        Arc::new(PgReservationStore::new(pool.clone(), outbox)),
         reservation_ttl,
     );
     Ok(Parts {

@@ -19,7 +19,7 @@ use tower::Layer as _;
 
 use crate::adapters::amqp::OrderCancellations;
 use crate::adapters::grpc::{ACCESS, GrpcPaymentService};
-use crate::adapters::postgres::PgPayments;
+use crate::adapters::postgres::PgPaymentStore;
 use crate::adapters::simulated_processor::{ProcessorBehaviour, SimulatedProcessor};
 use crate::app::{PaymentPolicy, Payments};
 use crate::config::Settings;
@@ -64,7 +64,10 @@ impl Service for ShopPayment {
             timeout: settings.provider.timeout,
         });
         let payments = Payments::new(
-            Arc::new(PgPayments::new(pool.clone(), OutboxWriter::new("payment"))),
+            Arc::new(PgPaymentStore::new(
+                pool.clone(),
+                OutboxWriter::new("payment"),
+            )),
             Arc::new(processor.clone()),
             PaymentPolicy {
                 lease: settings.charge.lease,

@@ -73,9 +73,13 @@ fn the_app_layer_never_reaches_into_the_adapters() {
         let app = root().join("services").join(service).join("src/app");
         for file in rust_files(&app) {
             let source = std::fs::read_to_string(&file).unwrap();
+            let relative = file.strip_prefix(root()).unwrap().display().to_string();
             if source.contains("crate::adapters") {
-                let relative = file.strip_prefix(root()).unwrap().display().to_string();
                 problems.push(format!("{relative}: uses crate::adapters"));
+            }
+            // SQL lives in the store adapters (ADR 11), never in a use case.
+            if path_roots(&source).contains("sqlx") {
+                problems.push(format!("{relative}: uses sqlx"));
             }
         }
     }

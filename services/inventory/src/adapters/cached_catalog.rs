@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use shop_events::Money;
 use uuid::Uuid;
 
-use crate::app::ports::{AdjustError, Catalog, ListQuery};
+use crate::app::ports::{AdjustError, CatalogStore, ListQuery};
 use crate::domain::{NewProduct, Product, ProductPatch, Stock};
 
 type Breaker = failsafe::StateMachine<
@@ -107,7 +107,7 @@ impl CachedProduct {
 
 /// A [`Catalog`] that caches reads of another in Redis.
 pub struct CachedCatalog {
-    inner: Arc<dyn Catalog>,
+    inner: Arc<dyn CatalogStore>,
     redis: ConnectionManager,
     prefix: String,
     ttl: Duration,
@@ -128,7 +128,7 @@ impl std::fmt::Debug for CachedCatalog {
 impl CachedCatalog {
     /// Keys are `<prefix>inventory:product:<id>`.
     pub fn new(
-        inner: Arc<dyn Catalog>,
+        inner: Arc<dyn CatalogStore>,
         redis: ConnectionManager,
         prefix: &str,
         ttl: Duration,
@@ -240,7 +240,7 @@ impl CachedCatalog {
 }
 
 #[async_trait]
-impl Catalog for CachedCatalog {
+impl CatalogStore for CachedCatalog {
     async fn list(&self, query: &ListQuery) -> anyhow::Result<Vec<Product>> {
         self.inner.list(query).await
     }

@@ -48,13 +48,13 @@ mod tests {
     use std::sync::Arc;
 
     use super::CreateProduct;
-    use crate::app::ports::{MockCatalog, MockReservations};
+    use crate::app::ports::{MockCatalogStore, MockReservationStore};
     use crate::app::testing::product;
     use crate::app::{Inventory, InventoryError};
 
     #[tokio::test]
     async fn a_valid_request_is_stored_once_under_its_request_id() {
-        let mut catalog = MockCatalog::new();
+        let mut catalog = MockCatalogStore::new();
         let request_id = uuid::Uuid::now_v7();
         catalog
             .expect_create()
@@ -63,7 +63,7 @@ mod tests {
             .returning(|_, p| Ok(product(&p.name, p.initial_stock)));
         let inventory = Inventory::new(
             Arc::new(catalog),
-            Arc::new(MockReservations::new()),
+            Arc::new(MockReservationStore::new()),
             chrono::Duration::minutes(15),
         );
         let created = inventory
@@ -81,11 +81,11 @@ mod tests {
 
     #[tokio::test]
     async fn invalid_fields_and_a_missing_request_id_are_all_reported() {
-        let mut catalog = MockCatalog::new();
+        let mut catalog = MockCatalogStore::new();
         catalog.expect_create().never();
         let inventory = Inventory::new(
             Arc::new(catalog),
-            Arc::new(MockReservations::new()),
+            Arc::new(MockReservationStore::new()),
             chrono::Duration::minutes(15),
         );
         let err = inventory

@@ -77,21 +77,21 @@ impl Inventory {
 mod tests {
     use std::sync::Arc;
 
-    use crate::app::ports::{MockCatalog, MockReservations};
+    use crate::app::ports::{MockCatalogStore, MockReservationStore};
     use crate::app::testing::product;
     use crate::app::{Inventory, InventoryError};
 
-    fn inventory(catalog: MockCatalog) -> Inventory {
+    fn inventory(catalog: MockCatalogStore) -> Inventory {
         Inventory::new(
             Arc::new(catalog),
-            Arc::new(MockReservations::new()),
+            Arc::new(MockReservationStore::new()),
             chrono::Duration::minutes(15),
         )
     }
 
     #[tokio::test]
     async fn a_full_page_comes_with_a_token_for_the_next_and_sizes_are_capped() {
-        let mut catalog = MockCatalog::new();
+        let mut catalog = MockCatalogStore::new();
         catalog
             .expect_list()
             .withf(|q| q.limit == 101)
@@ -110,7 +110,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_garbage_page_token_is_invalid_argument() {
-        let err = inventory(MockCatalog::new())
+        let err = inventory(MockCatalogStore::new())
             .list_products(10, "garbage!", "", false)
             .await
             .unwrap_err();

@@ -19,13 +19,13 @@ use std::sync::Arc;
 pub use create_product::CreateProduct;
 pub use error::InventoryError;
 pub use list_products::{MAX_PAGE_SIZE, ProductPage};
-use ports::{Catalog, Reservations};
+use ports::{CatalogStore, ReservationStore};
 
 /// The inventory application: every use case is a method, in its own file.
 #[derive(Clone)]
 pub struct Inventory {
-    catalog: Arc<dyn Catalog>,
-    reservations: Arc<dyn Reservations>,
+    catalog: Arc<dyn CatalogStore>,
+    reservations: Arc<dyn ReservationStore>,
     /// How long a reservation holds stock before the expiry worker takes it back. Longer than
     /// the order saga's deadline, so a live saga never loses its stock.
     reservation_ttl: chrono::Duration,
@@ -41,8 +41,8 @@ impl std::fmt::Debug for Inventory {
 
 impl Inventory {
     pub fn new(
-        catalog: Arc<dyn Catalog>,
-        reservations: Arc<dyn Reservations>,
+        catalog: Arc<dyn CatalogStore>,
+        reservations: Arc<dyn ReservationStore>,
         reservation_ttl: chrono::Duration,
     ) -> Self {
         Self {

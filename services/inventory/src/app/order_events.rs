@@ -61,13 +61,14 @@ mod tests {
     use uuid::Uuid;
 
     use crate::app::Inventory;
-    use crate::app::ports::{MockCatalog, MockReservations, StockEffect};
+    use crate::app::ports::{MockCatalogStore, MockReservationStore, StockEffect};
     use crate::domain::CommitOutcome;
 
     #[tokio::test]
     async fn a_sale_drops_the_changed_products_from_the_cache_and_a_duplicate_drops_nothing() {
         let product = Uuid::now_v7();
-        let (mut catalog, mut reservations) = (MockCatalog::new(), MockReservations::new());
+        let (mut catalog, mut reservations) =
+            (MockCatalogStore::new(), MockReservationStore::new());
         let mut effects = vec![
             StockEffect::Duplicate,
             StockEffect::Applied {

@@ -34,7 +34,7 @@ pub enum AdjustError {
 /// The catalog. Every write also records `product.changed` in the outbox, in its transaction.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
-pub trait Catalog: Send + Sync {
+pub trait CatalogStore: Send + Sync {
     async fn list(&self, query: &ListQuery) -> anyhow::Result<Vec<Product>>;
     async fn get(&self, id: Uuid) -> anyhow::Result<Option<Product>>;
     /// The products that exist among `ids`, in any order.
@@ -65,7 +65,7 @@ pub enum ReserveError {
 /// and its products, locked in product-id order.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
-pub trait Reservations: Send + Sync {
+pub trait ReservationStore: Send + Sync {
     /// Reserves every line or none; a retry with the same order id returns the reservation.
     async fn reserve(
         &self,

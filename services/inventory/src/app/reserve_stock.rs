@@ -100,18 +100,18 @@ impl Inventory {
 mod tests {
     use std::sync::Arc;
 
-    use crate::app::ports::{MockCatalog, MockReservations, ReserveError};
+    use crate::app::ports::{MockCatalogStore, MockReservationStore, ReserveError};
     use crate::app::{Inventory, InventoryError};
     use crate::domain::ReservationError;
 
     #[tokio::test]
     async fn out_of_stock_names_the_product_and_nothing_is_invalidated() {
         let missing = uuid::Uuid::now_v7();
-        let mut reservations = MockReservations::new();
+        let mut reservations = MockReservationStore::new();
         reservations.expect_reserve().returning(move |_, _, _| {
             Err(ReserveError::Rule(ReservationError::OutOfStock(missing)))
         });
-        let mut catalog = MockCatalog::new();
+        let mut catalog = MockCatalogStore::new();
         catalog.expect_invalidate().never();
         let inventory = Inventory::new(
             Arc::new(catalog),
@@ -133,10 +133,10 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_lines_are_reported_field_by_field_without_touching_stock() {
-        let mut reservations = MockReservations::new();
+        let mut reservations = MockReservationStore::new();
         reservations.expect_reserve().never();
         let inventory = Inventory::new(
-            Arc::new(MockCatalog::new()),
+            Arc::new(MockCatalogStore::new()),
             Arc::new(reservations),
             chrono::Duration::minutes(15),
         );

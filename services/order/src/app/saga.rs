@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable as _};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -264,7 +265,9 @@ fn transition(err: TransitionError) -> OrderError {
 }
 
 /// Runs `step` until it gives a definite answer or `deadline` passes (`None`). Transient
-/// failures are retried with exponential backoff: every saga step is idempotent by order id.
+/// failures are retried with exponential backoff (backon): every saga step is idempotent by
+/// order id. When the next wait would end past the deadline, the last transient failure is the
+/// answer.
 async fn retry_until<T, F, Fut>(
     deadline: Instant,
     name: &'static str,
@@ -274,27 +277,55 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, StepError>>,
 {
-    let mut delay = RETRY_MIN;
-    loop {
-        let remaining = deadline.checked_duration_since(Instant::now())?;
-        let outcome = tokio::time::timeout(remaining, step()).await.ok()?;
-        match outcome {
-            Err(StepError::Transient(reason)) => {
-                metrics::counter!("orders_saga_step_retries_total", "step" => name).increment(1);
-                tracing::warn!(
-                    step = name,
-                    reason,
-                    ?delay,
-                    "saga step failed transiently; retrying"
-                );
-                if Instant::now() + delay >= deadline {
-                    return Some(Err(StepError::Transient(reason)));
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(RETRY_MAX);
-            }
-            definite => return Some(definite),
+    // Each attempt is bounded by the time left; running out of it mid-step is "no answer".
+    let attempt = || {
+        let step = step();
+        async move {
+            let remaining = deadline
+                .checked_duration_since(Instant::now())
+                .ok_or(Expired)?;
+            tokio::time::timeout(remaining, step)
+                .await
+                .map_err(|_| Expired)?
+                .map_err(Attempt::Failed)
         }
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(RETRY_MIN)
+        .with_max_delay(RETRY_MAX)
+        .without_max_times();
+    let outcome = attempt
+        .retry(backoff)
+        .when(|err| matches!(err, Attempt::Failed(StepError::Transient(_))))
+        .adjust(|_, delay| delay.filter(|d| Instant::now() + *d < deadline))
+        .notify(|err, delay| {
+            metrics::counter!("orders_saga_step_retries_total", "step" => name).increment(1);
+            tracing::warn!(step = name, error = %err, ?delay, "saga step failed transiently; retrying");
+        })
+        .await;
+    match outcome {
+        Ok(value) => Some(Ok(value)),
+        Err(Attempt::Failed(err)) => Some(Err(err)),
+        Err(Attempt::Expired(Expired)) => None,
+    }
+}
+
+/// The deadline passed before the step answered.
+#[derive(Debug)]
+struct Expired;
+
+/// Why one attempt at a step ended without a value.
+#[derive(Debug, thiserror::Error)]
+enum Attempt {
+    #[error(transparent)]
+    Failed(StepError),
+    #[error("the deadline passed")]
+    Expired(Expired),
+}
+
+impl From<Expired> for Attempt {
+    fn from(expired: Expired) -> Self {
+        Self::Expired(expired)
     }
 }
 

@@ -22,7 +22,7 @@ use async_trait::async_trait;
 use shop_events::Money;
 use uuid::Uuid;
 
-use crate::app::ports::{Authorization, PaymentProvider, ProviderError};
+use crate::app::ports::{Authorization, ProcessorPort, ProviderError};
 use crate::domain::CardToken;
 
 /// Knobs for chaos experiments.
@@ -208,7 +208,7 @@ impl SimulatedProcessor {
 }
 
 #[async_trait]
-impl PaymentProvider for SimulatedProcessor {
+impl ProcessorPort for SimulatedProcessor {
     async fn authorize(
         &self,
         key: Uuid,

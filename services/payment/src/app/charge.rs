@@ -144,7 +144,7 @@ mod tests {
     use shop_events::Money;
 
     use crate::app::ports::{
-        Authorization, MockPaymentProvider, MockPayments, OpenError, ProviderError,
+        Authorization, MockPaymentStore, MockProcessorPort, OpenError, ProviderError,
     };
     use crate::app::{PaymentError, PaymentPolicy, Payments};
     use crate::domain::{CardToken, ChargeRequest, Payment, PaymentStatus};
@@ -173,7 +173,7 @@ mod tests {
         }
     }
 
-    fn app(payments: MockPayments, provider: MockPaymentProvider) -> Payments {
+    fn app(payments: MockPaymentStore, provider: MockProcessorPort) -> Payments {
         Payments::new(
             Arc::new(payments),
             Arc::new(provider),
@@ -186,8 +186,8 @@ mod tests {
     }
 
     /// A store whose payment goes through `statuses` on successive reads after the lease.
-    fn store(request: &ChargeRequest, after_lease: Vec<PaymentStatus>) -> MockPayments {
-        let mut payments = MockPayments::new();
+    fn store(request: &ChargeRequest, after_lease: Vec<PaymentStatus>) -> MockPaymentStore {
+        let mut payments = MockPaymentStore::new();
         let pending = payment(request, PaymentStatus::Pending);
         let opened = pending.clone();
         payments
@@ -228,7 +228,7 @@ mod tests {
             .expect_record_capture()
             .times(1)
             .returning(|_| Ok(true));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().times(1).returning(|_, _, _| {
             Ok(Authorization::Approved {
                 reference: "auth_1".to_owned(),
@@ -249,7 +249,7 @@ mod tests {
             .withf(|_, reason| reason == "card_declined")
             .times(1)
             .returning(|_, _| Ok(true));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().returning(|_, _, _| {
             Ok(Authorization::Declined {
                 reason: "card_declined".to_owned(),
@@ -273,7 +273,7 @@ mod tests {
             .expect_record_authorization()
             .returning(|_, _| Ok(true));
         payments.expect_record_capture().returning(|_| Ok(true));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         let mut sequence = Sequence::new();
         provider
             .expect_authorize()
@@ -301,7 +301,7 @@ mod tests {
     async fn when_the_processor_stays_down_the_call_is_unavailable_and_the_lease_released() {
         let request = request();
         let payments = store(&request, vec![]);
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider
             .expect_authorize()
             .times(3)
@@ -325,7 +325,7 @@ mod tests {
             .expect_record_capture()
             .times(1)
             .returning(|_| Ok(true));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().returning(|_, _, _| {
             Ok(Authorization::Approved {
                 reference: "auth_3".to_owned(),
@@ -360,7 +360,7 @@ mod tests {
         payments
             .expect_record_authorization()
             .returning(|_, _| Ok(false));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().returning(|_, _, _| {
             Ok(Authorization::Approved {
                 reference: "auth_4".to_owned(),
@@ -382,12 +382,12 @@ mod tests {
     #[tokio::test]
     async fn a_settled_payment_is_returned_without_calling_the_processor() {
         let request = request();
-        let mut payments = MockPayments::new();
+        let mut payments = MockPaymentStore::new();
         let captured = payment(&request, PaymentStatus::Captured);
         payments
             .expect_open()
             .returning(move |_, _, _| Ok(captured.clone()));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().never();
         assert_eq!(
             app(payments, provider)
@@ -402,12 +402,12 @@ mod tests {
     #[tokio::test]
     async fn another_amount_for_the_same_order_is_refused() {
         let request = request();
-        let mut payments = MockPayments::new();
+        let mut payments = MockPaymentStore::new();
         let other = payment(&request, PaymentStatus::Captured);
         payments
             .expect_open()
             .returning(move |_, _, _| Err(OpenError::Conflict(Box::new(other.clone()))));
-        let err = app(payments, MockPaymentProvider::new())
+        let err = app(payments, MockProcessorPort::new())
             .charge(request)
             .await
             .unwrap_err();
@@ -417,7 +417,7 @@ mod tests {
     #[tokio::test]
     async fn a_call_that_finds_the_lease_taken_waits_for_the_holders_outcome() {
         let request = request();
-        let mut payments = MockPayments::new();
+        let mut payments = MockPaymentStore::new();
         let pending = payment(&request, PaymentStatus::Pending);
         let opened = pending.clone();
         payments
@@ -431,7 +431,7 @@ mod tests {
         payments
             .expect_get()
             .returning(move |_| Ok(Some(captured.clone())));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_authorize().never();
 
         assert_eq!(

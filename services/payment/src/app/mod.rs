@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use backon::ExponentialBuilder;
 pub use error::PaymentError;
-use ports::{PaymentProvider, Payments as PaymentStore};
+use ports::{PaymentStore, ProcessorPort};
 
 /// How hard the use cases try before giving up.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ pub struct PaymentPolicy {
 #[derive(Clone)]
 pub struct Payments {
     payments: Arc<dyn PaymentStore>,
-    provider: Arc<dyn PaymentProvider>,
+    provider: Arc<dyn ProcessorPort>,
     policy: PaymentPolicy,
 }
 
@@ -43,7 +43,7 @@ impl std::fmt::Debug for Payments {
 impl Payments {
     pub fn new(
         payments: Arc<dyn PaymentStore>,
-        provider: Arc<dyn PaymentProvider>,
+        provider: Arc<dyn ProcessorPort>,
         policy: PaymentPolicy,
     ) -> Self {
         Self {

@@ -33,7 +33,7 @@ pub enum ProviderError {
 /// the idempotency key (the order id): the processor applies each operation once per key.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
-pub trait PaymentProvider: Send + Sync {
+pub trait ProcessorPort: Send + Sync {
     async fn authorize(
         &self,
         key: Uuid,
@@ -62,7 +62,7 @@ pub enum OpenError {
 /// give up the lease.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
-pub trait Payments: Send + Sync {
+pub trait PaymentStore: Send + Sync {
     /// The order's payment: a new PENDING one, or the one an earlier call opened.
     async fn open(
         &self,

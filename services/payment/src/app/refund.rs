@@ -132,7 +132,7 @@ mod tests {
 
     use shop_events::Money;
 
-    use crate::app::ports::{MockPaymentProvider, MockPayments};
+    use crate::app::ports::{MockPaymentStore, MockProcessorPort};
     use crate::app::{PaymentError, PaymentPolicy, Payments};
     use crate::domain::{Payment, PaymentStatus};
 
@@ -151,7 +151,7 @@ mod tests {
         }
     }
 
-    fn app(payments: MockPayments, provider: MockPaymentProvider) -> Payments {
+    fn app(payments: MockPaymentStore, provider: MockProcessorPort) -> Payments {
         Payments::new(
             Arc::new(payments),
             Arc::new(provider),
@@ -170,7 +170,7 @@ mod tests {
             status: PaymentStatus::Refunded,
             ..captured.clone()
         };
-        let mut payments = MockPayments::new();
+        let mut payments = MockPaymentStore::new();
         let reads = std::sync::Mutex::new(vec![refunded, captured.clone()]);
         payments
             .expect_get()
@@ -183,7 +183,7 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(true));
         payments.expect_release_lease().returning(|_| Ok(()));
-        let mut provider = MockPaymentProvider::new();
+        let mut provider = MockProcessorPort::new();
         provider.expect_refund().times(1).returning(|_| Ok(()));
 
         let done = app(payments, provider)
@@ -200,13 +200,13 @@ mod tests {
             PaymentStatus::Failed,
             PaymentStatus::Refunded,
         ] {
-            let mut payments = MockPayments::new();
+            let mut payments = MockPaymentStore::new();
             let settled = payment(status);
             payments
                 .expect_get()
                 .returning(move |_| Ok(Some(settled.clone())));
             payments.expect_acquire_lease().never();
-            let mut provider = MockPaymentProvider::new();
+            let mut provider = MockProcessorPort::new();
             provider.expect_refund().never();
             let done = app(payments, provider)
                 .refund(uuid::Uuid::now_v7(), "x")
@@ -218,9 +218,9 @@ mod tests {
 
     #[tokio::test]
     async fn no_payment_at_all_is_not_found() {
-        let mut payments = MockPayments::new();
+        let mut payments = MockPaymentStore::new();
         payments.expect_get().returning(|_| Ok(None));
-        let err = app(payments, MockPaymentProvider::new())
+        let err = app(payments, MockProcessorPort::new())
             .refund(uuid::Uuid::now_v7(), "x")
             .await
             .unwrap_err();

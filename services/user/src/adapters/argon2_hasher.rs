@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use async_trait::async_trait;
 
-use crate::app::ports::PasswordHasher;
+use crate::app::ports::HasherPort;
 use crate::domain::Password;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, m = 19 MiB, t = 2, p = 1.
@@ -24,7 +24,7 @@ fn argon2() -> anyhow::Result<Argon2<'static>> {
 }
 
 #[async_trait]
-impl PasswordHasher for Argon2Hasher {
+impl HasherPort for Argon2Hasher {
     async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || {

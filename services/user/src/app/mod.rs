@@ -27,7 +27,7 @@ pub use signing::Keyring;
 pub use tokens::TokenPair;
 
 use crate::domain::LoginThrottle;
-use ports::{PasswordHasher, SessionStore, UserStore};
+use ports::{HasherPort, SessionStore, UserStore};
 
 /// Token lifetimes.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +48,7 @@ pub type ServiceClients = BTreeMap<String, [u8; 32]>;
 pub struct Users {
     users: Arc<dyn UserStore>,
     sessions: Arc<dyn SessionStore>,
-    hasher: Arc<dyn PasswordHasher>,
+    hasher: Arc<dyn HasherPort>,
     keyring: Keyring,
     denylist: Arc<dyn Denylist>,
     throttle: LoginThrottle,
@@ -70,7 +70,7 @@ impl std::fmt::Debug for Users {
 pub struct Dependencies {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
-    pub hasher: Arc<dyn PasswordHasher>,
+    pub hasher: Arc<dyn HasherPort>,
     pub keyring: Keyring,
     pub denylist: Arc<dyn Denylist>,
     pub throttle: LoginThrottle,

@@ -127,7 +127,7 @@ pub trait KeyStore: Send + Sync {
 /// Password hashing (argon2id in production; slow by design, so never on the async runtime).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
-pub trait PasswordHasher: Send + Sync {
+pub trait HasherPort: Send + Sync {
     async fn hash(&self, password: &Password) -> anyhow::Result<String>;
     async fn verify(&self, candidate: &str, hash: &str) -> anyhow::Result<bool>;
 }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use shop_auth::{AuthSettings, Denylist, DenylistError, Role, keys};
 use uuid::Uuid;
 
-use super::ports::{MockKeyStore, MockPasswordHasher, MockSessionStore, MockUserStore, StoredKey};
+use super::ports::{MockHasherPort, MockKeyStore, MockSessionStore, MockUserStore, StoredKey};
 use super::{Dependencies, Keyring, ServiceClients, TokenPolicy, Users};
 use crate::domain::{Email, LoginThrottle, User};
 
@@ -74,7 +74,7 @@ impl Denylist for MemoryDenylist {
 pub(crate) struct Fixture {
     pub users: MockUserStore,
     pub sessions: MockSessionStore,
-    pub hasher: MockPasswordHasher,
+    pub hasher: MockHasherPort,
     pub service_clients: ServiceClients,
     key: StoredKey,
 }
@@ -85,7 +85,7 @@ impl Fixture {
         Self {
             users: MockUserStore::new(),
             sessions: MockSessionStore::new(),
-            hasher: MockPasswordHasher::new(),
+            hasher: MockHasherPort::new(),
             service_clients: ServiceClients::new(),
             key: StoredKey {
                 kid: "test".to_owned(),

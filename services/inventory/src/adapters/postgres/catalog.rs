@@ -10,16 +10,16 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::rows::{PRODUCT_COLUMNS, ProductRow, announce};
-use crate::app::ports::{AdjustError, Catalog, ListQuery};
+use crate::app::ports::{AdjustError, CatalogStore, ListQuery};
 use crate::domain::{NewProduct, Product, ProductPatch, StockError};
 
 #[derive(Debug, Clone)]
-pub struct PgCatalog {
+pub struct PgCatalogStore {
     pool: PgPool,
     outbox: OutboxWriter,
 }
 
-impl PgCatalog {
+impl PgCatalogStore {
     pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
         Self { pool, outbox }
     }
@@ -61,7 +61,7 @@ fn like_pattern(text: &str) -> String {
 }
 
 #[async_trait]
-impl Catalog for PgCatalog {
+impl CatalogStore for PgCatalogStore {
     async fn list(&self, query: &ListQuery) -> anyhow::Result<Vec<Product>> {
         let (after_name, after_id) = match &query.after {
             Some(token) => (Some(token.name.clone()), Some(token.id)),

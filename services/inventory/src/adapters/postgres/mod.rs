@@ -4,5 +4,5 @@ mod catalog;
 mod reservations;
 mod rows;
 
-pub use catalog::PgCatalog;
-pub use reservations::PgReservations;
+pub use catalog::PgCatalogStore;
+pub use reservations::PgReservationStore;

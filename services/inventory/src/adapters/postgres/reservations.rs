@@ -16,19 +16,19 @@ use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::rows::{announce, lock_book, save_book};
-use crate::app::ports::{Reservations, ReserveError, StockEffect};
+use crate::app::ports::{ReservationStore, ReserveError, StockEffect};
 use crate::domain::{
     CommitOutcome, Quantity, ReleaseReason, RequestedLine, Reservation, ReservationError,
     ReservationStatus, ReservedLine,
 };
 
 #[derive(Debug, Clone)]
-pub struct PgReservations {
+pub struct PgReservationStore {
     pool: PgPool,
     outbox: OutboxWriter,
 }
 
-impl PgReservations {
+impl PgReservationStore {
     pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
         Self { pool, outbox }
     }
@@ -172,7 +172,7 @@ async fn change_reservation<T>(
     Ok(Some((result, reservation, touched)))
 }
 
-impl PgReservations {
+impl PgReservationStore {
     /// Applies an order event's `rule` to its reservation, in one transaction with the event's
     /// inbox `entry`; `missing` is the outcome for an order that never reserved anything.
     async fn apply_event<T>(
@@ -211,7 +211,7 @@ impl PgReservations {
 }
 
 #[async_trait]
-impl Reservations for PgReservations {
+impl ReservationStore for PgReservationStore {
     #[tracing::instrument(name = "reservations.sell", skip_all, err(Debug))]
     async fn sell(
         &self,

@@ -12,19 +12,19 @@ use shop_messaging::OutboxWriter;
 use sqlx::{AssertSqlSafe, FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::app::ports::{OpenError, Payments};
+use crate::app::ports::{OpenError, PaymentStore};
 use crate::domain::{Payment, PaymentStatus};
 
 const COLUMNS: &str = "id, order_id, user_id, status, amount_minor, currency, provider_reference, failure_reason, \
      created_at, updated_at, refunded_at";
 
 #[derive(Debug, Clone)]
-pub struct PgPayments {
+pub struct PgPaymentStore {
     pool: PgPool,
     outbox: OutboxWriter,
 }
 
-impl PgPayments {
+impl PgPaymentStore {
     pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
         Self { pool, outbox }
     }
@@ -65,7 +65,7 @@ impl TryFrom<PaymentRow> for Payment {
 }
 
 #[async_trait]
-impl Payments for PgPayments {
+impl PaymentStore for PgPaymentStore {
     async fn open(
         &self,
         order_id: Uuid,

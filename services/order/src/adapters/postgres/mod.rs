@@ -1,0 +1,5 @@
+//! Postgres adapters: the service's store.
+
+mod orders;
+
+pub use orders::PgOrderStore;

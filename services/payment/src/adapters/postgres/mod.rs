@@ -1,0 +1,5 @@
+//! Postgres adapters: the service's store.
+
+mod payments;
+
+pub use payments::PgPaymentStore;
