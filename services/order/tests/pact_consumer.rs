@@ -16,7 +16,7 @@ use pact_consumer::{json_pattern, json_pattern_internal, like, term};
 use shop_messaging::OutboxWriter;
 use shop_order::adapters::postgres::PgOrderStore;
 use shop_order::app::ports::{Lease, NewOrder, OrderStore as _};
-use shop_order::domain::{LineItem, Order, OrderStatus};
+use shop_order::domain::Order;
 use shop_testkit::contracts::{PactMessage, cloud_event, event_metadata};
 use support::Shop;
 use uuid::Uuid;
@@ -24,25 +24,17 @@ use uuid::Uuid;
 /// The state "a cancelled order was paid": an order with exactly this id in the order database.
 async fn an_order(shop: &Shop, id: Uuid) {
     let now = Utc::now();
-    let order = Order {
+    let (order, placed) = Order::place(
         id,
-        user_id: Uuid::parse_str(&shop.customer_id).unwrap(),
-        status: OrderStatus::Pending,
-        reason: None,
-        compensation: None,
-        lines: vec![LineItem {
-            product_id: Uuid::now_v7(),
-            quantity: 1,
-            priced: None,
-        }],
-        total: None,
-        saga_deadline: now + chrono::Duration::minutes(2),
-        created_at: now,
-        updated_at: now,
-    };
+        Uuid::parse_str(&shop.customer_id).unwrap(),
+        &[(Uuid::now_v7(), 1)],
+        now + chrono::Duration::minutes(2),
+        now,
+    );
     PgOrderStore::new(shop.order.pool.clone(), OutboxWriter::new("order"))
         .create(NewOrder {
             order,
+            placed,
             idempotency_key: "pact-state".to_owned(),
             fingerprint: vec![0],
             card_token: "tok_visa".to_owned(),

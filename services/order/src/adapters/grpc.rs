@@ -76,19 +76,19 @@ fn order_status(status: OrderStatus) -> pb::OrderStatus {
 fn entry(e: &TimelineEntry) -> pb::TimelineEntry {
     pb::TimelineEntry {
         at: Some(timestamp(e.at)),
-        event: e.event.clone(),
+        event: e.event.as_str().to_owned(),
         detail: e.detail.clone(),
     }
 }
 
 fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
     pb::Order {
-        id: o.id.to_string(),
-        user_id: o.user_id.to_string(),
-        status: order_status(o.status).into(),
-        reason: o.reason.clone().unwrap_or_default(),
+        id: o.id().to_string(),
+        user_id: o.user_id().to_string(),
+        status: order_status(o.status()).into(),
+        reason: o.reason().unwrap_or_default().to_owned(),
         lines: o
-            .lines
+            .lines()
             .iter()
             .map(|l| pb::OrderLine {
                 product_id: l.product_id.to_string(),
@@ -101,9 +101,9 @@ fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
                 unit_price: l.priced.as_ref().map(|p| PbMoney::from(&p.unit_price)),
             })
             .collect(),
-        total: o.total.as_ref().map(PbMoney::from),
-        created_at: Some(timestamp(o.created_at)),
-        updated_at: Some(timestamp(o.updated_at)),
+        total: o.total().map(PbMoney::from),
+        created_at: Some(timestamp(o.created_at())),
+        updated_at: Some(timestamp(o.updated_at())),
         timeline: timeline.iter().map(entry).collect(),
     }
 }

@@ -37,9 +37,9 @@ impl Orders {
             .store
             .get(id)
             .await?
-            .filter(|o| caller.may_access(o.user_id))
+            .filter(|o| caller.may_access(o.user_id()))
             .ok_or(OrderError::NotFound)?;
-        match order.status {
+        match order.status() {
             OrderStatus::Cancelled => return self.view(order).await,
             OrderStatus::Confirmed => {}
             other => {
@@ -55,7 +55,7 @@ impl Orders {
             reason.trim()
         };
         let timeline = order
-            .cancel(reason)
+            .cancel(reason, chrono::Utc::now())
             .map_err(|err| OrderError::FailedPrecondition(err.to_string()))?;
         let event = OutgoingEvent::Cancelled(order_cancelled(&order, reason));
         let applied = self

@@ -10,7 +10,7 @@ use crate::domain::Order;
 /// `order.confirmed` for a confirmed order.
 pub fn order_confirmed(order: &Order) -> anyhow::Result<OrderConfirmed> {
     let lines = order
-        .lines
+        .lines()
         .iter()
         .map(|line| {
             let priced = line.priced.as_ref().ok_or_else(|| {
@@ -24,12 +24,12 @@ pub fn order_confirmed(order: &Order) -> anyhow::Result<OrderConfirmed> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(OrderConfirmed {
-        order_id: order.id,
-        user_id: order.user_id,
+        order_id: order.id(),
+        user_id: order.user_id(),
         lines,
         total: order
-            .total
-            .clone()
+            .total()
+            .cloned()
             .map_or_else(|| Money::zero("EUR").map_err(anyhow::Error::from), Ok)?,
         confirmed_at: Utc::now(),
     })
@@ -38,8 +38,8 @@ pub fn order_confirmed(order: &Order) -> anyhow::Result<OrderConfirmed> {
 /// `order.cancelled` for a cancelled order.
 pub fn order_cancelled(order: &Order, reason: &str) -> OrderCancelled {
     OrderCancelled {
-        order_id: order.id,
-        user_id: order.user_id,
+        order_id: order.id(),
+        user_id: order.user_id(),
         reason: reason.to_owned(),
         cancelled_at: Utc::now(),
     }

@@ -24,7 +24,7 @@ impl Orders {
             .store
             .get(id)
             .await?
-            .filter(|o| caller.may_access(o.user_id))
+            .filter(|o| caller.may_access(o.user_id()))
             .ok_or(OrderError::NotFound)?;
         self.view(order).await
     }

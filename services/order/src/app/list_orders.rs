@@ -64,8 +64,8 @@ impl Orders {
             orders.truncate(limit);
             orders.last().map(|last| {
                 let cursor = Cursor {
-                    created_at: last.created_at,
-                    id: last.id,
+                    created_at: last.created_at(),
+                    id: last.id(),
                 };
                 URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
             })

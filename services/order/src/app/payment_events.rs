@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Orders;
 use super::ports::Appended;
-use crate::domain::TimelineEntry;
+use crate::domain::{TimelineEntry, TimelineEvent};
 
 impl Orders {
     /// `payment.refunded`: the timeline says how much went back, and why.
@@ -19,11 +19,7 @@ impl Orders {
         at: DateTime<Utc>,
         inbox: InboxEntry,
     ) -> anyhow::Result<Handled> {
-        let entry = TimelineEntry {
-            at,
-            event: "refunded".to_owned(),
-            detail: format!("{amount} ({reason})"),
-        };
+        let entry = TimelineEntry::new(at, TimelineEvent::Refunded, format!("{amount} ({reason})"));
         Ok(
             match self.store.append_event(order_id, entry, inbox).await? {
                 Appended::Appended => Handled::Applied,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::ports::{Created, Lease, NewOrder};
 use super::{OrderError, OrderView, Orders};
-use crate::domain::{LineItem, Order, OrderRequest, OrderStatus, TimelineEntry, fingerprint};
+use crate::domain::{Order, OrderRequest, TimelineEntry, fingerprint};
 
 const POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
@@ -22,27 +22,14 @@ impl Orders {
     ) -> Result<OrderView, OrderError> {
         let now = Utc::now();
         let print = fingerprint(&request);
-        let order = Order {
-            id: Uuid::now_v7(),
-            user_id: caller.user_id(),
-            status: OrderStatus::Pending,
-            reason: None,
-            compensation: None,
-            lines: request
-                .lines
-                .iter()
-                .map(|l| LineItem {
-                    product_id: l.product_id,
-                    quantity: l.quantity,
-                    priced: None,
-                })
-                .collect(),
-            total: None,
-            saga_deadline: now
-                + chrono::Duration::from_std(self.policy.deadline).map_err(anyhow::Error::from)?,
-            created_at: now,
-            updated_at: now,
-        };
+        let deadline =
+            now + chrono::Duration::from_std(self.policy.deadline).map_err(anyhow::Error::from)?;
+        let lines: Vec<(Uuid, i64)> = request
+            .lines
+            .iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect();
+        let (order, placed) = Order::place(Uuid::now_v7(), caller.user_id(), &lines, deadline, now);
         let lease = Lease {
             token: Uuid::now_v7(),
             until: now
@@ -52,6 +39,7 @@ impl Orders {
             .store
             .create(NewOrder {
                 order,
+                placed,
                 idempotency_key: request.idempotency_key,
                 fingerprint: print.clone(),
                 card_token: request.card_token,
@@ -60,10 +48,10 @@ impl Orders {
             .await?;
         match created {
             Created::New(order) => {
-                tracing::Span::current().record("order_id", tracing::field::display(order.id));
+                tracing::Span::current().record("order_id", tracing::field::display(order.id()));
                 metrics::counter!("orders_placed_total").increment(1);
                 let order = self
-                    .drive(order.id, lease.token, self.policy.request_budget)
+                    .drive(order.id(), lease.token, self.policy.request_budget)
                     .await?;
                 self.view(order).await
             }
@@ -71,9 +59,9 @@ impl Orders {
                 if fingerprint != print {
                     return Err(OrderError::KeyReused);
                 }
-                tracing::Span::current().record("order_id", tracing::field::display(order.id));
-                let order = self.wait_until_settled(order.id).await?;
-                if order.status.is_terminal() {
+                tracing::Span::current().record("order_id", tracing::field::display(order.id()));
+                let order = self.wait_until_settled(order.id()).await?;
+                if order.status().is_terminal() {
                     self.view(order).await
                 } else {
                     Err(OrderError::InFlight)
@@ -87,7 +75,7 @@ impl Orders {
         let deadline = Instant::now() + self.policy.duplicate_wait;
         loop {
             let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
-            if order.status.is_terminal() || Instant::now() >= deadline {
+            if order.status().is_terminal() || Instant::now() >= deadline {
                 return Ok(order);
             }
             tokio::time::sleep(POLL).await;
@@ -95,7 +83,7 @@ impl Orders {
     }
 
     pub(super) async fn view(&self, order: Order) -> Result<OrderView, OrderError> {
-        let timeline: Vec<TimelineEntry> = self.store.timeline(order.id).await?;
+        let timeline: Vec<TimelineEntry> = self.store.timeline(order.id()).await?;
         Ok(OrderView { order, timeline })
     }
 }

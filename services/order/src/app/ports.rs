@@ -21,6 +21,8 @@ pub struct Lease {
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub order: Order,
+    /// The first entry of its timeline.
+    pub placed: TimelineEntry,
     pub idempotency_key: String,
     pub fingerprint: Vec<u8>,
     pub card_token: String,

@@ -43,7 +43,7 @@ impl Orders {
         let deadline = Instant::now() + budget;
         let outcome = self.drive_until(id, token, deadline).await;
         let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
-        if !order.status.is_terminal() {
+        if !order.status().is_terminal() {
             self.store.release_lease(id, token).await?;
         }
         outcome?;
@@ -81,7 +81,7 @@ impl Orders {
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
         let lines: Vec<_> = order
-            .lines
+            .lines()
             .iter()
             .map(|l| crate::domain::RequestedLine {
                 product_id: l.product_id,
@@ -89,25 +89,23 @@ impl Orders {
             })
             .collect();
         let inventory = self.inventory.clone();
-        let id = order.id;
+        let id = order.id();
         let reserved = retry_until(deadline, "reserve stock", || {
             let inventory = inventory.clone();
             let lines = lines.clone();
             async move { inventory.reserve(id, &lines).await }
         })
         .await;
-        let before = (order.status, order.compensation);
+        let before = (order.status(), order.compensation());
         let timeline = match reserved {
             None => return Ok(Progress::Stopped),
             Some(Ok(reserved)) => order
-                .reserved(&reserved.lines, reserved.total)
+                .reserved(&reserved.lines, reserved.total, Utc::now())
                 .map_err(|err| anyhow::anyhow!("recording the reservation: {err}"))?,
             // Nothing was held, so there is nothing to undo: reject at once.
-            Some(Err(StepError::Refused { reason, detail })) => {
-                let mut timeline = vec![TimelineEntry::now(reason.as_str(), detail)];
-                timeline.extend(order.reject(reason).map_err(transition)?);
-                timeline
-            }
+            Some(Err(StepError::Refused { reason, detail })) => order
+                .refused(reason, &detail, Utc::now())
+                .map_err(transition)?,
             Some(Err(StepError::Transient(_))) => return Ok(Progress::Stopped),
         };
         self.record(before, order, timeline, None, token).await
@@ -119,21 +117,23 @@ impl Orders {
         token: Uuid,
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
-        let Some(card) = self.store.card_token(order.id).await? else {
+        let Some(card) = self.store.card_token(order.id()).await? else {
             return Err(
-                anyhow::anyhow!("order {} is reserved but has no card token", order.id).into(),
+                anyhow::anyhow!("order {} is reserved but has no card token", order.id()).into(),
             );
         };
-        let Some(total) = order.total.clone() else {
-            return Err(anyhow::anyhow!("order {} is reserved but has no total", order.id).into());
+        let Some(total) = order.total().cloned() else {
+            return Err(
+                anyhow::anyhow!("order {} is reserved but has no total", order.id()).into(),
+            );
         };
-        let (payment, id, user) = (self.payment.clone(), order.id, order.user_id);
+        let (payment, id, user) = (self.payment.clone(), order.id(), order.user_id());
         let charged = retry_until(deadline, "charge", || {
             let (payment, total, card) = (payment.clone(), total.clone(), card.clone());
             async move { payment.charge(id, user, &total, &card).await }
         })
         .await;
-        let before = (order.status, order.compensation);
+        let before = (order.status(), order.compensation());
         let (timeline, event) = match charged {
             None | Some(Err(StepError::Transient(_))) => return Ok(Progress::Stopped),
             Some(Ok(ChargeOutcome::Captured)) => match order.confirm(Utc::now()) {
@@ -144,24 +144,25 @@ impl Orders {
                 // Captured too late: the money goes back by compensation.
                 Err(TransitionError::DeadlinePassed) => (
                     order
-                        .begin_compensation(RejectReason::Timeout, "paid after the deadline")
+                        .begin_compensation(
+                            RejectReason::Timeout,
+                            "paid after the deadline",
+                            Utc::now(),
+                        )
                         .map_err(transition)?,
                     None,
                 ),
                 Err(err) => return Err(transition(err)),
             },
-            Some(Ok(ChargeOutcome::NotPaid { reason })) => {
-                let mut timeline = vec![TimelineEntry::now("payment_declined", reason)];
-                timeline.extend(
-                    order
-                        .begin_compensation(RejectReason::PaymentDeclined, "")
-                        .map_err(transition)?,
-                );
-                (timeline, None)
-            }
+            Some(Ok(ChargeOutcome::NotPaid { reason })) => (
+                order
+                    .payment_declined(&reason, Utc::now())
+                    .map_err(transition)?,
+                None,
+            ),
             Some(Err(StepError::Refused { detail, .. })) => (
                 order
-                    .begin_compensation(RejectReason::Refused, &detail)
+                    .begin_compensation(RejectReason::Refused, &detail, Utc::now())
                     .map_err(transition)?,
                 None,
             ),
@@ -177,9 +178,11 @@ impl Orders {
         reason: RejectReason,
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
-        let before = (order.status, order.compensation);
+        let before = (order.status(), order.compensation());
         // Record the decision first: if we stop halfway, the next driver compensates too.
-        let mut timeline = order.begin_compensation(reason, "").map_err(transition)?;
+        let mut timeline = order
+            .begin_compensation(reason, "", Utc::now())
+            .map_err(transition)?;
         if !timeline.is_empty()
             && let Progress::Stopped = self
                 .record(
@@ -193,8 +196,8 @@ impl Orders {
         {
             return Ok(Progress::Stopped);
         }
-        let before = (order.status, order.compensation);
-        let id = order.id;
+        let before = (order.status(), order.compensation());
+        let id = order.id();
         // Both undo steps run whatever the status says: a step may have happened at the peer
         // without being recorded here (a crash between the call and its record), and both are
         // idempotent, so undoing what never happened is a no-op.
@@ -216,8 +219,7 @@ impl Orders {
         if !matches!(released, Some(Ok(()))) {
             return Ok(Progress::Stopped);
         }
-        timeline.push(TimelineEntry::now("stock_released", ""));
-        timeline.extend(order.reject(reason).map_err(transition)?);
+        timeline.extend(order.compensated(Utc::now()).map_err(transition)?);
         self.record(before, order, timeline, None, token).await
     }
 
@@ -230,10 +232,13 @@ impl Orders {
         event: Option<OutgoingEvent>,
         token: Uuid,
     ) -> Result<Progress, OrderError> {
-        let ended = order
-            .status
-            .is_terminal()
-            .then(|| (order.status, order.reason.clone(), order.created_at));
+        let ended = order.status().is_terminal().then(|| {
+            (
+                order.status(),
+                order.reason().map(str::to_owned),
+                order.created_at(),
+            )
+        });
         let applied = self
             .store
             .apply(Change {
@@ -344,27 +349,20 @@ mod tests {
         Reserved, StepError,
     };
     use crate::app::{Orders, SagaPolicy};
-    use crate::domain::{LineItem, Order, OrderStatus, PricedLine, RejectReason};
+    use crate::domain::{Order, OrderStatus, PricedLine, RejectReason};
 
     const PRODUCT: Uuid = Uuid::from_u128(42);
 
     fn order(deadline_in_secs: i64) -> Order {
-        Order {
-            id: Uuid::now_v7(),
-            user_id: Uuid::now_v7(),
-            status: OrderStatus::Pending,
-            reason: None,
-            compensation: None,
-            lines: vec![LineItem {
-                product_id: PRODUCT,
-                quantity: 2,
-                priced: None,
-            }],
-            total: None,
-            saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        let now = Utc::now();
+        Order::place(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            &[(PRODUCT, 2)],
+            now + chrono::Duration::seconds(deadline_in_secs),
+            now,
+        )
+        .0
     }
 
     fn reserved() -> Reserved {
@@ -395,7 +393,8 @@ mod tests {
         store.expect_release_lease().returning(|_, _| Ok(()));
         store.expect_apply().returning(move |change: Change| {
             let mut current = state.lock().unwrap();
-            if current.status != change.from || current.compensation != change.from_compensation {
+            if current.status() != change.from || current.compensation() != change.from_compensation
+            {
                 return Ok(false);
             }
             *current = change.order.clone();
@@ -451,7 +450,7 @@ mod tests {
         }
 
         async fn drive(self, budget: Duration) -> (Order, Vec<Change>) {
-            let id = self.state.lock().unwrap().id;
+            let id = self.state.lock().unwrap().id();
             let orders = Orders::new(
                 Arc::new(store(self.state.clone(), self.applied.clone())),
                 Arc::new(self.inventory),
@@ -473,7 +472,7 @@ mod tests {
     fn events(applied: &[Change]) -> Vec<String> {
         applied
             .iter()
-            .flat_map(|c| c.timeline.iter().map(|e| e.event.clone()))
+            .flat_map(|c| c.timeline.iter().map(|e| e.event.as_str().to_owned()))
             .collect()
     }
 
@@ -493,7 +492,7 @@ mod tests {
         bed.inventory.expect_release().never();
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status, OrderStatus::Confirmed);
+        assert_eq!(order.status(), OrderStatus::Confirmed);
         assert_eq!(
             events(&applied),
             ["stock_reserved", "payment_captured", "confirmed"]
@@ -519,7 +518,7 @@ mod tests {
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
-            (order.status, order.reason.as_deref()),
+            (order.status(), order.reason()),
             (OrderStatus::Rejected, Some("out_of_stock"))
         );
         assert_eq!(events(&applied), ["out_of_stock", "rejected"]);
@@ -534,7 +533,7 @@ mod tests {
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
-            (order.status, order.reason.as_deref()),
+            (order.status(), order.reason()),
             (OrderStatus::Rejected, Some("payment_declined"))
         );
         assert_eq!(
@@ -568,7 +567,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status, OrderStatus::Confirmed);
+        assert_eq!(order.status(), OrderStatus::Confirmed);
     }
 
     #[tokio::test]
@@ -582,11 +581,11 @@ mod tests {
 
         let (order, _) = bed.drive(Duration::from_millis(400)).await;
         assert_eq!(
-            order.status,
+            order.status(),
             OrderStatus::Reserved,
             "not rejected: the charge may still have happened"
         );
-        assert!(order.compensation.is_none());
+        assert!(order.compensation().is_none());
     }
 
     #[tokio::test]
@@ -611,7 +610,7 @@ mod tests {
         bed.inventory.expect_release().never();
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status, OrderStatus::Confirmed);
+        assert_eq!(order.status(), OrderStatus::Confirmed);
         assert_eq!(
             events(&applied),
             ["stock_reserved", "payment_captured", "confirmed"],
@@ -636,7 +635,7 @@ mod tests {
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
-            (order.status, order.reason.as_deref()),
+            (order.status(), order.reason()),
             (OrderStatus::Rejected, Some("refused"))
         );
     }
@@ -653,7 +652,7 @@ mod tests {
 
         let (order, applied) = bed.drive(Duration::from_millis(400)).await;
         assert_eq!(
-            (order.status, order.compensation),
+            (order.status(), order.compensation()),
             (OrderStatus::Reserved, Some(RejectReason::PaymentDeclined)),
             "not rejected while its stock is still held"
         );
@@ -680,7 +679,7 @@ mod tests {
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
-            (order.status, order.reason.as_deref()),
+            (order.status(), order.reason()),
             (OrderStatus::Rejected, Some("payment_declined"))
         );
     }
@@ -695,21 +694,22 @@ mod tests {
         bed.inventory.expect_release().never();
 
         let (order, applied) = bed.drive(Duration::from_millis(300)).await;
-        assert_eq!(order.status, OrderStatus::Pending);
+        assert_eq!(order.status(), OrderStatus::Pending);
         assert!(applied.is_empty(), "nothing decided without an answer");
     }
 
     #[tokio::test]
     async fn a_saga_past_its_deadline_is_compensated_not_continued() {
         let mut late = order(-1);
-        late.reserved(&reserved().lines, reserved().total).unwrap();
+        late.reserved(&reserved().lines, reserved().total, Utc::now())
+            .unwrap();
         let mut bed = Bed::new(late);
         bed.payment.expect_charge().never();
         bed.undoes_once();
 
         let (order, _) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(
-            (order.status, order.reason.as_deref()),
+            (order.status(), order.reason()),
             (OrderStatus::Rejected, Some("timeout"))
         );
     }
@@ -725,9 +725,9 @@ mod tests {
         bed.inventory.expect_release().never();
 
         let (order, _) = bed.drive(Duration::from_millis(400)).await;
-        assert_eq!(order.status, OrderStatus::Reserved);
+        assert_eq!(order.status(), OrderStatus::Reserved);
         assert_eq!(
-            order.compensation,
+            order.compensation(),
             Some(RejectReason::PaymentDeclined),
             "the decision is recorded"
         );
@@ -743,13 +743,13 @@ mod tests {
             .returning(move |_, _| {
                 // Another driver got there first and moved the order on.
                 let mut current = state.lock().unwrap();
-                current.status = OrderStatus::Rejected;
+                current.reject(RejectReason::Timeout, Utc::now()).unwrap();
                 Ok(reserved())
             });
         bed.payment.expect_charge().never();
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status, OrderStatus::Rejected);
+        assert_eq!(order.status(), OrderStatus::Rejected);
         assert!(applied.is_empty());
     }
 }

@@ -6,7 +6,8 @@ mod place;
 mod saga;
 
 pub use order::{
-    LineItem, Order, OrderStatus, PricedLine, RejectReason, TimelineEntry, TransitionError,
+    LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
+    TimelineEvent, TransitionError,
 };
 pub use place::{OrderRequest, RequestedLine, fingerprint};
 pub use saga::{Step, next_step};

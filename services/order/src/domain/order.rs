@@ -98,19 +98,89 @@ pub struct PricedLine {
     pub unit_price: Money,
 }
 
+/// What happened to an order, as its timeline (and the API) names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineEvent {
+    Placed,
+    StockReserved,
+    /// The first step was refused for good; the entry's detail says why.
+    OutOfStock,
+    UnknownProduct,
+    Refused,
+    PaymentCaptured,
+    PaymentDeclined,
+    Compensating,
+    StockReleased,
+    Rejected,
+    Confirmed,
+    Cancelled,
+    /// The payment service gave the money back.
+    Refunded,
+}
+
+impl TimelineEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Placed => "placed",
+            Self::StockReserved => "stock_reserved",
+            Self::OutOfStock => "out_of_stock",
+            Self::UnknownProduct => "unknown_product",
+            Self::Refused => "refused",
+            Self::PaymentCaptured => "payment_captured",
+            Self::PaymentDeclined => "payment_declined",
+            Self::Compensating => "compensating",
+            Self::StockReleased => "stock_released",
+            Self::Rejected => "rejected",
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        [
+            Self::Placed,
+            Self::StockReserved,
+            Self::OutOfStock,
+            Self::UnknownProduct,
+            Self::Refused,
+            Self::PaymentCaptured,
+            Self::PaymentDeclined,
+            Self::Compensating,
+            Self::StockReleased,
+            Self::Rejected,
+            Self::Confirmed,
+            Self::Cancelled,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|event| event.as_str() == stored)
+    }
+
+    /// The event that records a refusal of the first step.
+    fn refusal(reason: RejectReason) -> Self {
+        match reason {
+            RejectReason::OutOfStock => Self::OutOfStock,
+            RejectReason::UnknownProduct => Self::UnknownProduct,
+            RejectReason::PaymentDeclined => Self::PaymentDeclined,
+            RejectReason::Timeout | RejectReason::Refused => Self::Refused,
+        }
+    }
+}
+
 /// One entry of the order's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    pub event: String,
+    pub event: TimelineEvent,
     pub detail: String,
 }
 
 impl TimelineEntry {
-    pub fn now(event: &str, detail: impl Into<String>) -> Self {
+    pub fn new(at: DateTime<Utc>, event: TimelineEvent, detail: impl Into<String>) -> Self {
         Self {
-            at: Utc::now(),
-            event: event.to_owned(),
+            at,
+            event,
             detail: detail.into(),
         }
     }
@@ -126,8 +196,9 @@ pub enum TransitionError {
     LinesMismatch,
 }
 
+/// An order's state as it is stored: what [`Order::restore`] takes and [`Order::state`] gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Order {
+pub struct OrderState {
     pub id: Uuid,
     pub user_id: Uuid,
     pub status: OrderStatus,
@@ -142,52 +213,184 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The order aggregate: its state is private and changes only through the methods below, each
+/// of which checks the current state and returns the timeline entries that record the change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    state: OrderState,
+}
+
 impl Order {
+    /// A new order for `lines` (each a product and a quantity), pending, with a saga that must
+    /// end by `deadline`.
+    pub fn place(
+        id: Uuid,
+        user_id: Uuid,
+        lines: &[(Uuid, i64)],
+        deadline: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> (Self, TimelineEntry) {
+        let units: i64 = lines.iter().map(|(_, quantity)| quantity).sum();
+        let order = Self {
+            state: OrderState {
+                id,
+                user_id,
+                status: OrderStatus::Pending,
+                reason: None,
+                compensation: None,
+                lines: lines
+                    .iter()
+                    .map(|&(product_id, quantity)| LineItem {
+                        product_id,
+                        quantity,
+                        priced: None,
+                    })
+                    .collect(),
+                total: None,
+                saga_deadline: deadline,
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        let entry = TimelineEntry::new(now, TimelineEvent::Placed, format!("{units} item(s)"));
+        (order, entry)
+    }
+
+    /// An order as it was stored.
+    pub fn restore(state: OrderState) -> Self {
+        Self { state }
+    }
+
+    /// The state to store.
+    pub fn state(&self) -> &OrderState {
+        &self.state
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.state.id
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.state.user_id
+    }
+
+    pub fn status(&self) -> OrderStatus {
+        self.state.status
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        self.state.reason.as_deref()
+    }
+
+    pub fn compensation(&self) -> Option<RejectReason> {
+        self.state.compensation
+    }
+
+    pub fn lines(&self) -> &[LineItem] {
+        &self.state.lines
+    }
+
+    pub fn total(&self) -> Option<&Money> {
+        self.state.total.as_ref()
+    }
+
+    pub fn saga_deadline(&self) -> DateTime<Utc> {
+        self.state.saga_deadline
+    }
+
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.state.created_at
+    }
+
+    pub fn updated_at(&self) -> DateTime<Utc> {
+        self.state.updated_at
+    }
+
+    fn wrong_state(&self) -> TransitionError {
+        TransitionError::WrongState(self.state.status.as_str())
+    }
+
+    fn in_flight(&self) -> bool {
+        matches!(
+            self.state.status,
+            OrderStatus::Pending | OrderStatus::Reserved
+        )
+    }
+
     /// Inventory reserved the stock and priced the lines.
     pub fn reserved(
         &mut self,
         priced: &[(Uuid, PricedLine)],
         total: Money,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimelineEntry>, TransitionError> {
-        if self.status != OrderStatus::Pending || self.compensation.is_some() {
-            return Err(TransitionError::WrongState(self.status.as_str()));
+        if self.state.status != OrderStatus::Pending || self.state.compensation.is_some() {
+            return Err(self.wrong_state());
         }
-        if priced.len() != self.lines.len() {
+        if priced.len() != self.state.lines.len() {
             return Err(TransitionError::LinesMismatch);
         }
-        for line in &mut self.lines {
+        for line in &mut self.state.lines {
             let (_, price) = priced
                 .iter()
                 .find(|(id, _)| *id == line.product_id)
                 .ok_or(TransitionError::LinesMismatch)?;
             line.priced = Some(price.clone());
         }
-        let entry = TimelineEntry::now("stock_reserved", format!("total {total}"));
-        self.total = Some(total);
-        self.status = OrderStatus::Reserved;
+        let entry = TimelineEntry::new(now, TimelineEvent::StockReserved, format!("total {total}"));
+        self.state.total = Some(total);
+        self.state.status = OrderStatus::Reserved;
         Ok(vec![entry])
+    }
+
+    /// Inventory refused the first step for good: nothing was held, so the order is rejected
+    /// at once.
+    pub fn refused(
+        &mut self,
+        reason: RejectReason,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        let mut timeline = vec![TimelineEntry::new(
+            now,
+            TimelineEvent::refusal(reason),
+            detail,
+        )];
+        timeline.extend(self.reject(reason, now)?);
+        Ok(timeline)
     }
 
     /// Payment captured: the order is final. Never after the deadline: a late capture is given
     /// back by compensation instead.
     pub fn confirm(&mut self, now: DateTime<Utc>) -> Result<Vec<TimelineEntry>, TransitionError> {
-        if self.status != OrderStatus::Reserved || self.compensation.is_some() {
-            return Err(TransitionError::WrongState(self.status.as_str()));
+        if self.state.status != OrderStatus::Reserved || self.state.compensation.is_some() {
+            return Err(self.wrong_state());
         }
-        if now > self.saga_deadline {
+        if now > self.state.saga_deadline {
             return Err(TransitionError::DeadlinePassed);
         }
-        self.status = OrderStatus::Confirmed;
+        self.state.status = OrderStatus::Confirmed;
+        let total = self.total().map(ToString::to_string).unwrap_or_default();
         Ok(vec![
-            TimelineEntry::now(
-                "payment_captured",
-                self.total
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            ),
-            TimelineEntry::now("confirmed", ""),
+            TimelineEntry::new(now, TimelineEvent::PaymentCaptured, total),
+            TimelineEntry::new(now, TimelineEvent::Confirmed, ""),
         ])
+    }
+
+    /// The card was declined (`reason`, the processor's word for it): the money stays with
+    /// the customer and the stock goes back.
+    pub fn payment_declined(
+        &mut self,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        let mut timeline = vec![TimelineEntry::new(
+            now,
+            TimelineEvent::PaymentDeclined,
+            reason,
+        )];
+        timeline.extend(self.begin_compensation(RejectReason::PaymentDeclined, "", now)?);
+        Ok(timeline)
     }
 
     /// The saga will not complete: from now on it only undoes what it did.
@@ -195,42 +398,74 @@ impl Order {
         &mut self,
         reason: RejectReason,
         detail: &str,
+        now: DateTime<Utc>,
     ) -> Result<Vec<TimelineEntry>, TransitionError> {
-        if !matches!(self.status, OrderStatus::Pending | OrderStatus::Reserved) {
-            return Err(TransitionError::WrongState(self.status.as_str()));
+        if !self.in_flight() {
+            return Err(self.wrong_state());
         }
-        if self.compensation.is_some() {
+        if self.state.compensation.is_some() {
             return Ok(Vec::new());
         }
-        self.compensation = Some(reason);
+        self.state.compensation = Some(reason);
         let detail = if detail.is_empty() {
             reason.as_str().to_owned()
         } else {
             format!("{}: {detail}", reason.as_str())
         };
-        Ok(vec![TimelineEntry::now("compensating", detail)])
+        Ok(vec![TimelineEntry::new(
+            now,
+            TimelineEvent::Compensating,
+            detail,
+        )])
+    }
+
+    /// Compensation is done (money and stock are back): the order is rejected.
+    pub fn compensated(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        let reason = self.state.compensation.ok_or_else(|| self.wrong_state())?;
+        let mut timeline = vec![TimelineEntry::new(now, TimelineEvent::StockReleased, "")];
+        timeline.extend(self.reject(reason, now)?);
+        Ok(timeline)
     }
 
     /// The saga ended without the order: after compensation, or at once when nothing needs
     /// undoing (out of stock at the first step).
-    pub fn reject(&mut self, reason: RejectReason) -> Result<Vec<TimelineEntry>, TransitionError> {
-        if !matches!(self.status, OrderStatus::Pending | OrderStatus::Reserved) {
-            return Err(TransitionError::WrongState(self.status.as_str()));
+    pub fn reject(
+        &mut self,
+        reason: RejectReason,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        if !self.in_flight() {
+            return Err(self.wrong_state());
         }
-        self.status = OrderStatus::Rejected;
-        self.reason = Some(reason.as_str().to_owned());
-        self.compensation = None;
-        Ok(vec![TimelineEntry::now("rejected", reason.as_str())])
+        self.state.status = OrderStatus::Rejected;
+        self.state.reason = Some(reason.as_str().to_owned());
+        self.state.compensation = None;
+        Ok(vec![TimelineEntry::new(
+            now,
+            TimelineEvent::Rejected,
+            reason.as_str(),
+        )])
     }
 
     /// A confirmed order is called off; stock and money go back by way of `order.cancelled`.
-    pub fn cancel(&mut self, reason: &str) -> Result<Vec<TimelineEntry>, TransitionError> {
-        if self.status != OrderStatus::Confirmed {
-            return Err(TransitionError::WrongState(self.status.as_str()));
+    pub fn cancel(
+        &mut self,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        if self.state.status != OrderStatus::Confirmed {
+            return Err(self.wrong_state());
         }
-        self.status = OrderStatus::Cancelled;
-        self.reason = Some(reason.to_owned());
-        Ok(vec![TimelineEntry::now("cancelled", reason)])
+        self.state.status = OrderStatus::Cancelled;
+        self.state.reason = Some(reason.to_owned());
+        Ok(vec![TimelineEntry::new(
+            now,
+            TimelineEvent::Cancelled,
+            reason,
+        )])
     }
 }
 
@@ -239,22 +474,15 @@ mod tests {
     use super::*;
 
     pub(crate) fn pending(deadline_in_secs: i64) -> Order {
-        Order {
-            id: Uuid::now_v7(),
-            user_id: Uuid::now_v7(),
-            status: OrderStatus::Pending,
-            reason: None,
-            compensation: None,
-            lines: vec![LineItem {
-                product_id: Uuid::from_u128(1),
-                quantity: 2,
-                priced: None,
-            }],
-            total: None,
-            saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        let now = Utc::now();
+        Order::place(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            &[(Uuid::from_u128(1), 2)],
+            now + chrono::Duration::seconds(deadline_in_secs),
+            now,
+        )
+        .0
     }
 
     fn priced() -> Vec<(Uuid, PricedLine)> {
@@ -267,25 +495,41 @@ mod tests {
         )]
     }
 
+    fn events(entries: &[TimelineEntry]) -> Vec<&'static str> {
+        entries.iter().map(|e| e.event.as_str()).collect()
+    }
+
+    #[test]
+    fn a_placed_order_is_pending_and_its_first_entry_counts_the_items() {
+        let now = Utc::now();
+        let (order, placed) = Order::place(
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            &[(Uuid::from_u128(1), 2), (Uuid::from_u128(2), 3)],
+            now,
+            now,
+        );
+        assert_eq!(order.status(), OrderStatus::Pending);
+        assert_eq!(placed.event, TimelineEvent::Placed);
+        assert_eq!(placed.detail, "5 item(s)");
+        assert_eq!((placed.at, order.created_at()), (now, now));
+    }
+
     #[test]
     fn the_happy_path_moves_pending_reserved_confirmed_and_records_each_step() {
         let mut order = pending(60);
+        let now = Utc::now();
         let reserved = order
-            .reserved(&priced(), Money::new(2400, "EUR").unwrap())
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), now)
             .unwrap();
-        assert_eq!(reserved[0].event, "stock_reserved");
-        let confirmed = order.confirm(Utc::now()).unwrap();
+        assert_eq!(events(&reserved), ["stock_reserved"]);
+        assert_eq!(reserved[0].detail, "total 24.00 EUR");
+        let confirmed = order.confirm(now).unwrap();
+        assert_eq!(events(&confirmed), ["payment_captured", "confirmed"]);
+        assert_eq!(order.status(), OrderStatus::Confirmed);
         assert_eq!(
-            confirmed
-                .iter()
-                .map(|e| e.event.as_str())
-                .collect::<Vec<_>>(),
-            ["payment_captured", "confirmed"]
-        );
-        assert_eq!(order.status, OrderStatus::Confirmed);
-        assert_eq!(
-            order.cancel("changed my mind").unwrap()[0].event,
-            "cancelled"
+            events(&order.cancel("changed my mind", now).unwrap()),
+            ["cancelled"]
         );
     }
 
@@ -293,7 +537,7 @@ mod tests {
     fn an_order_past_its_deadline_is_never_confirmed() {
         let mut order = pending(-1);
         order
-            .reserved(&priced(), Money::new(2400, "EUR").unwrap())
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), Utc::now())
             .unwrap();
         assert_eq!(
             order.confirm(Utc::now()),
@@ -304,25 +548,50 @@ mod tests {
     #[test]
     fn a_compensating_order_can_only_be_rejected() {
         let mut order = pending(60);
+        let now = Utc::now();
         order
-            .reserved(&priced(), Money::new(2400, "EUR").unwrap())
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), now)
             .unwrap();
-        order
-            .begin_compensation(RejectReason::PaymentDeclined, "card_declined")
-            .unwrap();
+        let declined = order.payment_declined("card_declined", now).unwrap();
+        assert_eq!(events(&declined), ["payment_declined", "compensating"]);
         assert!(
             order
-                .begin_compensation(RejectReason::Timeout, "")
+                .begin_compensation(RejectReason::Timeout, "", now)
                 .unwrap()
                 .is_empty(),
             "the first reason stands"
         );
-        assert!(order.confirm(Utc::now()).is_err());
-        order.reject(RejectReason::PaymentDeclined).unwrap();
-        assert_eq!(order.reason.as_deref(), Some("payment_declined"));
+        assert!(order.confirm(now).is_err());
+        assert_eq!(
+            events(&order.compensated(now).unwrap()),
+            ["stock_released", "rejected"]
+        );
+        assert_eq!(order.reason(), Some("payment_declined"));
         assert!(
-            order.cancel("x").is_err(),
+            order.cancel("x", now).is_err(),
             "only confirmed orders are cancelled"
         );
+    }
+
+    #[test]
+    fn a_refused_first_step_rejects_at_once_and_says_why() {
+        let mut order = pending(60);
+        let timeline = order
+            .refused(RejectReason::OutOfStock, "product 1", Utc::now())
+            .unwrap();
+        assert_eq!(events(&timeline), ["out_of_stock", "rejected"]);
+        assert_eq!(order.status(), OrderStatus::Rejected);
+    }
+
+    #[test]
+    fn every_event_reads_back_from_its_stored_name() {
+        for event in [
+            TimelineEvent::Placed,
+            TimelineEvent::Refunded,
+            TimelineEvent::StockReleased,
+        ] {
+            assert_eq!(TimelineEvent::parse(event.as_str()), Some(event));
+        }
+        assert_eq!(TimelineEvent::parse("shipped"), None);
     }
 }

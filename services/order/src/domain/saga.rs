@@ -18,16 +18,16 @@ pub enum Step {
 }
 
 pub fn next_step(order: &Order, now: DateTime<Utc>) -> Step {
-    if order.status.is_terminal() {
+    if order.status().is_terminal() {
         return Step::Done;
     }
-    if let Some(reason) = order.compensation {
+    if let Some(reason) = order.compensation() {
         return Step::Compensate(reason);
     }
-    if now > order.saga_deadline {
+    if now > order.saga_deadline() {
         return Step::Compensate(RejectReason::Timeout);
     }
-    match order.status {
+    match order.status() {
         OrderStatus::Pending => Step::Reserve,
         OrderStatus::Reserved => Step::Charge,
         OrderStatus::Confirmed | OrderStatus::Rejected | OrderStatus::Cancelled => Step::Done,
@@ -40,14 +40,15 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::domain::LineItem;
+    use crate::domain::{LineItem, OrderState};
 
     fn order(
         status: OrderStatus,
         deadline_in_secs: i64,
         compensation: Option<RejectReason>,
     ) -> Order {
-        Order {
+        // Any state at all, as it could have been stored.
+        Order::restore(OrderState {
             id: Uuid::now_v7(),
             user_id: Uuid::now_v7(),
             status,
@@ -62,7 +63,7 @@ mod tests {
             saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
             created_at: Utc::now(),
             updated_at: Utc::now(),
-        }
+        })
     }
 
     #[test]

@@ -11,7 +11,10 @@ use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::app::ports::{Appended, Change, Created, Lease, NewOrder, OrderStore, OutgoingEvent};
-use crate::domain::{LineItem, Order, OrderStatus, PricedLine, RejectReason, TimelineEntry};
+use crate::domain::{
+    LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
+    TimelineEvent,
+};
 
 const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_minor, currency, saga_deadline, \
      created_at, updated_at";
@@ -59,7 +62,7 @@ fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
         }
         _ => None,
     };
-    Ok(Order {
+    Ok(Order::restore(OrderState {
         id: row.id,
         user_id: row.user_id,
         status: OrderStatus::parse(&row.status).context("stored status")?,
@@ -86,7 +89,7 @@ fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
         saga_deadline: row.saga_deadline,
         created_at: row.created_at,
         updated_at: row.updated_at,
-    })
+    }))
 }
 
 /// Loads orders with their lines in two queries, not one per order.
@@ -122,7 +125,7 @@ async fn insert_timeline(
         return Ok(());
     }
     let at: Vec<DateTime<Utc>> = entries.iter().map(|e| e.at).collect();
-    let event: Vec<String> = entries.iter().map(|e| e.event.clone()).collect();
+    let event: Vec<&str> = entries.iter().map(|e| e.event.as_str()).collect();
     let detail: Vec<String> = entries.iter().map(|e| e.detail.clone()).collect();
     sqlx::query(
         "INSERT INTO order_event (order_id, at, event, detail) \
@@ -151,7 +154,7 @@ async fn append_timeline(
     )
     .bind(order_id)
     .bind(entry.at)
-    .bind(&entry.event)
+    .bind(entry.event.as_str())
     .bind(&entry.detail)
     .execute(conn)
     .await
@@ -175,15 +178,15 @@ impl OrderStore for PgOrderStore {
              VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9) \
              ON CONFLICT ON CONSTRAINT orders_idempotency_key DO NOTHING RETURNING id",
         )
-        .bind(order.id)
-        .bind(order.user_id)
+        .bind(order.id())
+        .bind(order.user_id())
         .bind(&new.idempotency_key)
         .bind(&new.fingerprint)
         .bind(&new.card_token)
-        .bind(order.saga_deadline)
+        .bind(order.saga_deadline())
         .bind(new.lease.token)
         .bind(new.lease.until)
-        .bind(order.created_at)
+        .bind(order.created_at())
         .fetch_optional(&mut *tx)
         .await
         .context("inserting the order")?;
@@ -193,7 +196,7 @@ impl OrderStore for PgOrderStore {
             let (id, fingerprint): (Uuid, Vec<u8>) = sqlx::query_as(
                 "SELECT id, request_fingerprint FROM orders WHERE user_id = $1 AND idempotency_key = $2",
             )
-            .bind(order.user_id)
+            .bind(order.user_id())
             .bind(&new.idempotency_key)
             .fetch_one(&self.pool)
             .await
@@ -208,24 +211,18 @@ impl OrderStore for PgOrderStore {
             });
         }
 
-        let products: Vec<Uuid> = order.lines.iter().map(|l| l.product_id).collect();
-        let quantities: Vec<i64> = order.lines.iter().map(|l| l.quantity).collect();
+        let products: Vec<Uuid> = order.lines().iter().map(|l| l.product_id).collect();
+        let quantities: Vec<i64> = order.lines().iter().map(|l| l.quantity).collect();
         sqlx::query(
             "INSERT INTO order_line (order_id, product_id, quantity) SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[])",
         )
-        .bind(order.id)
+        .bind(order.id())
         .bind(&products)
         .bind(&quantities)
         .execute(&mut *tx)
         .await
         .context("inserting the order lines")?;
-        let units: i64 = quantities.iter().sum();
-        insert_timeline(
-            &mut tx,
-            order.id,
-            &[TimelineEntry::now("placed", format!("{units} item(s)"))],
-        )
-        .await?;
+        insert_timeline(&mut tx, order.id(), std::slice::from_ref(&new.placed)).await?;
         tx.commit().await.context("committing the order")?;
         Ok(Created::New(new.order))
     }
@@ -257,10 +254,13 @@ impl OrderStore for PgOrderStore {
         .fetch_all(&self.pool)
         .await
         .context("reading the timeline")?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, event, detail)| TimelineEntry { at, event, detail })
-            .collect())
+        rows.into_iter()
+            .map(|(at, event, detail)| {
+                let event = TimelineEvent::parse(&event)
+                    .with_context(|| format!("stored timeline event {event:?}"))?;
+                Ok(TimelineEntry { at, event, detail })
+            })
+            .collect()
     }
 
     async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>> {
@@ -273,10 +273,10 @@ impl OrderStore for PgOrderStore {
         Ok(token.flatten())
     }
 
-    #[tracing::instrument(name = "orders.apply", skip_all, fields(order_id = %change.order.id, to = change.order.status.as_str()), err)]
+    #[tracing::instrument(name = "orders.apply", skip_all, fields(order_id = %change.order.id(), to = change.order.status().as_str()), err)]
     async fn apply(&self, change: Change) -> anyhow::Result<bool> {
         let order = &change.order;
-        let ends_saga = order.status.is_terminal();
+        let ends_saga = order.status().is_terminal();
         let mut tx = self
             .pool
             .begin()
@@ -291,12 +291,12 @@ impl OrderStore for PgOrderStore {
              WHERE id = $1 AND status = $8 AND compensation IS NOT DISTINCT FROM $9 \
                AND ($10::uuid IS NULL OR lease_token = $10)",
         )
-        .bind(order.id)
-        .bind(order.status.as_str())
-        .bind(&order.reason)
-        .bind(order.compensation.map(RejectReason::as_str))
-        .bind(order.total.as_ref().map(|t| t.amount_minor))
-        .bind(order.total.as_ref().map(|t| t.currency.clone()))
+        .bind(order.id())
+        .bind(order.status().as_str())
+        .bind(order.reason())
+        .bind(order.compensation().map(RejectReason::as_str))
+        .bind(order.total().as_ref().map(|t| t.amount_minor))
+        .bind(order.total().as_ref().map(|t| t.currency.clone()))
         .bind(ends_saga)
         .bind(change.from.as_str())
         .bind(change.from_compensation.map(RejectReason::as_str))
@@ -309,7 +309,7 @@ impl OrderStore for PgOrderStore {
         }
 
         let priced: Vec<(&LineItem, &PricedLine)> = order
-            .lines
+            .lines()
             .iter()
             .filter_map(|l| l.priced.as_ref().map(|p| (l, p)))
             .collect();
@@ -329,7 +329,7 @@ impl OrderStore for PgOrderStore {
                  FROM UNNEST($2::uuid[], $3::text[], $4::bigint[], $5::text[]) AS v(product_id, name, price, currency) \
                  WHERE l.order_id = $1 AND l.product_id = v.product_id",
             )
-            .bind(order.id)
+            .bind(order.id())
             .bind(&products)
             .bind(&names)
             .bind(&prices)
@@ -338,7 +338,7 @@ impl OrderStore for PgOrderStore {
             .await
             .context("pricing the order lines")?;
         }
-        insert_timeline(&mut tx, order.id, &change.timeline).await?;
+        insert_timeline(&mut tx, order.id(), &change.timeline).await?;
         match change.event {
             Some(OutgoingEvent::Confirmed(event)) => {
                 self.outbox
