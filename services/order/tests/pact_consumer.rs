@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use pact_consumer::prelude::*;
 use pact_consumer::{json_pattern, json_pattern_internal, like, term};
+use shop_kernel::LeaseToken;
 use shop_messaging::OutboxWriter;
 use shop_order::adapters::postgres::PgOrderStore;
 use shop_order::app::ports::{Lease, NewOrder, OrderStore as _};
@@ -39,7 +40,7 @@ async fn an_order(shop: &Shop, id: Uuid) {
             fingerprint: vec![0],
             card_token: "tok_visa".to_owned(),
             lease: Lease {
-                token: Uuid::now_v7(),
+                token: LeaseToken::new(),
                 until: now + chrono::Duration::minutes(1),
             },
         })

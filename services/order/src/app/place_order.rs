@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 use shop_auth::Caller;
+use shop_kernel::LeaseToken;
 use uuid::Uuid;
 
 use super::ports::{Created, Lease, NewOrder};
@@ -31,7 +32,7 @@ impl Orders {
             .collect();
         let (order, placed) = Order::place(Uuid::now_v7(), caller.user_id(), &lines, deadline, now);
         let lease = Lease {
-            token: Uuid::now_v7(),
+            token: LeaseToken::new(),
             until: now
                 + chrono::Duration::from_std(self.policy.lease).map_err(anyhow::Error::from)?,
         };

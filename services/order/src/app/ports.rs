@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
 use shop_events::order::{OrderCancelled, OrderConfirmed};
+use shop_kernel::LeaseToken;
 use shop_messaging::InboxEntry;
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use crate::domain::{Order, OrderStatus, PricedLine, RejectReason, RequestedLine,
 /// The right to drive one order's saga until `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
-    pub token: Uuid,
+    pub token: LeaseToken,
     pub until: DateTime<Utc>,
 }
 
@@ -56,7 +57,7 @@ pub struct Change {
     pub order: Order,
     pub timeline: Vec<TimelineEntry>,
     pub event: Option<OutgoingEvent>,
-    pub lease: Option<Uuid>,
+    pub lease: Option<LeaseToken>,
 }
 
 /// Orders, their lines, their timeline, and the saga's bookkeeping.
@@ -72,7 +73,7 @@ pub trait OrderStore: Send + Sync {
     async fn apply(&self, change: Change) -> anyhow::Result<bool>;
     /// Takes the lease of an order in flight whose lease is free or expired.
     async fn take_lease(&self, id: Uuid, lease: Lease) -> anyhow::Result<bool>;
-    async fn release_lease(&self, id: Uuid, token: Uuid) -> anyhow::Result<()>;
+    async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()>;
     /// Orders in flight that nobody drives: the recovery worker's work list.
     async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
     /// A customer's orders, newest first, after the given (created_at, id).

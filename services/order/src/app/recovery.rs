@@ -2,7 +2,7 @@
 //! their process died). Safe with several replicas: taking an order's lease is conditional.
 
 use chrono::Utc;
-use uuid::Uuid;
+use shop_kernel::LeaseToken;
 
 use super::Orders;
 use super::ports::Lease;
@@ -17,7 +17,7 @@ impl Orders {
         let mut resumed = 0;
         for id in self.store.stalled(BATCH).await? {
             let lease = Lease {
-                token: Uuid::now_v7(),
+                token: LeaseToken::new(),
                 until: Utc::now() + chrono::Duration::from_std(self.policy.lease)?,
             };
             if !self.store.take_lease(id, lease).await? {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable as _};
 use chrono::Utc;
+use shop_kernel::LeaseToken;
 use uuid::Uuid;
 
 use super::events::order_confirmed;
@@ -37,7 +38,7 @@ impl Orders {
     pub async fn drive(
         &self,
         id: Uuid,
-        token: Uuid,
+        token: LeaseToken,
         budget: Duration,
     ) -> Result<Order, OrderError> {
         let deadline = Instant::now() + budget;
@@ -53,7 +54,7 @@ impl Orders {
     async fn drive_until(
         &self,
         id: Uuid,
-        token: Uuid,
+        token: LeaseToken,
         deadline: Instant,
     ) -> Result<(), OrderError> {
         loop {
@@ -77,7 +78,7 @@ impl Orders {
     async fn reserve(
         &self,
         mut order: Order,
-        token: Uuid,
+        token: LeaseToken,
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
         let lines: Vec<_> = order
@@ -114,7 +115,7 @@ impl Orders {
     async fn charge(
         &self,
         mut order: Order,
-        token: Uuid,
+        token: LeaseToken,
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
         let Some(card) = self.store.card_token(order.id()).await? else {
@@ -174,7 +175,7 @@ impl Orders {
     async fn compensate(
         &self,
         mut order: Order,
-        token: Uuid,
+        token: LeaseToken,
         reason: RejectReason,
         deadline: Instant,
     ) -> Result<Progress, OrderError> {
@@ -230,7 +231,7 @@ impl Orders {
         order: Order,
         timeline: Vec<TimelineEntry>,
         event: Option<OutgoingEvent>,
-        token: Uuid,
+        token: LeaseToken,
     ) -> Result<Progress, OrderError> {
         let ended = order.status().is_terminal().then(|| {
             (
@@ -463,7 +464,10 @@ mod tests {
                     recovery_budget: budget,
                 },
             );
-            let order = orders.drive(id, Uuid::now_v7(), budget).await.unwrap();
+            let order = orders
+                .drive(id, shop_kernel::LeaseToken::new(), budget)
+                .await
+                .unwrap();
             let applied = self.applied.lock().unwrap().clone();
             (order, applied)
         }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
+use shop_kernel::LeaseToken;
 use shop_messaging::{Handled, InboxEntry, OutboxWriter};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
@@ -184,7 +185,7 @@ impl OrderStore for PgOrderStore {
         .bind(&new.fingerprint)
         .bind(&new.card_token)
         .bind(order.saga_deadline())
-        .bind(new.lease.token)
+        .bind(new.lease.token.as_uuid())
         .bind(new.lease.until)
         .bind(order.created_at())
         .fetch_optional(&mut *tx)
@@ -300,7 +301,7 @@ impl OrderStore for PgOrderStore {
         .bind(ends_saga)
         .bind(change.from.as_str())
         .bind(change.from_compensation.map(RejectReason::as_str))
-        .bind(change.lease)
+        .bind(change.lease.map(|token| token.as_uuid()))
         .execute(&mut *tx)
         .await
         .context("updating the order")?;
@@ -364,7 +365,7 @@ impl OrderStore for PgOrderStore {
              WHERE id = $1 AND status IN ('PENDING', 'RESERVED') AND (lease_until IS NULL OR lease_until < now())",
         )
         .bind(id)
-        .bind(lease.token)
+        .bind(lease.token.as_uuid())
         .bind(lease.until)
         .execute(&self.pool)
         .await
@@ -372,10 +373,10 @@ impl OrderStore for PgOrderStore {
         Ok(taken.rows_affected() == 1)
     }
 
-    async fn release_lease(&self, id: Uuid, token: Uuid) -> anyhow::Result<()> {
+    async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()> {
         sqlx::query("UPDATE orders SET lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2")
             .bind(id)
-            .bind(token)
+            .bind(token.as_uuid())
             .execute(&self.pool)
             .await
             .context("releasing the lease")?;
