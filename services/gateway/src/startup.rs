@@ -10,10 +10,11 @@ use shop_platform::ServiceHost;
 use shop_platform::config::DatabaseSettings;
 use shop_platform::service::{Built, Migrator, Service};
 
+use crate::adapters::backends::{Backends, Deadlines};
 use crate::adapters::catalog_cache::CatalogCache;
 use crate::adapters::rate_limit::RateLimiter;
 use crate::adapters::upstream::Upstreams;
-use crate::api::state::{AppState, Deadlines, ProductCache, Shared};
+use crate::api::state::{AppState, ProductCache, Shared};
 use crate::api::{self};
 use crate::config::Settings;
 
@@ -53,13 +54,15 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
         )
     });
     let state = AppState::new(Shared {
-        upstreams,
+        backends: Backends::new(
+            upstreams,
+            Deadlines {
+                read: settings.deadlines.read,
+                write: settings.deadlines.write,
+                place_order: settings.deadlines.place_order,
+            },
+        ),
         verifier,
-        deadlines: Deadlines {
-            read: settings.deadlines.read,
-            write: settings.deadlines.write,
-            place_order: settings.deadlines.place_order,
-        },
         catalog: CatalogCache::new(settings.catalog_cache.ttl, settings.catalog_cache.capacity),
         limiter,
     });

@@ -95,7 +95,7 @@ impl<C: Clone> Upstream<C> {
 
     /// Makes one logical call: `f` builds and sends the request with the given client (use
     /// [`request`] for the message), bounded by `deadline`.
-    pub async fn call<T, F, Fut>(
+    pub(super) async fn call<T, F, Fut>(
         &self,
         kind: Call,
         deadline: Duration,
@@ -146,7 +146,7 @@ impl<C: Clone> Upstream<C> {
 
 /// A request with the route's deadline, and the caller's token when there is one (backends
 /// verify it again: zero trust inside the mesh).
-pub fn request<T>(message: T, deadline: Duration, token: Option<&str>) -> tonic::Request<T> {
+pub(super) fn request<T>(message: T, deadline: Duration, token: Option<&str>) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
     request.set_timeout(deadline);
     if let Some(token) = token {

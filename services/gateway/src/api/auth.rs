@@ -12,7 +12,6 @@ use super::dto::{Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest
 use super::extract::ApiJson;
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::adapters::upstream::{Call, request};
 
 fn tokens(pair: Option<pb::TokenPair>) -> Tokens {
     let pair = pair.unwrap_or_default();
@@ -32,17 +31,12 @@ pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let deadline = state.deadlines.write;
     let response = state
-        .upstreams
-        .user
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::RegisterRequest {
-                email: body.email.clone(),
-                password: body.password.clone(),
-                name: body.name.clone(),
-            };
-            async move { client.register(request(message, deadline, None)).await }
+        .backends
+        .register(pb::RegisterRequest {
+            email: body.email,
+            password: body.password,
+            name: body.name,
         })
         .await?;
     let user = response
@@ -60,16 +54,11 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let deadline = state.deadlines.write;
     let response = state
-        .upstreams
-        .user
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::LoginRequest {
-                email: body.email.clone(),
-                password: body.password.clone(),
-            };
-            async move { client.login(request(message, deadline, None)).await }
+        .backends
+        .login(pb::LoginRequest {
+            email: body.email,
+            password: body.password,
         })
         .await?;
     Ok(Json(tokens(response.tokens)))
@@ -82,15 +71,10 @@ pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let deadline = state.deadlines.write;
     let response = state
-        .upstreams
-        .user
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::RefreshRequest {
-                refresh_token: body.refresh_token.clone(),
-            };
-            async move { client.refresh(request(message, deadline, None)).await }
+        .backends
+        .refresh(pb::RefreshRequest {
+            refresh_token: body.refresh_token,
         })
         .await?;
     Ok(Json(tokens(response.tokens)))
@@ -103,19 +87,7 @@ pub async fn logout(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    let deadline = state.deadlines.write;
-    state
-        .upstreams
-        .user
-        .call(Call::Write, deadline, |mut client| {
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .logout(request(pb::LogoutRequest {}, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    state.backends.logout(caller.token()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -129,25 +101,10 @@ pub async fn me(
     fetch_user(&state, &caller).await.map(Json)
 }
 
-pub(super) async fn fetch_user(
-    state: &AppState,
-    caller: &shop_auth::Caller,
-) -> Result<User, ApiError> {
-    let deadline = state.deadlines.read;
+async fn fetch_user(state: &AppState, caller: &shop_auth::Caller) -> Result<User, ApiError> {
     let response = state
-        .upstreams
-        .user
-        .call(Call::Read, deadline, |mut client| {
-            let message = pb::GetUserRequest {
-                user_id: caller.user_id().to_string(),
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .get_user(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
+        .backends
+        .get_user(caller.token(), caller.user_id().to_string())
         .await?;
     response
         .user
@@ -159,16 +116,7 @@ pub(super) async fn fetch_user(
 /// The public keys that verify access tokens (for Istio RequestAuthentication and clients).
 #[utoipa::path(operation_id = "get_jwks", get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Jwks, description = "OK")))]
 pub async fn jwks(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let deadline = state.deadlines.read;
-    let response = state
-        .upstreams
-        .user
-        .call(Call::Read, deadline, |mut client| async move {
-            client
-                .get_jwks(request(pb::GetJwksRequest {}, deadline, None))
-                .await
-        })
-        .await?;
+    let response = state.backends.jwks().await?;
     let keys = response
         .keys
         .into_iter()

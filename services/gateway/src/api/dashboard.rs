@@ -6,15 +6,22 @@ use axum::Json;
 use axum::extract::State;
 use shop_auth::http::AuthUser;
 use shop_proto::common::v1::PageRequest;
-use shop_proto::inventory::v1 as pb;
+use shop_proto::inventory::v1 as inventory;
+use shop_proto::order::v1 as order;
 
 use super::convert;
 use super::dto::{Dashboard, ProblemDoc};
 use super::state::AppState;
-use crate::adapters::upstream::{Call, request};
 
-const RECENT_ORDERS: u32 = 5;
+const RECENT_ORDERS: i32 = 5;
 const FEATURED_PRODUCTS: i32 = 8;
+
+fn first_page(page_size: i32) -> Option<PageRequest> {
+    Some(PageRequest {
+        page_size,
+        page_token: String::new(),
+    })
+}
 
 /// Everything the home page shows, degraded part by part.
 #[utoipa::path(operation_id = "get_dashboard", get, path = "/api/v1/dashboard", tag = "dashboard", security(("bearer" = [])),
@@ -23,39 +30,37 @@ pub async fn dashboard(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
 ) -> Json<Dashboard> {
-    let deadline = state.deadlines.read;
-    let products = async {
-        state
-            .upstreams
-            .inventory
-            .call(Call::Read, deadline, |mut client| {
-                let message = pb::ListProductsRequest {
-                    page: Some(PageRequest {
-                        page_size: FEATURED_PRODUCTS,
-                        page_token: String::new(),
-                    }),
-                    query: String::new(),
-                    include_inactive: false,
-                };
-                async move { client.list_products(request(message, deadline, None)).await }
-            })
-            .await
-            .map(|r| r.products.iter().map(convert::product).collect::<Vec<_>>())
-    };
+    let backends = &state.backends;
     let (user, orders, products) = tokio::join!(
-        super::auth::fetch_user(&state, &caller),
-        super::orders::fetch_list(&state, &caller, RECENT_ORDERS, String::new()),
-        products,
+        backends.get_user(caller.token(), caller.user_id().to_string()),
+        backends.list_orders(
+            caller.token(),
+            order::ListOrdersRequest {
+                page: first_page(RECENT_ORDERS),
+            },
+        ),
+        backends.list_products(inventory::ListProductsRequest {
+            page: first_page(FEATURED_PRODUCTS),
+            query: String::new(),
+            include_inactive: false,
+        }),
     );
     let mut degraded = Vec::new();
-    let user = user.map_err(|_| degraded.push("user".to_owned())).ok();
+    let mut part = |name: &str, present: bool| {
+        if !present {
+            degraded.push(name.to_owned());
+        }
+    };
+    let user = user.ok().and_then(|r| r.user).map(|u| convert::user(&u));
+    part("user", user.is_some());
     let recent_orders = orders
-        .map(|page| page.items)
-        .map_err(|_| degraded.push("recent_orders".to_owned()))
-        .ok();
+        .ok()
+        .map(|r| r.orders.iter().map(convert::order).collect::<Vec<_>>());
+    part("recent_orders", recent_orders.is_some());
     let products = products
-        .map_err(|_| degraded.push("products".to_owned()))
-        .ok();
+        .ok()
+        .map(|r| r.products.iter().map(convert::product).collect::<Vec<_>>());
+    part("products", products.is_some());
     if !degraded.is_empty() {
         metrics::counter!("gateway_dashboard_degraded_total").increment(1);
     }

@@ -18,7 +18,6 @@ use super::extract::{ApiJson, ApiQuery, IdempotencyKey};
 use super::problem::ApiError;
 use super::products::MAX_PAGE_SIZE;
 use super::state::AppState;
-use crate::adapters::upstream::{Call, request};
 
 /// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
 /// request, else 202 with the order as it stands and a `Location` to poll.
@@ -35,31 +34,19 @@ pub async fn place(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<PlaceOrderRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let deadline = state.deadlines.place_order;
-    let response = state
-        .upstreams
-        .order
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::PlaceOrderRequest {
-                idempotency_key: key.clone(),
-                lines: body
-                    .items
-                    .iter()
-                    .map(|item| pb::PlaceOrderLine {
-                        product_id: item.product_id.clone(),
-                        quantity: item.quantity,
-                    })
-                    .collect(),
-                card_token: body.card_token.clone(),
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .place_order(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    let message = pb::PlaceOrderRequest {
+        idempotency_key: key,
+        lines: body
+            .items
+            .into_iter()
+            .map(|item| pb::PlaceOrderLine {
+                product_id: item.product_id,
+                quantity: item.quantity,
+            })
+            .collect(),
+        card_token: body.card_token,
+    };
+    let response = state.backends.place_order(caller.token(), message).await?;
     let placed = response.order.ok_or(ApiError::BadUpstreamAnswer("order"))?;
     let finished = matches!(
         placed.status(),
@@ -107,32 +94,20 @@ pub async fn list(
     Ok(Json(page))
 }
 
-pub(super) async fn fetch_list(
+async fn fetch_list(
     state: &AppState,
     caller: &shop_auth::Caller,
     page_size: u32,
     page_token: String,
 ) -> Result<Page<Order>, ApiError> {
-    let deadline = state.deadlines.read;
     let page_size = i32::try_from(page_size.min(MAX_PAGE_SIZE)).unwrap_or(0);
-    let response = state
-        .upstreams
-        .order
-        .call(Call::Read, deadline, |mut client| {
-            let message = pb::ListOrdersRequest {
-                page: Some(PageRequest {
-                    page_size,
-                    page_token: page_token.clone(),
-                }),
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .list_orders(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    let message = pb::ListOrdersRequest {
+        page: Some(PageRequest {
+            page_size,
+            page_token,
+        }),
+    };
+    let response = state.backends.list_orders(caller.token(), message).await?;
     Ok(Page {
         items: response.orders.iter().map(convert::order).collect(),
         next_page_token: response
@@ -151,22 +126,7 @@ pub async fn get(
     AuthUser(caller): AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    let deadline = state.deadlines.read;
-    let response = state
-        .upstreams
-        .order
-        .call(Call::Read, deadline, |mut client| {
-            let message = pb::GetOrderRequest {
-                order_id: id.clone(),
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .get_order(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    let response = state.backends.get_order(caller.token(), id).await?;
     response
         .order
         .as_ref()
@@ -186,7 +146,6 @@ pub async fn cancel(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Order>, ApiError> {
-    let deadline = state.deadlines.write;
     // The body is optional: an empty one means "no reason given".
     let reason = if body.is_empty() {
         String::new()
@@ -197,22 +156,11 @@ pub async fn cancel(
             })?
             .reason
     };
-    let response = state
-        .upstreams
-        .order
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::CancelOrderRequest {
-                order_id: id.clone(),
-                reason: reason.clone(),
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .cancel_order(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    let message = pb::CancelOrderRequest {
+        order_id: id,
+        reason,
+    };
+    let response = state.backends.cancel_order(caller.token(), message).await?;
     response
         .order
         .as_ref()

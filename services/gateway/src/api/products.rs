@@ -19,7 +19,6 @@ use super::dto::{
 use super::extract::{ApiJson, ApiQuery, OptionalRequestId};
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::adapters::upstream::{Call, request};
 
 /// The largest page a client may ask for; larger requests are capped.
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -43,21 +42,16 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListProducts>,
 ) -> Result<Json<Page<Product>>, ApiError> {
-    let deadline = state.deadlines.read;
     let page_size = i32::try_from(query.page_size.unwrap_or(0).min(MAX_PAGE_SIZE)).unwrap_or(0);
     let response = state
-        .upstreams
-        .inventory
-        .call(Call::Read, deadline, |mut client| {
-            let message = pb::ListProductsRequest {
-                page: Some(PageRequest {
-                    page_size,
-                    page_token: query.page_token.clone().unwrap_or_default(),
-                }),
-                query: query.q.clone().unwrap_or_default(),
-                include_inactive: false,
-            };
-            async move { client.list_products(request(message, deadline, None)).await }
+        .backends
+        .list_products(pb::ListProductsRequest {
+            page: Some(PageRequest {
+                page_size,
+                page_token: query.page_token.unwrap_or_default(),
+            }),
+            query: query.q.unwrap_or_default(),
+            include_inactive: false,
         })
         .await?;
     let next = response
@@ -87,17 +81,7 @@ pub async fn get(
 }
 
 async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {
-    let deadline = state.deadlines.read;
-    let response = state
-        .upstreams
-        .inventory
-        .call(Call::Read, deadline, |mut client| {
-            let message = pb::GetProductRequest {
-                product_id: id.to_owned(),
-            };
-            async move { client.get_product(request(message, deadline, None)).await }
-        })
-        .await?;
+    let response = state.backends.get_product(id.to_owned()).await?;
     response
         .product
         .as_ref()
@@ -116,27 +100,18 @@ pub async fn create(
     OptionalRequestId(request_id): OptionalRequestId,
     ApiJson(body): ApiJson<CreateProductRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let deadline = state.deadlines.write;
     let request_id = request_id.unwrap_or_else(Uuid::now_v7).to_string();
+    let message = pb::CreateProductRequest {
+        request_id,
+        price: Some(convert::pb_money(&body.price)),
+        name: body.name,
+        description: body.description,
+        image_url: body.image_url,
+        initial_stock: 0,
+    };
     let response = state
-        .upstreams
-        .inventory
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::CreateProductRequest {
-                request_id: request_id.clone(),
-                name: body.name.clone(),
-                description: body.description.clone(),
-                price: Some(convert::pb_money(&body.price)),
-                image_url: body.image_url.clone(),
-                initial_stock: 0,
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .create_product(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
+        .backends
+        .create_product(caller.token(), message)
         .await?;
     let product = response
         .product
@@ -157,26 +132,19 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<Json<Product>, ApiError> {
-    let deadline = state.deadlines.write;
     let response = state
-        .upstreams
-        .inventory
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::UpdateProductRequest {
+        .backends
+        .update_product(
+            caller.token(),
+            pb::UpdateProductRequest {
                 product_id: id.clone(),
-                name: body.name.clone(),
-                description: body.description.clone(),
                 price: body.price.as_ref().map(convert::pb_money),
-                image_url: body.image_url.clone(),
+                name: body.name,
+                description: body.description,
+                image_url: body.image_url,
                 active: body.active,
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .update_product(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
+            },
+        )
         .await?;
     state.catalog.forget(&id).await;
     response
@@ -201,25 +169,13 @@ pub async fn adjust_stock(
     OptionalRequestId(request_id): OptionalRequestId,
     ApiJson(body): ApiJson<StockRequest>,
 ) -> Result<Json<Product>, ApiError> {
-    let deadline = state.deadlines.write;
     let request_id = request_id.unwrap_or_else(Uuid::now_v7).to_string();
-    let response = state
-        .upstreams
-        .inventory
-        .call(Call::Write, deadline, |mut client| {
-            let message = pb::AdjustStockRequest {
-                request_id: request_id.clone(),
-                product_id: id.clone(),
-                delta: body.delta,
-            };
-            let token = caller.token().to_owned();
-            async move {
-                client
-                    .adjust_stock(request(message, deadline, Some(&token)))
-                    .await
-            }
-        })
-        .await?;
+    let message = pb::AdjustStockRequest {
+        request_id,
+        product_id: id.clone(),
+        delta: body.delta,
+    };
+    let response = state.backends.adjust_stock(caller.token(), message).await?;
     state.catalog.forget(&id).await;
     response
         .product

@@ -2,25 +2,16 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::FromRef;
 use shop_auth::TokenVerifier;
 
+use crate::adapters::backends::Backends;
 use crate::adapters::catalog_cache::CatalogCache;
 use crate::adapters::rate_limit::RateLimiter;
-use crate::adapters::upstream::Upstreams;
 
 /// The catalog cache, holding products as the API serves them.
 pub type ProductCache = CatalogCache<super::dto::Product>;
-
-/// How long each kind of route waits for the backends.
-#[derive(Debug, Clone, Copy)]
-pub struct Deadlines {
-    pub read: Duration,
-    pub write: Duration,
-    pub place_order: Duration,
-}
 
 /// The gateway's shared state. axum clones it for every request (and every extractor that
 /// asks for it), so it is one `Arc`: cloning the clients inside, each a handle on a channel,
@@ -30,9 +21,8 @@ pub struct AppState(Arc<Shared>);
 
 #[derive(Debug)]
 pub struct Shared {
-    pub upstreams: Upstreams,
+    pub backends: Backends,
     pub verifier: TokenVerifier,
-    pub deadlines: Deadlines,
     pub catalog: ProductCache,
     pub limiter: Option<RateLimiter>,
 }
