@@ -4,8 +4,15 @@
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DEV_DIR="$REPO_ROOT/.dev"
 
-# name:public-port:admin-port, in start order (backends before the gateway).
-SERVICES=(user:50051:9081 inventory:50052:9082 payment:50054:9084 order:50053:9083 gateway:8080:9080)
+# name:public-port:admin-port, in start order (a service after those it calls), from the
+# service table.
+mapfile -t SERVICES < <(awk -F' *= *' '
+  /^\[\[service\]\]/ { if (name != "") print name ":" port ":" admin; name = ""; port = ""; admin = "" }
+  $1 == "name" { gsub(/"/, "", $2); name = $2 }
+  $1 == "public" { port = $2 }
+  $1 == "admin" { admin = $2 }
+  END { if (name != "") print name ":" port ":" admin }
+' "$REPO_ROOT/services.toml")
 
 PG_HOST="${PGHOST:-127.0.0.1}"
 PG_PORT="${PGPORT:-5432}"

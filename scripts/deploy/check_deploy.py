@@ -41,6 +41,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import tomllib
+
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,7 +53,9 @@ KUSTOMIZATIONS = [
     "k8s/istio/canary",
     "k8s/istio/fault-injection",
 ]
-SHOP_SERVICES = ["gateway", "user", "inventory", "order", "payment"]
+# The service table: every shop service's name and ports.
+SERVICE_TABLE = tomllib.loads((REPO / "services.toml").read_text())["service"]
+SHOP_SERVICES = [service["name"] for service in SERVICE_TABLE]
 # Variables a service reads besides its SHOP_<SECTION>__<KEY> settings.
 STANDARD_VARS = {"RUST_LOG", "OTEL_EXPORTER_OTLP_ENDPOINT"}
 READ_METHOD = re.compile(r"^(Get|List|BatchGet)[A-Z]")

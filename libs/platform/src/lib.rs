@@ -17,6 +17,7 @@ pub mod problem;
 pub mod redis;
 pub mod server;
 pub mod service;
+pub mod services;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validation;

@@ -17,34 +17,10 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     clippy::pedantic
 )]
 pub mod shop {
-    pub mod common {
-        pub mod v1 {
-            tonic::include_proto!("shop.common.v1");
-        }
-    }
-    pub mod user {
-        pub mod v1 {
-            tonic::include_proto!("shop.user.v1");
-        }
-    }
-    pub mod inventory {
-        pub mod v1 {
-            tonic::include_proto!("shop.inventory.v1");
-        }
-    }
-    pub mod order {
-        pub mod v1 {
-            tonic::include_proto!("shop.order.v1");
-        }
-    }
-    pub mod payment {
-        pub mod v1 {
-            tonic::include_proto!("shop.payment.v1");
-        }
-    }
+    include!(concat!(env!("OUT_DIR"), "/packages.rs"));
 }
 
-pub use shop::{common, inventory, order, payment, user};
+pub use shop::*;
 
 /// Conversions between protobuf messages and the types the services use, each written once.
 pub mod convert {

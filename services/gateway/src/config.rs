@@ -12,6 +12,7 @@ use shop_platform::config::{
 };
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
+use shop_platform::services;
 
 /// Everything the gateway reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,17 +119,17 @@ pub struct LimitSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            http: ServerSettings::on_port(8080),
-            admin: AdminSettings::on_port(9080),
+            http: services::public_settings("gateway"),
+            admin: services::admin_settings("gateway"),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             redis: RedisSettings::default(),
             amqp: AmqpSettings::default(),
             auth: AuthSettings::default(),
             upstream: Upstreams {
-                user: "http://127.0.0.1:50051".to_owned(),
-                inventory: "http://127.0.0.1:50052".to_owned(),
-                order: "http://127.0.0.1:50053".to_owned(),
+                user: services::local_url("user"),
+                inventory: services::local_url("inventory"),
+                order: services::local_url("order"),
             },
             deadlines: DeadlineSettings {
                 read: Duration::from_secs(2),

@@ -12,6 +12,7 @@ use shop_platform::config::{
 };
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
+use shop_platform::services;
 
 /// Everything the inventory service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any
 /// field.
@@ -64,8 +65,8 @@ pub struct ReservationSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            grpc: ServerSettings::on_port(50052),
-            admin: AdminSettings::on_port(9082),
+            grpc: services::public_settings("inventory"),
+            admin: services::admin_settings("inventory"),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::local("inventory"),
@@ -73,7 +74,7 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             auth: AuthSettings::default(),
             upstream: Upstreams {
-                user: "http://127.0.0.1:50051".to_owned(),
+                user: services::local_url("user"),
             },
             cache: CacheSettings {
                 ttl: Duration::from_secs(60),

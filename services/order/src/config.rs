@@ -12,6 +12,7 @@ use shop_platform::config::{
 };
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
+use shop_platform::services;
 
 use crate::app::SagaPolicy;
 
@@ -87,8 +88,8 @@ impl SagaSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            grpc: ServerSettings::on_port(50053),
-            admin: AdminSettings::on_port(9083),
+            grpc: services::public_settings("order"),
+            admin: services::admin_settings("order"),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::local("orders"),
@@ -97,9 +98,9 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             identity: IdentitySettings::for_service("order"),
             upstream: Upstreams {
-                user: "http://127.0.0.1:50051".to_owned(),
-                inventory: "http://127.0.0.1:50052".to_owned(),
-                payment: "http://127.0.0.1:50054".to_owned(),
+                user: services::local_url("user"),
+                inventory: services::local_url("inventory"),
+                payment: services::local_url("payment"),
             },
             saga: SagaSettings {
                 deadline: Duration::from_secs(120),

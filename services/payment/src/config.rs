@@ -12,6 +12,7 @@ use shop_platform::config::{
 };
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
+use shop_platform::services;
 
 /// Everything the payment service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,8 +71,8 @@ pub struct ChargeSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            grpc: ServerSettings::on_port(50054),
-            admin: AdminSettings::on_port(9084),
+            grpc: services::public_settings("payment"),
+            admin: services::admin_settings("payment"),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::local("payments"),
@@ -79,7 +80,7 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             auth: AuthSettings::default(),
             upstream: Upstreams {
-                user: "http://127.0.0.1:50051".to_owned(),
+                user: services::local_url("user"),
             },
             provider: ProviderSettings {
                 latency: Duration::ZERO,

@@ -13,6 +13,7 @@ use shop_platform::config::{
     ServiceSettings, ShutdownSettings, Validate,
 };
 use shop_platform::redis::RedisSettings;
+use shop_platform::services;
 
 use crate::domain::LoginThrottle;
 
@@ -87,8 +88,8 @@ impl LoginSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            grpc: ServerSettings::on_port(50051),
-            admin: AdminSettings::on_port(9081),
+            grpc: services::public_settings("user"),
+            admin: services::admin_settings("user"),
             shutdown: ShutdownSettings::default(),
             log: LogSettings::default(),
             database: DatabaseSettings::local("users"),
