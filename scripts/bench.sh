@@ -34,8 +34,7 @@ case "${1:-help}" in
     shift
     machine
     # The services exactly as scripts/system-test.sh builds them, then the measuring tool.
-    cargo build --quiet --release --bins \
-      -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway
+    cargo build --quiet --release --bins "${SERVICE_PACKAGES[@]}"
     cargo build --quiet --release -p shop-load
     export SHOP_SYSTEM_BIN_DIR
     SHOP_SYSTEM_BIN_DIR="$(target_dir)/release"

@@ -14,6 +14,10 @@ mapfile -t SERVICES < <(awk -F' *= *' '
   END { if (name != "") print name ":" port ":" admin }
 ' "$REPO_ROOT/services.toml")
 
+# `-p shop-<name>` for every service: what to build to run them all.
+SERVICE_PACKAGES=()
+for entry in "${SERVICES[@]}"; do SERVICE_PACKAGES+=(-p "shop-${entry%%:*}"); done
+
 PG_HOST="${PGHOST:-127.0.0.1}"
 PG_PORT="${PGPORT:-5432}"
 REDIS_PORT="${SHOP_DEV_REDIS_PORT:-6379}"

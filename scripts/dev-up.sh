@@ -16,8 +16,7 @@ require_infra
 
 if [[ -z "${SHOP_DEV_SKIP_BUILD:-}" ]]; then
   log "building the services ($profile profile)..."
-  (cd "$REPO_ROOT" && cargo build --profile "$profile" --bins \
-    -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway)
+  (cd "$REPO_ROOT" && cargo build --profile "$profile" --bins "${SERVICE_PACKAGES[@]}")
 fi
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}

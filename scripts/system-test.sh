@@ -11,8 +11,7 @@ cd "$REPO_ROOT"
 
 if [[ -z "${SHOP_SYSTEM_SKIP_BUILD:-}" ]]; then
   log "building the services (release profile)..."
-  cargo build --release --bins "$@" \
-    -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway
+  cargo build --release --bins "$@" "${SERVICE_PACKAGES[@]}"
 fi
 export SHOP_SYSTEM_BIN_DIR
 SHOP_SYSTEM_BIN_DIR="$(target_dir)/release"

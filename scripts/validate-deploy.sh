@@ -37,8 +37,7 @@ if ! cmp -s "$deploy/istio-check/package-lock.json" "$stamp" 2>/dev/null; then
 fi
 
 if [[ -z "${SHOP_DEPLOY_SKIP_BUILD:-}" ]]; then
-  (cd "$REPO_ROOT" && cargo build --quiet --bins \
-    -p shop-user -p shop-inventory -p shop-order -p shop-payment -p shop-gateway)
+  (cd "$REPO_ROOT" && cargo build --quiet --bins "${SERVICE_PACKAGES[@]}")
 fi
 
 PATH="$venv/bin:$PATH" "$venv/bin/python" "$deploy/check_deploy.py" --bin-dir "$(target_dir)/debug" "$@"

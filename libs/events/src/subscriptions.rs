@@ -36,11 +36,14 @@ pub const ORDER_PAYMENT_REFUNDED: Subscription = Subscription {
     event_types: &[PaymentRefunded::TYPE],
 };
 
+// xtask:new-service:subscriptions
+
 /// Every durable subscription of the shop.
 pub const ALL: &[Subscription] = &[
     INVENTORY_ORDER_EVENTS,
     PAYMENT_ORDER_CANCELLED,
     ORDER_PAYMENT_REFUNDED,
+    // xtask:new-service:all-subscriptions
 ];
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The gRPC contracts of Ferris Shop, generated from `proto/` at build time.
 //!
-//! Each bounded context has its own versioned module (`shop::user::v1`, ...),
+//! Each bounded context has its own versioned module (`user::v1`, ...),
 //! mirroring the protobuf packages. [`FILE_DESCRIPTOR_SET`] feeds the gRPC
 //! reflection service that every server registers.
 
@@ -16,11 +16,11 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     clippy::all,
     clippy::pedantic
 )]
-pub mod shop {
+pub mod packages {
     include!(concat!(env!("OUT_DIR"), "/packages.rs"));
 }
 
-pub use shop::*;
+pub use packages::*;
 
 /// Conversions between protobuf messages and the types the services use, each written once.
 pub mod convert {

@@ -14,6 +14,28 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The backends of the service table (`services.toml`): every service but the HTTP edge.
+pub fn backends() -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Table {
+        service: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        name: String,
+        #[serde(default)]
+        http: bool,
+    }
+    let table: Table =
+        toml::from_str(&std::fs::read_to_string(root().join("services.toml")).unwrap()).unwrap();
+    table
+        .service
+        .into_iter()
+        .filter(|s| !s.http)
+        .map(|s| s.name)
+        .collect()
+}
+
 /// Every `.rs` file below `dir`.
 pub fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();

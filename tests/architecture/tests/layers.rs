@@ -9,25 +9,23 @@
 use std::collections::BTreeSet;
 
 use shop_architecture_tests::{
-    closure, find_cycle, lock_graph, module_uses, path_roots, root, rust_files,
+    backends, closure, find_cycle, lock_graph, module_uses, path_roots, root, rust_files,
 };
 
 /// What domain code must not depend on, directly or through another crate.
 const FORBIDDEN: [&str; 6] = ["tonic", "axum", "sqlx", "lapin", "redis", "tokio"];
 
-const SERVICES: [&str; 4] = ["user", "inventory", "order", "payment"];
-
 #[test]
 fn domain_code_depends_only_on_crates_free_of_frameworks_and_io() {
     let graph = lock_graph();
     let mut problems = Vec::new();
-    for service in SERVICES {
+    for service in backends() {
         let package = format!("shop-{service}");
         let dependencies: BTreeSet<String> = graph[&package]
             .iter()
             .map(|name| name.replace('-', "_"))
             .collect();
-        let domain = root().join("services").join(service).join("src/domain");
+        let domain = root().join("services").join(&service).join("src/domain");
         for file in rust_files(&domain) {
             let source = std::fs::read_to_string(&file).unwrap();
             let relative = file.strip_prefix(root()).unwrap().display().to_string();
@@ -69,8 +67,8 @@ fn the_kernel_stays_free_of_frameworks_and_io() {
 #[test]
 fn the_app_layer_never_reaches_into_the_adapters() {
     let mut problems = Vec::new();
-    for service in SERVICES {
-        let app = root().join("services").join(service).join("src/app");
+    for service in backends() {
+        let app = root().join("services").join(&service).join("src/app");
         for file in rust_files(&app) {
             let source = std::fs::read_to_string(&file).unwrap();
             let relative = file.strip_prefix(root()).unwrap().display().to_string();
@@ -89,8 +87,8 @@ fn the_app_layer_never_reaches_into_the_adapters() {
 #[test]
 fn inbound_adapters_call_use_cases_never_other_adapters() {
     let mut problems = Vec::new();
-    for service in SERVICES {
-        let adapters = root().join("services").join(service).join("src/adapters");
+    for service in backends() {
+        let adapters = root().join("services").join(&service).join("src/adapters");
         for inbound in ["grpc.rs", "amqp.rs"] {
             let Ok(source) = std::fs::read_to_string(adapters.join(inbound)) else {
                 continue;

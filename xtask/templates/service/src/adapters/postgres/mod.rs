@@ -1,0 +1,5 @@
+//! Postgres adapters: the service's store.
+
+mod notes;
+
+pub use notes::PgNoteStore;

@@ -1,0 +1,5 @@
+//! Domain of the {{name}} service, free of frameworks.
+
+mod note;
+
+pub use note::{Note, NoteText};
