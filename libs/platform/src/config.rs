@@ -62,6 +62,10 @@ pub trait ServiceSettings: Default + Serialize + DeserializeOwned + Validate {
     fn log(&self) -> &LogSettings;
     /// Where `/healthz` and `/readyz` answer (the `probe` command asks there).
     fn admin(&self) -> &AdminSettings;
+    /// The database the service owns, if any: what `migrate` creates and migrates.
+    fn database(&self) -> Option<&DatabaseSettings> {
+        None
+    }
 }
 
 /// Loads `T` from its defaults overridden by the process environment.

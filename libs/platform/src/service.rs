@@ -42,9 +42,6 @@ pub trait Service: 'static {
     /// What tests may reach into once the service is built (its use cases, its caches).
     type Handle;
 
-    /// The database the service owns, if any: what `migrate` creates and migrates.
-    fn database(settings: &Self::Settings) -> Option<&DatabaseSettings>;
-
     /// Its schema migrations, applied in this order (the messaging library's tables first).
     fn migrations() -> Vec<&'static Migrator>;
 
@@ -118,7 +115,7 @@ pub fn main<S: Service>() -> ExitCode {
 
 /// `<binary> migrate`: creates the service's database if needed, applies its migrations, exits.
 pub async fn migrate<S: Service>(settings: &S::Settings) -> anyhow::Result<()> {
-    let Some(database) = S::database(settings) else {
+    let Some(database) = settings.database() else {
         // The command exists on every binary, so deploy scripts can run it for all of them.
         tracing::info!("{} owns no database; nothing to migrate", S::NAME);
         return Ok(());

@@ -7,7 +7,6 @@ use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::product::ProductChanged;
 use shop_messaging::Broadcast;
 use shop_platform::ServiceHost;
-use shop_platform::config::DatabaseSettings;
 use shop_platform::service::{Built, Migrator, Service};
 
 use crate::adapters::backends::{Backends, Deadlines};
@@ -79,10 +78,6 @@ impl Service for ShopGateway {
     type Commands = GatewayCommand;
     /// The first-level catalog cache, which tests inspect.
     type Handle = ProductCache;
-
-    fn database(_: &Settings) -> Option<&DatabaseSettings> {
-        None
-    }
 
     fn migrations() -> Vec<&'static Migrator> {
         Vec::new()

@@ -4,40 +4,20 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop_auth::AuthSettings;
-use shop_messaging::AmqpSettings;
-use shop_platform::config::{
-    AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
-    ShutdownSettings, Validate,
-};
-use shop_platform::grpc_client::validate_uri;
-use shop_platform::redis::RedisSettings;
-use shop_platform::services;
+use shop_backend::{BackendSettings, OwnSettings, UserUpstream};
+use shop_platform::config::{ConfigError, Validate};
 
-/// Everything the inventory service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any
-/// field.
+/// Everything the inventory service reads at startup: the sections every backend has and its
+/// own; `SHOP_<SECTION>__<KEY>` overrides any field.
+pub type Settings = BackendSettings<InventorySettings>;
+
+/// The sections only the inventory service has.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: ServerSettings,
-    pub admin: AdminSettings,
-    pub shutdown: ShutdownSettings,
-    pub log: LogSettings,
-    pub database: DatabaseSettings,
-    pub amqp: AmqpSettings,
-    pub redis: RedisSettings,
-    pub auth: AuthSettings,
-    pub upstream: Upstreams,
+pub struct InventorySettings {
+    pub upstream: UserUpstream,
     pub cache: CacheSettings,
     pub reservations: ReservationSettings,
-}
-
-/// Where the peers are.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Upstreams {
-    /// The user service, for the keys that verify tokens.
-    pub user: String,
 }
 
 /// The Redis cache of product reads.
@@ -62,20 +42,15 @@ pub struct ReservationSettings {
     pub expiry_interval: Duration,
 }
 
-impl Default for Settings {
+impl OwnSettings for InventorySettings {
+    const SERVICE: &'static str = "inventory";
+    const DATABASE: &'static str = "inventory";
+}
+
+impl Default for InventorySettings {
     fn default() -> Self {
         Self {
-            grpc: services::public_settings("inventory"),
-            admin: services::admin_settings("inventory"),
-            shutdown: ShutdownSettings::default(),
-            log: LogSettings::default(),
-            database: DatabaseSettings::local("inventory"),
-            amqp: AmqpSettings::default(),
-            redis: RedisSettings::default(),
-            auth: AuthSettings::default(),
-            upstream: Upstreams {
-                user: services::local_url("user"),
-            },
+            upstream: UserUpstream::default(),
             cache: CacheSettings {
                 ttl: Duration::from_secs(60),
             },
@@ -87,13 +62,9 @@ impl Default for Settings {
     }
 }
 
-impl Validate for Settings {
+impl Validate for InventorySettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        self.database.validate("database")?;
-        self.amqp.validate("amqp")?;
-        self.redis.validate("redis")?;
-        self.auth.validate("auth")?;
-        validate_uri(&self.upstream.user, &["upstream", "user"])?;
+        self.upstream.validate("upstream")?;
         if self.cache.ttl.is_zero() {
             return Err(ConfigError::new(&["cache", "ttl"], "must be positive"));
         }
@@ -110,15 +81,5 @@ impl Validate for Settings {
             ));
         }
         Ok(())
-    }
-}
-
-impl ServiceSettings for Settings {
-    fn log(&self) -> &LogSettings {
-        &self.log
-    }
-
-    fn admin(&self) -> &AdminSettings {
-        &self.admin
     }
 }

@@ -4,19 +4,13 @@
 
 use std::sync::Arc;
 
-use shop_auth::TokenVerifier;
-use shop_auth::grpc::AuthLayer;
+use shop_backend::Backend;
 use shop_events::order::{OrderCancelled, OrderConfirmed};
 use shop_events::subscriptions::INVENTORY_ORDER_EVENTS;
-use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
-use shop_platform::config::DatabaseSettings;
 use shop_platform::grpc_client::channel;
-use shop_platform::service::{self, Built, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_platform::service::{Built, Service};
 use shop_proto::inventory::v1::inventory_service_server::InventoryServiceServer;
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use tower::Layer as _;
 
 use crate::adapters::amqp::OrderEvents;
 use crate::adapters::cached_catalog::{CacheStats, CachedCatalog};
@@ -47,23 +41,20 @@ pub struct Handle {
     pub cache: Arc<CacheStats>,
 }
 
-/// The use cases and what the server wires around them.
+/// The use cases and the connections the server wires around them.
 #[allow(missing_debug_implementations)] // Connections and trait objects; nothing to print.
 pub struct Parts {
     pub inventory: Inventory,
     pub cache_stats: Arc<CacheStats>,
-    pub pool: PgPool,
-    pub redis: redis::aio::ConnectionManager,
+    pub backend: Backend,
 }
 
 /// Connects to Postgres and Redis, applies migrations and wires the use cases.
 pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
-    let pool = service::connect_and_migrate::<ShopInventory>(&settings.database).await?;
-    let redis = shop_platform::redis::connect(&settings.redis).await?;
-    let outbox = OutboxWriter::new("inventory");
+    let backend = Backend::connect::<ShopInventory>(settings).await?;
     let cached = CachedCatalog::new(
-        Arc::new(PgCatalogStore::new(pool.clone(), outbox.clone())),
-        redis.clone(),
+        Arc::new(PgCatalogStore::new(backend.pool(), backend.outbox())),
+        backend.redis(),
         &settings.redis.key_prefix,
         settings.cache.ttl,
     );
@@ -72,14 +63,13 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     let reservation_ttl = chrono::Duration::from_std(settings.reservations.ttl)?;
     let inventory = Inventory::new(
         catalog,
-        Arc::new(PgReservationStore::new(pool.clone(), outbox)),
+        Arc::new(PgReservationStore::new(backend.pool(), backend.outbox())),
         reservation_ttl,
     );
     Ok(Parts {
         inventory,
         cache_stats,
-        pool,
-        redis,
+        backend,
     })
 }
 
@@ -93,10 +83,6 @@ impl Service for ShopInventory {
     type Commands = InventoryCommand;
     type Handle = Handle;
 
-    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
-        Some(&settings.database)
-    }
-
     fn migrations() -> Vec<&'static Migrator> {
         vec![&shop_messaging::MIGRATOR, &MIGRATOR]
     }
@@ -105,35 +91,18 @@ impl Service for ShopInventory {
         let Parts {
             inventory,
             cache_stats,
-            pool,
-            redis,
+            backend,
         } = parts(&settings).await?;
-        let verifier = TokenVerifier::for_service(
-            &settings.auth,
-            channel(&settings.upstream.user)?,
-            redis.clone(),
-            &settings.redis.key_prefix,
-        );
-
-        let mut host = ServiceHost::grpc(
-            Self::NAME,
-            &settings.grpc,
-            &settings.admin,
-            settings.shutdown.clone(),
-        )
-        .await?;
-        postgres::add_readiness_check(host.readiness(), &pool);
-        shop_platform::redis::add_readiness_check(host.readiness(), &redis);
-        host.add_service(
-            AuthLayer::new(verifier, &ACCESS).layer(InventoryServiceServer::new(
-                GrpcInventoryService::new(inventory.clone()),
-            )),
-        );
-
-        let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "inventory");
-        host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
+        let verifier = backend.verifier(channel(&settings.upstream.user)?);
+        let mut host = backend
+            .host(
+                verifier,
+                InventoryServiceServer::new(GrpcInventoryService::new(inventory.clone())),
+            )
+            .await?;
         let handlers = OrderEvents::new(inventory.clone());
-        let consumer = Consumer::new(pool, settings.amqp.clone(), INVENTORY_ORDER_EVENTS)
+        let consumer = backend
+            .consumer(INVENTORY_ORDER_EVENTS)
             .on::<OrderConfirmed>(handlers.clone())
             .on::<OrderCancelled>(handlers);
         host.spawn_worker("order-events", move |stop| consumer.run(stop));

@@ -4,31 +4,22 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop_auth::{AuthSettings, IdentitySettings};
-use shop_messaging::AmqpSettings;
-use shop_platform::config::{
-    AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
-    ShutdownSettings, Validate,
-};
+use shop_auth::IdentitySettings;
+use shop_backend::{BackendSettings, OwnSettings};
+use shop_platform::config::{ConfigError, Validate};
 use shop_platform::grpc_client::validate_uri;
-use shop_platform::redis::RedisSettings;
 use shop_platform::services;
 
 use crate::app::SagaPolicy;
 
-/// Everything the order service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
+/// Everything the order service reads at startup: the sections every backend has and its
+/// own; `SHOP_<SECTION>__<KEY>` overrides any field.
+pub type Settings = BackendSettings<OrderSettings>;
+
+/// The sections only the order service has.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: ServerSettings,
-    pub admin: AdminSettings,
-    pub shutdown: ShutdownSettings,
-    pub log: LogSettings,
-    pub database: DatabaseSettings,
-    pub amqp: AmqpSettings,
-    /// The session denylist that every service checks people's tokens against.
-    pub redis: RedisSettings,
-    pub auth: AuthSettings,
+pub struct OrderSettings {
     /// Who this service is when it calls inventory and payment (the saga's steps).
     pub identity: IdentitySettings,
     pub upstream: Upstreams,
@@ -85,17 +76,14 @@ impl SagaSettings {
     }
 }
 
-impl Default for Settings {
+impl OwnSettings for OrderSettings {
+    const SERVICE: &'static str = "order";
+    const DATABASE: &'static str = "orders";
+}
+
+impl Default for OrderSettings {
     fn default() -> Self {
         Self {
-            grpc: services::public_settings("order"),
-            admin: services::admin_settings("order"),
-            shutdown: ShutdownSettings::default(),
-            log: LogSettings::default(),
-            database: DatabaseSettings::local("orders"),
-            amqp: AmqpSettings::default(),
-            redis: RedisSettings::default(),
-            auth: AuthSettings::default(),
             identity: IdentitySettings::for_service("order"),
             upstream: Upstreams {
                 user: services::local_url("user"),
@@ -115,12 +103,8 @@ impl Default for Settings {
     }
 }
 
-impl Validate for Settings {
+impl Validate for OrderSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        self.database.validate("database")?;
-        self.amqp.validate("amqp")?;
-        self.redis.validate("redis")?;
-        self.auth.validate("auth")?;
         self.identity.validate("identity")?;
         validate_uri(&self.upstream.user, &["upstream", "user"])?;
         validate_uri(&self.upstream.inventory, &["upstream", "inventory"])?;
@@ -151,15 +135,5 @@ impl Validate for Settings {
             ));
         }
         Ok(())
-    }
-}
-
-impl ServiceSettings for Settings {
-    fn log(&self) -> &LogSettings {
-        &self.log
-    }
-
-    fn admin(&self) -> &AdminSettings {
-        &self.admin
     }
 }

@@ -4,19 +4,15 @@
 
 use std::sync::Arc;
 
-use shop_auth::grpc::AuthLayer;
-use shop_auth::{ServiceIdentity, TokenVerifier};
+use shop_auth::ServiceIdentity;
+use shop_backend::Backend;
 use shop_events::payment::PaymentRefunded;
 use shop_events::subscriptions::ORDER_PAYMENT_REFUNDED;
-use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
 use shop_platform::cli::NoExtraCommands;
-use shop_platform::config::DatabaseSettings;
 use shop_platform::grpc_client::channel;
-use shop_platform::service::{self, Built, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_platform::service::{Built, Service};
 use shop_proto::order::v1::order_service_server::OrderServiceServer;
 use sqlx::migrate::Migrator;
-use tower::Layer as _;
 
 use crate::adapters::amqp::RefundsToTimeline;
 use crate::adapters::grpc::{ACCESS, GrpcOrderService};
@@ -66,34 +62,22 @@ impl ShopOrder {
         let user = channel(&settings.upstream.user)?;
         let (identity, renewal) = ServiceIdentity::new(&settings.identity, user.clone());
         let peers = decorate(Peers::from_settings(&settings, &identity)?);
-        let redis = shop_platform::redis::connect(&settings.redis).await?;
-        let pool = service::connect_and_migrate::<Self>(&settings.database).await?;
+        let backend = Backend::connect::<Self>(&settings).await?;
         let orders = Orders::new(
-            Arc::new(PgOrderStore::new(pool.clone(), OutboxWriter::new("order"))),
+            Arc::new(PgOrderStore::new(backend.pool(), backend.outbox())),
             peers.inventory,
             peers.payment,
             settings.saga.policy(),
         );
-        let verifier =
-            TokenVerifier::for_service(&settings.auth, user, redis, &settings.redis.key_prefix);
-
-        let mut host = ServiceHost::grpc(
-            Self::NAME,
-            &settings.grpc,
-            &settings.admin,
-            settings.shutdown.clone(),
-        )
-        .await?;
-        postgres::add_readiness_check(host.readiness(), &pool);
+        let mut host = backend
+            .host(
+                backend.verifier(user),
+                OrderServiceServer::new(GrpcOrderService::new(orders.clone())),
+            )
+            .await?;
         renewal.install(&mut host);
-        host.add_service(
-            AuthLayer::new(verifier, &ACCESS).layer(OrderServiceServer::new(
-                GrpcOrderService::new(orders.clone()),
-            )),
-        );
-        let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "order");
-        host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
-        let consumer = Consumer::new(pool, settings.amqp.clone(), ORDER_PAYMENT_REFUNDED)
+        let consumer = backend
+            .consumer(ORDER_PAYMENT_REFUNDED)
             .on::<PaymentRefunded>(RefundsToTimeline::new(orders.clone()));
         host.spawn_worker("payment-refunds", move |stop| consumer.run(stop));
         let recovery = orders.clone();
@@ -118,10 +102,6 @@ impl Service for ShopOrder {
     type Settings = Settings;
     type Commands = NoExtraCommands;
     type Handle = Orders;
-
-    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
-        Some(&settings.database)
-    }
 
     fn migrations() -> Vec<&'static Migrator> {
         vec![&shop_messaging::MIGRATOR, &MIGRATOR]

@@ -4,40 +4,20 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop_auth::AuthSettings;
-use shop_messaging::AmqpSettings;
-use shop_platform::config::{
-    AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
-    ShutdownSettings, Validate,
-};
-use shop_platform::grpc_client::validate_uri;
-use shop_platform::redis::RedisSettings;
-use shop_platform::services;
+use shop_backend::{BackendSettings, OwnSettings, UserUpstream};
+use shop_platform::config::{ConfigError, Validate};
 
-/// Everything the payment service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
+/// Everything the payment service reads at startup: the sections every backend has and its
+/// own; `SHOP_<SECTION>__<KEY>` overrides any field.
+pub type Settings = BackendSettings<PaymentSettings>;
+
+/// The sections only the payment service has.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: ServerSettings,
-    pub admin: AdminSettings,
-    pub shutdown: ShutdownSettings,
-    pub log: LogSettings,
-    pub database: DatabaseSettings,
-    pub amqp: AmqpSettings,
-    /// The session denylist that every service checks people's tokens against.
-    pub redis: RedisSettings,
-    pub auth: AuthSettings,
-    pub upstream: Upstreams,
+pub struct PaymentSettings {
+    pub upstream: UserUpstream,
     pub provider: ProviderSettings,
     pub charge: ChargeSettings,
-}
-
-/// Where the peers are.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Upstreams {
-    /// The user service, for the keys that verify tokens.
-    pub user: String,
 }
 
 /// The simulated card processor, and the knobs for chaos experiments.
@@ -68,20 +48,15 @@ pub struct ChargeSettings {
     pub max_wait: Duration,
 }
 
-impl Default for Settings {
+impl OwnSettings for PaymentSettings {
+    const SERVICE: &'static str = "payment";
+    const DATABASE: &'static str = "payments";
+}
+
+impl Default for PaymentSettings {
     fn default() -> Self {
         Self {
-            grpc: services::public_settings("payment"),
-            admin: services::admin_settings("payment"),
-            shutdown: ShutdownSettings::default(),
-            log: LogSettings::default(),
-            database: DatabaseSettings::local("payments"),
-            amqp: AmqpSettings::default(),
-            redis: RedisSettings::default(),
-            auth: AuthSettings::default(),
-            upstream: Upstreams {
-                user: services::local_url("user"),
-            },
+            upstream: UserUpstream::default(),
             provider: ProviderSettings {
                 latency: Duration::ZERO,
                 failure_rate: 0.0,
@@ -96,13 +71,9 @@ impl Default for Settings {
     }
 }
 
-impl Validate for Settings {
+impl Validate for PaymentSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        self.database.validate("database")?;
-        self.amqp.validate("amqp")?;
-        self.redis.validate("redis")?;
-        self.auth.validate("auth")?;
-        validate_uri(&self.upstream.user, &["upstream", "user"])?;
+        self.upstream.validate("upstream")?;
         if !(0.0..=1.0).contains(&self.provider.failure_rate) {
             return Err(ConfigError::new(
                 &["provider", "failure_rate"],
@@ -128,15 +99,5 @@ impl Validate for Settings {
             ));
         }
         Ok(())
-    }
-}
-
-impl ServiceSettings for Settings {
-    fn log(&self) -> &LogSettings {
-        &self.log
-    }
-
-    fn admin(&self) -> &AdminSettings {
-        &self.admin
     }
 }

@@ -3,19 +3,14 @@
 
 use std::sync::Arc;
 
-use shop_auth::TokenVerifier;
-use shop_auth::grpc::AuthLayer;
+use shop_backend::Backend;
 use shop_events::order::OrderCancelled;
 use shop_events::subscriptions::PAYMENT_ORDER_CANCELLED;
-use shop_messaging::{Consumer, OutboxRelay, OutboxWriter};
 use shop_platform::cli::NoExtraCommands;
-use shop_platform::config::DatabaseSettings;
 use shop_platform::grpc_client::channel;
-use shop_platform::service::{self, Built, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_platform::service::{Built, Service};
 use shop_proto::payment::v1::payment_service_server::PaymentServiceServer;
 use sqlx::migrate::Migrator;
-use tower::Layer as _;
 
 use crate::adapters::amqp::OrderCancellations;
 use crate::adapters::grpc::{ACCESS, GrpcPaymentService};
@@ -48,26 +43,19 @@ impl Service for ShopPayment {
     type Commands = NoExtraCommands;
     type Handle = Handle;
 
-    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
-        Some(&settings.database)
-    }
-
     fn migrations() -> Vec<&'static Migrator> {
         vec![&shop_messaging::MIGRATOR, &MIGRATOR]
     }
 
     async fn build(settings: Settings) -> anyhow::Result<Built<Handle>> {
-        let pool = service::connect_and_migrate::<Self>(&settings.database).await?;
+        let backend = Backend::connect::<Self>(&settings).await?;
         let processor = SimulatedProcessor::new(ProcessorBehaviour {
             latency: settings.provider.latency,
             failure_rate: settings.provider.failure_rate,
             timeout: settings.provider.timeout,
         });
         let payments = Payments::new(
-            Arc::new(PgPaymentStore::new(
-                pool.clone(),
-                OutboxWriter::new("payment"),
-            )),
+            Arc::new(PgPaymentStore::new(backend.pool(), backend.outbox())),
             Arc::new(processor.clone()),
             PaymentPolicy {
                 lease: settings.charge.lease,
@@ -75,30 +63,15 @@ impl Service for ShopPayment {
                 provider_attempts: settings.provider.attempts,
             },
         );
-        let redis = shop_platform::redis::connect(&settings.redis).await?;
-        let verifier = TokenVerifier::for_service(
-            &settings.auth,
-            channel(&settings.upstream.user)?,
-            redis,
-            &settings.redis.key_prefix,
-        );
-
-        let mut host = ServiceHost::grpc(
-            Self::NAME,
-            &settings.grpc,
-            &settings.admin,
-            settings.shutdown.clone(),
-        )
-        .await?;
-        postgres::add_readiness_check(host.readiness(), &pool);
-        host.add_service(
-            AuthLayer::new(verifier, &ACCESS).layer(PaymentServiceServer::new(
-                GrpcPaymentService::new(payments.clone()),
-            )),
-        );
-        let relay = OutboxRelay::new(pool.clone(), settings.amqp.clone(), "payment");
-        host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
-        let consumer = Consumer::new(pool, settings.amqp.clone(), PAYMENT_ORDER_CANCELLED)
+        let verifier = backend.verifier(channel(&settings.upstream.user)?);
+        let mut host = backend
+            .host(
+                verifier,
+                PaymentServiceServer::new(GrpcPaymentService::new(payments.clone())),
+            )
+            .await?;
+        let consumer = backend
+            .consumer(PAYMENT_ORDER_CANCELLED)
             .on::<OrderCancelled>(OrderCancellations::new(payments.clone()));
         host.spawn_worker("order-cancellations", move |stop| consumer.run(stop));
 

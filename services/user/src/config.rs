@@ -5,30 +5,20 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shop_auth::AuthSettings;
 use shop_auth::is_service_name;
-use shop_messaging::AmqpSettings;
-use shop_platform::config::{
-    AdminSettings, ConfigError, DatabaseSettings, LogSettings, Secret, ServerSettings,
-    ServiceSettings, ShutdownSettings, Validate,
-};
-use shop_platform::redis::RedisSettings;
-use shop_platform::services;
+use shop_backend::{BackendSettings, OwnSettings};
+use shop_platform::config::{ConfigError, Secret, Validate};
 
 use crate::domain::LoginThrottle;
 
-/// Everything the user service reads at startup; `SHOP_<SECTION>__<KEY>` overrides any field.
+/// Everything the user service reads at startup: the sections every backend has and its
+/// own; `SHOP_<SECTION>__<KEY>` overrides any field.
+pub type Settings = BackendSettings<UserSettings>;
+
+/// The sections only the user service has.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Settings {
-    pub grpc: ServerSettings,
-    pub admin: AdminSettings,
-    pub shutdown: ShutdownSettings,
-    pub log: LogSettings,
-    pub database: DatabaseSettings,
-    pub amqp: AmqpSettings,
-    pub redis: RedisSettings,
-    pub auth: AuthSettings,
+pub struct UserSettings {
     pub tokens: TokenSettings,
     pub login: LoginSettings,
     /// The services that may ask for a service token: name -> the SHA-256 of its secret, as 64
@@ -85,17 +75,14 @@ impl LoginSettings {
     }
 }
 
-impl Default for Settings {
+impl OwnSettings for UserSettings {
+    const SERVICE: &'static str = "user";
+    const DATABASE: &'static str = "users";
+}
+
+impl Default for UserSettings {
     fn default() -> Self {
         Self {
-            grpc: services::public_settings("user"),
-            admin: services::admin_settings("user"),
-            shutdown: ShutdownSettings::default(),
-            log: LogSettings::default(),
-            database: DatabaseSettings::local("users"),
-            amqp: AmqpSettings::default(),
-            redis: RedisSettings::default(),
-            auth: AuthSettings::default(),
             tokens: TokenSettings {
                 access_ttl: Duration::from_secs(15 * 60),
                 refresh_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -114,12 +101,8 @@ impl Default for Settings {
     }
 }
 
-impl Validate for Settings {
+impl Validate for UserSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        self.database.validate("database")?;
-        self.amqp.validate("amqp")?;
-        self.redis.validate("redis")?;
-        self.auth.validate("auth")?;
         if self.tokens.access_ttl < Duration::from_secs(60)
             || self.tokens.access_ttl > Duration::from_secs(3600)
         {
@@ -185,22 +168,12 @@ pub fn parse_digest(hex: &str) -> Option<[u8; 32]> {
     Some(digest)
 }
 
-impl Settings {
+impl UserSettings {
     /// The registered service clients with their secrets' digests.
     pub fn service_client_digests(&self) -> BTreeMap<String, [u8; 32]> {
         self.service_clients
             .iter()
             .filter_map(|(name, digest)| Some((name.clone(), parse_digest(digest.expose())?)))
             .collect()
-    }
-}
-
-impl ServiceSettings for Settings {
-    fn log(&self) -> &LogSettings {
-        &self.log
-    }
-
-    fn admin(&self) -> &AdminSettings {
-        &self.admin
     }
 }

@@ -5,16 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_auth::grpc::AuthLayer;
-use shop_auth::{JwksCache, RedisDenylist, TokenVerifier};
-use shop_messaging::{OutboxRelay, OutboxWriter};
-use shop_platform::config::DatabaseSettings;
-use shop_platform::service::{self, Built, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_auth::{JwksCache, TokenVerifier};
+use shop_backend::Backend;
+use shop_platform::service::{Built, Service};
 use shop_proto::user::v1::user_service_server::UserServiceServer;
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use tower::Layer as _;
 
 use crate::adapters::argon2_hasher::Argon2Hasher;
 use crate::adapters::grpc::{ACCESS, GrpcUserService};
@@ -36,30 +31,24 @@ pub struct ShopUser;
 pub struct Parts {
     pub users: Users,
     pub keyring: Keyring,
-    pub pool: PgPool,
-    pub redis: redis::aio::ConnectionManager,
+    pub backend: Backend,
 }
 
 /// Connects to Postgres and Redis, applies migrations, makes sure a signing key exists, and
 /// wires the use cases. What the server and the operator commands share.
 pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
-    let pool = service::connect_and_migrate::<ShopUser>(&settings.database).await?;
-    let redis = shop_platform::redis::connect(&settings.redis).await?;
-
-    let keys = Arc::new(PgKeyStore::new(pool.clone()));
+    let backend = Backend::connect::<ShopUser>(settings).await?;
+    let keys = Arc::new(PgKeyStore::new(backend.pool()));
     keys.ensure_one().await?;
     // A retired key stays published as long as a token it signed can still be valid.
     let overlap = settings.tokens.access_ttl + settings.auth.leeway + Duration::from_secs(60);
     let keyring = Keyring::new(keys, settings.auth.clone(), overlap);
     let users = Users::new(Dependencies {
-        users: Arc::new(PgUserStore::new(pool.clone(), OutboxWriter::new("user"))),
-        sessions: Arc::new(PgSessionStore::new(pool.clone())),
+        users: Arc::new(PgUserStore::new(backend.pool(), backend.outbox())),
+        sessions: Arc::new(PgSessionStore::new(backend.pool())),
         hasher: Arc::new(Argon2Hasher),
         keyring: keyring.clone(),
-        denylist: Arc::new(RedisDenylist::new(
-            redis.clone(),
-            &settings.redis.key_prefix,
-        )),
+        denylist: Arc::new(backend.denylist()),
         throttle: settings.login.throttle(),
         tokens: TokenPolicy {
             access_ttl: settings.tokens.access_ttl,
@@ -72,8 +61,7 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     Ok(Parts {
         users,
         keyring,
-        pool,
-        redis,
+        backend,
     })
 }
 
@@ -86,10 +74,6 @@ impl Service for ShopUser {
     type Commands = UserCommand;
     type Handle = Users;
 
-    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
-        Some(&settings.database)
-    }
-
     fn migrations() -> Vec<&'static Migrator> {
         vec![&shop_messaging::MIGRATOR, &MIGRATOR]
     }
@@ -98,8 +82,7 @@ impl Service for ShopUser {
         let Parts {
             users,
             keyring,
-            pool,
-            redis,
+            backend,
         } = parts(&settings).await?;
 
         // The user service checks tokens (Logout, GetUser) with its own published keys, and
@@ -109,25 +92,14 @@ impl Service for ShopUser {
             settings.auth.jwks_min_refresh_interval,
             settings.auth.jwks_max_age,
         ));
-        let verifier = TokenVerifier::new(&settings.auth, keys).with_denylist(Arc::new(
-            RedisDenylist::new(redis.clone(), &settings.redis.key_prefix),
-        ));
-
-        let mut host = ServiceHost::grpc(
-            Self::NAME,
-            &settings.grpc,
-            &settings.admin,
-            settings.shutdown.clone(),
-        )
-        .await?;
-        postgres::add_readiness_check(host.readiness(), &pool);
-        shop_platform::redis::add_readiness_check(host.readiness(), &redis);
-        host.add_service(
-            AuthLayer::new(verifier, &ACCESS)
-                .layer(UserServiceServer::new(GrpcUserService::new(users.clone()))),
-        );
-        let relay = OutboxRelay::new(pool, settings.amqp.clone(), "user");
-        host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
+        let verifier =
+            TokenVerifier::new(&settings.auth, keys).with_denylist(Arc::new(backend.denylist()));
+        let mut host = backend
+            .host(
+                verifier,
+                UserServiceServer::new(GrpcUserService::new(users.clone())),
+            )
+            .await?;
         let publisher = users.clone();
         host.spawn_periodic(
             "revocation-publisher",

@@ -3,18 +3,13 @@
 
 use std::sync::Arc;
 
-use shop_auth::TokenVerifier;
-use shop_auth::grpc::AuthLayer;
+use shop_backend::Backend;
 use shop_events::order::OrderConfirmed;
 use shop_events::subscriptions::{{NAME}}_ORDER_CONFIRMED;
-use shop_messaging::Consumer;
 use shop_platform::cli::NoExtraCommands;
-use shop_platform::config::DatabaseSettings;
 use shop_platform::grpc_client::channel;
-use shop_platform::service::{self, Built, Migrator, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_platform::service::{Built, Migrator, Service};
 use shop_proto::{{name}}::v1::{{name}}_service_server::{{Name}}ServiceServer;
-use tower::Layer as _;
 
 use crate::adapters::amqp::OrderConfirmations;
 use crate::adapters::grpc::{ACCESS, Grpc{{Name}}Service};
@@ -38,39 +33,22 @@ impl Service for Shop{{Name}} {
     type Commands = NoExtraCommands;
     type Handle = Notes;
 
-    fn database(settings: &Settings) -> Option<&DatabaseSettings> {
-        Some(&settings.database)
-    }
-
     fn migrations() -> Vec<&'static Migrator> {
         vec![&shop_messaging::MIGRATOR, &MIGRATOR]
     }
 
     async fn build(settings: Settings) -> anyhow::Result<Built<Notes>> {
-        let pool = service::connect_and_migrate::<Self>(&settings.database).await?;
-        let notes = Notes::new(Arc::new(PgNoteStore::new(pool.clone())));
-        let redis = shop_platform::redis::connect(&settings.redis).await?;
-        let verifier = TokenVerifier::for_service(
-            &settings.auth,
-            channel(&settings.upstream.user)?,
-            redis,
-            &settings.redis.key_prefix,
-        );
-
-        let mut host = ServiceHost::grpc(
-            Self::NAME,
-            &settings.grpc,
-            &settings.admin,
-            settings.shutdown.clone(),
-        )
-        .await?;
-        postgres::add_readiness_check(host.readiness(), &pool);
-        host.add_service(
-            AuthLayer::new(verifier, &ACCESS).layer({{Name}}ServiceServer::new(
-                Grpc{{Name}}Service::new(notes.clone()),
-            )),
-        );
-        let consumer = Consumer::new(pool, settings.amqp.clone(), {{NAME}}_ORDER_CONFIRMED)
+        let backend = Backend::connect::<Self>(&settings).await?;
+        let notes = Notes::new(Arc::new(PgNoteStore::new(backend.pool())));
+        let verifier = backend.verifier(channel(&settings.upstream.user)?);
+        let mut host = backend
+            .host(
+                verifier,
+                {{Name}}ServiceServer::new(Grpc{{Name}}Service::new(notes.clone())),
+            )
+            .await?;
+        let consumer = backend
+            .consumer({{NAME}}_ORDER_CONFIRMED)
             .on::<OrderConfirmed>(OrderConfirmations::new(notes.clone()));
         host.spawn_worker("order-confirmations", move |stop| consumer.run(stop));
         Ok(Built::new(host, notes))
