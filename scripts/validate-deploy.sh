@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates what deploys the shop (docker-compose.yml, Dockerfile, infra/, k8s/) without a Docker
-# engine or a cluster; see scripts/deploy/check_deploy.py for every check it makes.
+# engine or a cluster; see scripts/deploy/shop_deploy/ for every check it makes.
 #
 #   scripts/validate-deploy.sh               validate
 #   scripts/validate-deploy.sh --self-test   break copies of the files in known ways and check
@@ -40,4 +40,8 @@ if [[ -z "${SHOP_DEPLOY_SKIP_BUILD:-}" ]]; then
   (cd "$REPO_ROOT" && cargo build --quiet --bins "${SERVICE_PACKAGES[@]}")
 fi
 
-PATH="$venv/bin:$PATH" "$venv/bin/python" "$deploy/check_deploy.py" --bin-dir "$(target_dir)/debug" "$@"
+# The checker itself is held to its types and its lints first (settings in pyproject.toml).
+(cd "$deploy" && "$venv/bin/mypy" --no-error-summary && "$venv/bin/ruff" check --quiet &&
+  "$venv/bin/ruff" format --check --quiet) || die "scripts/deploy: the checker fails its type or lint check"
+
+PATH="$venv/bin:$PATH" PYTHONPATH="$deploy" "$venv/bin/python" -m shop_deploy --bin-dir "$(target_dir)/debug" "$@"

@@ -1,0 +1,69 @@
+"""The mesh's routes: a timeout on every one, and retries only on idempotent reads that exist in
+proto/ (Istio retries by default, so `retries` must be explicit)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .common import Doc, Problems, Rendered, where_of
+
+READ_METHOD = re.compile(r"^(Get|List|BatchGet)[A-Z]")
+
+
+def proto_methods(root: Path) -> set[str]:
+    """`{"/shop.order.v1.OrderService/PlaceOrder", ...}` from the contracts."""
+    methods: set[str] = set()
+    for proto in (root / "proto").rglob("*.proto"):
+        text = proto.read_text()
+        package = re.search(r"^package\s+([\w.]+);", text, re.M)
+        if package is None:
+            continue
+        for service, body in re.findall(r"service\s+(\w+)\s*\{(.*?)\n\}", text, re.S):
+            for method in re.findall(r"rpc\s+(\w+)\s*\(", body):
+                methods.add(f"/{package.group(1)}.{service}/{method}")
+    return methods
+
+
+def _is_read(match: Doc) -> bool:
+    uri = match.get("uri", {}).get("exact", "")
+    if uri.startswith("/shop.") and READ_METHOD.match(uri.rsplit("/", 1)[-1]):
+        return True
+    return bool(match.get("method", {}).get("exact") == "GET" and set(match) == {"method"})
+
+
+def route_problems(label: str, route: Doc, methods: set[str]) -> Problems:
+    problems: Problems = []
+    if "timeout" not in route:
+        problems.append(f"{label}: no timeout")
+    attempts = route.get("retries", {}).get("attempts")
+    if attempts is None:
+        return [*problems, f"{label}: retries not set (Istio would retry by default)"]
+    matches: list[Doc] = route.get("match", [])
+    for match in matches:
+        uri = match.get("uri", {}).get("exact")
+        if uri and uri.startswith("/shop.") and uri not in methods:
+            problems.append(f"{label}: {uri} is not an RPC in proto/")
+    if attempts == 0:
+        return problems
+    if not matches:
+        problems.append(f"{label}: retries {attempts} on a catch-all route (writes included)")
+    for match in matches:
+        if not _is_read(match):
+            uri = match.get("uri", {}).get("exact", "")
+            problems.append(f"{label}: retries {attempts} on {uri or match}, which is not a read")
+    return problems
+
+
+def check_routes(rendered: Rendered, root: Path) -> Problems:
+    methods = proto_methods(root)
+    return [
+        problem
+        for path, docs in rendered.items()
+        for doc in docs
+        if doc.get("kind") == "VirtualService"
+        for i, route in enumerate(doc["spec"].get("http", []))
+        for problem in route_problems(
+            f"{where_of(path, doc)} route {route.get('name', i)}", route, methods
+        )
+    ]

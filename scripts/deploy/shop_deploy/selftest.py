@@ -1,0 +1,117 @@
+"""Breaks copies of the repository in known ways and checks that the right stage reports each
+breakage, and no other stage fails."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import REPO, run
+from .validate import validate
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """Replace `old` by `new` in `file`; `stage` must report a problem containing `words`."""
+
+    description: str
+    file: str
+    old: str
+    new: str
+    stage: str
+    words: str
+
+
+CASES = [
+    Breakage("a manifest with a field Kubernetes does not have", "k8s/base/order/deployment.yaml",
+             "containerPort: 50053", "containerPort: 50053\n              hostPorts: 50053",
+             "k8s-schema", "hostPorts"),
+    Breakage("an Istio resource with a misspelt field", "k8s/istio/mesh/virtualservices.yaml",
+             "perTryTimeout: 800ms", "perTryTimout: 800ms", "istio", 'unknown field "perTryTimout"'),
+    Breakage("a compose file with a key compose does not have", "docker-compose.yml",
+             "  inventory-seed:\n", "  inventory-seed:\n    restart_policy: always\n", "compose",
+             "restart_policy"),
+    Breakage("a misspelt setting in a ConfigMap", "k8s/base/order/config.env",
+             "SHOP_UPSTREAM__INVENTORY=", "SHOP_UPSTREAM__INVENTROY=", "config", "inventroy"),
+    Breakage("a compose upstream on the wrong port", "docker-compose.yml",
+             "SHOP_UPSTREAM__PAYMENT: http://payment:50054",
+             "SHOP_UPSTREAM__PAYMENT: http://payment:50055", "config", "port 50055"),
+    Breakage("a container port that is not the one the service listens on",
+             "k8s/base/payment/deployment.yaml", "containerPort: 9084", "containerPort: 9085",
+             "config", "port admin is 9085"),
+    Breakage("mesh retries on Charge", "k8s/istio/mesh/virtualservices.yaml",
+             "exact: /shop.payment.v1.PaymentService/GetPayment",
+             "exact: /shop.payment.v1.PaymentService/GetPayment\n        - uri:\n"
+             "            exact: /shop.payment.v1.PaymentService/Charge",
+             "routes", "Charge, which is not a read"),
+    Breakage("the mesh letting order adjust stock", "k8s/istio/mesh/authorization.yaml",
+             "              - /shop.inventory.v1.InventoryService/ReleaseReservation\n",
+             "              - /shop.inventory.v1.InventoryService/ReleaseReservation\n"
+             "              - /shop.inventory.v1.InventoryService/AdjustStock\n",
+             "access", "AdjustStock"),
+    Breakage("the mesh refusing the saga its refunds", "k8s/istio/mesh/authorization.yaml",
+             "              - /shop.payment.v1.PaymentService/Refund\n", "", "access", "Refund"),
+    Breakage("a writable root filesystem", "k8s/components/service-defaults/deployment.yaml",
+             "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "hardening",
+             "readOnlyRootFilesystem"),
+    Breakage("an image on :latest", "docker-compose.yml", "image: redis:7.4-alpine",
+             "image: redis:latest", "hardening", ":latest"),
+    Breakage("a dashboard on a metric nobody exports", "scripts/deploy/dashboards.py",
+             '"sum(rate(orders_placed_total[1m]))"', '"sum(rate(orders_shipped_total[1m]))"',
+             "telemetry", "orders_shipped_total"),
+]  # fmt: skip
+
+COPIED = [
+    "docker-compose.yml", "Dockerfile", ".dockerignore", "services.toml", "infra", "k8s", "proto",
+    "libs", "services", "scripts/deploy",
+]  # fmt: skip
+
+
+def copy_repo(target: Path) -> None:
+    for name in COPIED:
+        source, dest = REPO / name, target / name
+        if source.is_dir():
+            shutil.copytree(
+                source, dest, ignore=shutil.ignore_patterns("node_modules", "target", "__pycache__")
+            )
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
+
+
+def check(case: Breakage, bin_dir: Path, node_dir: Path) -> bool:
+    """Applies one breakage to a fresh copy; True when exactly its stage caught it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        copy_repo(root)
+        path = root / case.file
+        text = path.read_text()
+        if case.old not in text:
+            print(f"self-test: cannot apply '{case.description}': '{case.old}' not in {case.file}")
+            return False
+        path.write_text(text.replace(case.old, case.new, 1))
+        if case.file.endswith("dashboards.py"):
+            run([sys.executable, str(path)])
+        with contextlib.redirect_stdout(io.StringIO()):
+            report = validate(root, bin_dir, node_dir, with_postgres=False)
+    messages = report.failures.get(case.stage, [])
+    caught = any(case.words.lower() in message.lower() for message in messages)
+    others = sorted(set(report.failures) - {case.stage})
+    status = "caught" if caught and not others else "MISSED"
+    also = f" (also failed: {', '.join(others)})" if others else ""
+    print(f"self-test: {case.description}: {status} by {case.stage}{also}")
+    if not caught:
+        for message in messages or ["(no message)"]:
+            print(f"      {message}")
+    return caught and not others
+
+
+def self_test(bin_dir: Path, node_dir: Path) -> int:
+    passed = sum(check(case, bin_dir, node_dir) for case in CASES)
+    print(f"self-test: {passed}/{len(CASES)} breakages caught")
+    return 0 if passed == len(CASES) else 1

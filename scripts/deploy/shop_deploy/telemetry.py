@@ -1,0 +1,72 @@
+"""Dashboards generated from scripts/deploy/dashboards.py, and every metric the dashboards and
+the alert rules use exported by the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from .common import Problems, run, tool_output
+
+PROMQL_WORDS = frozenset(
+    {
+        "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or",
+        "unless", "offset", "le", "inf", "nan",
+    }
+)  # fmt: skip
+
+
+def code_metric_names(root: Path) -> set[str]:
+    names: set[str] = set()
+    for source in [*(root / "libs").rglob("*.rs"), *(root / "services").rglob("*.rs")]:
+        names.update(
+            re.findall(r'"([a-z][a-z0-9_]*_(?:total|seconds|backlog))"', source.read_text())
+        )
+    return names
+
+
+def promql_metrics(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads."""
+    expr = re.sub(r"\{[^}]*\}", "", expr)
+    expr = re.sub(r"\[[^\]]*\]", "", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)
+    return {
+        word
+        for match in re.finditer(r"\b([a-zA-Z_][a-zA-Z0-9_]*)\b(?!\s*\()", expr)
+        if (word := match.group(1)) not in PROMQL_WORDS and not re.fullmatch(r"\d.*", word)
+    }
+
+
+def check_telemetry(root: Path) -> Problems:
+    problems: Problems = []
+    result = run([sys.executable, str(root / "scripts/deploy/dashboards.py"), "--check"])
+    if result.returncode != 0:
+        problems += tool_output(result)
+    exprs: list[tuple[str, str]] = []
+    for file in (root / "infra/grafana/dashboards").glob("*.json"):
+        for panel in json.loads(file.read_text()).get("panels", []):
+            exprs += [(file.name, target["expr"]) for target in panel.get("targets", [])]
+    alerts = yaml.safe_load((root / "infra/prometheus/alerts.yml").read_text())
+    for group in alerts["groups"]:
+        for rule in group["rules"]:
+            for key in ("alert", "expr"):
+                if key not in rule:
+                    problems.append(f"alerts.yml: a rule in {group['name']} has no {key}")
+            exprs.append((f"alerts.yml {rule.get('alert')}", rule.get("expr", "")))
+            if "summary" not in rule.get("annotations", {}) or "severity" not in rule.get(
+                "labels", {}
+            ):
+                problems.append(
+                    f"alerts.yml: {rule.get('alert')} needs a severity label and a summary"
+                )
+    exported = code_metric_names(root) | {"up"}
+    for where, expr in exprs:
+        for metric in promql_metrics(expr):
+            base = re.sub(r"_(bucket|sum|count)$", "", metric)
+            if metric not in exported and base not in exported:
+                problems.append(f"{where}: metric {metric} is not exported by any service")
+    return problems
