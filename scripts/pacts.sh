@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Contract tests (pact). Consumers write pacts (tests named pact_consumer); providers verify the
-# committed copies in tests/pacts/ (tests named pact_provider).
+# Contract tests (pact). Consumers write pacts (test modules named pact_consumer); providers
+# verify the committed copies in tests/pacts/ (test modules named pact_provider).
 #
 #   scripts/pacts.sh          the contract layer alone: regenerate the consumers' pacts, check
 #                             they equal the committed ones, then verify every provider
@@ -16,14 +16,15 @@ export_test_urls
 mode="${1:-all}"
 committed="$REPO_ROOT/tests/pacts"
 
-# Runs every test binary called $1 in the workspace, with extra arguments $2...
+# Runs the tests of every module called $1 in the workspace (each crate's integration-test
+# binary has one), with extra arguments $2...
 run_tests() {
-  local binary=$1
+  local module=$1
   shift
   if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --no-fail-fast -E "binary($binary)" "$@"
+    cargo nextest run --workspace --no-fail-fast -E "test(/^$module::/)" "$@"
   else
-    cargo test --workspace --no-fail-fast --test "$binary" "$@"
+    cargo test --workspace --no-fail-fast --tests "$@" -- "$module"
   fi
 }
 

@@ -5,6 +5,7 @@
 //! so scripts/test.sh runs binaries named `disruptive_*` on their own, after everything else.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
 
+#[path = "integration/support/mod.rs"]
 mod support;
 
 use std::time::Duration;

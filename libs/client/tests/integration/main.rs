@@ -1,0 +1,3 @@
+//! The integration tests of shop-client: one test binary, a module per subject.
+
+mod pact_consumer;

@@ -1,0 +1,700 @@
+//! Every route of the API, success and failure, through the real router against stub
+//! backends: shapes, status codes, problem types, auth, limits and headers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
+
+use crate::support::Gateway;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use serde_json::json;
+use tower::ServiceExt as _;
+
+#[tokio::test]
+async fn the_catalog_is_public_and_shaped_as_documented() {
+    let gw = Gateway::start().await;
+    let page = gw.get("/api/v1/products?page_size=5&q=mug", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let first = &page.body["items"][0];
+    for field in [
+        "id",
+        "name",
+        "description",
+        "image_url",
+        "available",
+        "active",
+    ] {
+        assert!(first.get(field).is_some(), "{field} missing in {first}");
+    }
+    assert_eq!(
+        first["price"],
+        json!({ "amount_minor": 2499, "currency": "EUR" })
+    );
+    assert!(page.body["next_page_token"].is_null());
+
+    let id = first["id"].as_str().unwrap();
+    let one = gw.get(&format!("/api/v1/products/{id}"), None).await;
+    assert_eq!(
+        (one.status, one.body["name"].as_str()),
+        (StatusCode::OK, Some("Ferris Plush"))
+    );
+
+    let missing = gw
+        .get(
+            "/api/v1/products/01900000-0000-7000-8000-000000000000",
+            None,
+        )
+        .await;
+    assert_eq!(
+        (missing.status, missing.problem()),
+        (StatusCode::NOT_FOUND, "not-found")
+    );
+    assert_eq!(
+        missing.header("content-type"),
+        Some("application/problem+json")
+    );
+}
+
+#[tokio::test]
+async fn bad_query_strings_are_400_problems() {
+    let gw = Gateway::start().await;
+    for uri in [
+        "/api/v1/products?page_size=lots",
+        "/api/v1/products?colour=red",
+    ] {
+        let reply = gw.get(uri, None).await;
+        assert_eq!(
+            (reply.status, reply.problem()),
+            (StatusCode::BAD_REQUEST, "bad-request"),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn catalog_writes_need_an_admin() {
+    let gw = Gateway::start().await;
+    let body = json!({ "name": "Pin", "price": { "amount_minor": 599, "currency": "EUR" } });
+    assert_eq!(
+        gw.post("/api/v1/products", None, body.clone()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (_, customer) = gw.stubs.token(false);
+    let forbidden = gw
+        .post("/api/v1/products", Some(&customer), body.clone())
+        .await;
+    assert_eq!(
+        (forbidden.status, forbidden.problem()),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+
+    let (_, admin) = gw.stubs.token(true);
+    let created = gw.post("/api/v1/products", Some(&admin), body).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let patched = gw
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/products/{id}"),
+            Some(&admin),
+            Some(json!({ "name": "Enamel Pin" })),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (patched.status, patched.body["name"].as_str()),
+        (StatusCode::OK, Some("Enamel Pin"))
+    );
+    let stocked = gw
+        .post(
+            &format!("/api/v1/products/{id}/stock"),
+            Some(&admin),
+            json!({ "delta": 7 }),
+        )
+        .await;
+    assert_eq!(
+        (stocked.status, stocked.body["available"].as_i64()),
+        (StatusCode::OK, Some(7))
+    );
+    let written_off = gw
+        .post(
+            &format!("/api/v1/products/{id}/stock"),
+            Some(&admin),
+            json!({ "delta": -99 }),
+        )
+        .await;
+    assert_eq!(written_off.status, StatusCode::CONFLICT);
+    let bad_key = gw
+        .send(
+            Method::POST,
+            &format!("/api/v1/products/{id}/stock"),
+            Some(&admin),
+            Some(json!({ "delta": 1 })),
+            &[("idempotency-key", "not-a-uuid")],
+        )
+        .await;
+    assert_eq!(bad_key.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_and_invalid_values_422_with_the_fields() {
+    let gw = Gateway::start().await;
+    let (_, admin) = gw.stubs.token(true);
+    let unknown_field = gw
+        .post("/api/v1/products", Some(&admin), json!({ "name": "Pin", "price": { "amount_minor": 1, "currency": "EUR" }, "colour": "red" }))
+        .await;
+    assert_eq!(
+        (unknown_field.status, unknown_field.problem()),
+        (StatusCode::BAD_REQUEST, "bad-request")
+    );
+    assert!(
+        unknown_field.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("colour")
+    );
+
+    let not_json = gw
+        .raw(
+            Request::post("/api/v1/auth/login")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from("{not json"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+
+    let invalid = gw
+        .post(
+            "/api/v1/products",
+            Some(&admin),
+            json!({ "name": " ", "price": { "amount_minor": 1, "currency": "EUR" } }),
+        )
+        .await;
+    assert_eq!(
+        (invalid.status, invalid.problem()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation")
+    );
+    assert_eq!(
+        invalid.body["errors"],
+        json!([{ "field": "name", "message": "must not be empty" }])
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413() {
+    let gw = Gateway::start_with(|s| s.limits.body_bytes = 2048).await;
+    let huge = json!({ "email": "a@example.com", "password": "x".repeat(10_000), "name": "A" });
+    let reply = gw.post("/api/v1/auth/register", None, huge).await;
+    assert_eq!(
+        (reply.status, reply.problem()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "too-large")
+    );
+}
+
+#[tokio::test]
+async fn registration_login_refresh_me_and_logout() {
+    let gw = Gateway::start().await;
+    let registered = gw
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": "ann@example.com", "password": "long enough Pass1", "name": "Ann" }),
+        )
+        .await;
+    assert_eq!(registered.status, StatusCode::CREATED);
+    assert_eq!(registered.body["roles"], json!(["customer"]));
+    let again = gw
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": "ann@example.com", "password": "long enough Pass1", "name": "Ann" }),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.problem()),
+        (StatusCode::CONFLICT, "conflict")
+    );
+    let empty = gw
+        .post(
+            "/api/v1/auth/register",
+            None,
+            json!({ "email": "", "password": "x", "name": "x" }),
+        )
+        .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let wrong = gw
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "ann@example.com", "password": "wrong" }),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.header("www-authenticate"), Some("Bearer"));
+    let tokens = gw
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "ann@example.com", "password": "right password" }),
+        )
+        .await;
+    assert_eq!(tokens.status, StatusCode::OK);
+    assert_eq!(tokens.body["token_type"], "Bearer");
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+
+    let refreshed = gw
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "refresh-1" }),
+        )
+        .await;
+    assert_eq!(
+        (refreshed.status, refreshed.body["refresh_token"].as_str()),
+        (StatusCode::OK, Some("refresh-2"))
+    );
+    assert_eq!(
+        gw.post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "stolen" })
+        )
+        .await
+        .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let me = gw.get("/api/v1/me", Some(&access)).await;
+    assert_eq!(
+        (me.status, me.body["email"].as_str()),
+        (StatusCode::OK, Some("ann@example.com"))
+    );
+    assert_eq!(
+        gw.get("/api/v1/me", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        gw.get("/api/v1/me", Some("garbage")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let logout = gw
+        .send(
+            Method::POST,
+            "/api/v1/auth/logout",
+            Some(&access),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn checkout_answers_201_when_done_and_202_with_a_location_when_still_running() {
+    let gw = Gateway::start().await;
+    let (_, token) = gw.stubs.token(false);
+    let order = json!({ "items": [{ "product_id": "01900000-0000-7000-8000-000000000001", "quantity": 1 }], "card_token": "tok_visa" });
+
+    let missing_key = gw.post("/api/v1/orders", Some(&token), order.clone()).await;
+    assert_eq!(
+        (missing_key.status, missing_key.problem()),
+        (StatusCode::BAD_REQUEST, "bad-request")
+    );
+
+    let done = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(order.clone()),
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    assert_eq!(
+        (done.status, done.body["status"].as_str()),
+        (StatusCode::CREATED, Some("CONFIRMED"))
+    );
+    assert_eq!(
+        done.body["total"],
+        json!({ "amount_minor": 1299, "currency": "EUR" })
+    );
+    assert_eq!(done.body["timeline"][0]["event"], "placed");
+
+    gw.stubs.script().place_status = Some(shop_proto::order::v1::OrderStatus::Pending);
+    let running = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(order.clone()),
+            &[("idempotency-key", "k2")],
+        )
+        .await;
+    assert_eq!(
+        (running.status, running.body["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("PENDING"))
+    );
+    let id = running.body["id"].as_str().unwrap();
+    assert_eq!(
+        running.header("location"),
+        Some(format!("/api/v1/orders/{id}").as_str())
+    );
+
+    gw.stubs.script().place_fails_with = Some((
+        tonic::Code::FailedPrecondition,
+        "IDEMPOTENCY_KEY_REUSED".to_owned(),
+    ));
+    let reused = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(order.clone()),
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    assert_eq!(
+        (reused.status, reused.problem()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused")
+    );
+    gw.stubs.script().place_fails_with =
+        Some((tonic::Code::Aborted, "IDEMPOTENCY_KEY_IN_FLIGHT".to_owned()));
+    let in_flight = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(order),
+            &[("idempotency-key", "k1")],
+        )
+        .await;
+    assert_eq!(
+        (in_flight.status, in_flight.problem()),
+        (StatusCode::CONFLICT, "idempotency-key-in-flight")
+    );
+}
+
+#[tokio::test]
+async fn order_history_reads_and_cancellation() {
+    let gw = Gateway::start().await;
+    let (_, token) = gw.stubs.token(false);
+    let list = gw.get("/api/v1/orders?page_size=10", Some(&token)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["items"][0]["status"], "CONFIRMED");
+    assert_eq!(
+        gw.get("/api/v1/orders", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let one = gw.get("/api/v1/orders/abc", Some(&token)).await;
+    assert_eq!(one.status, StatusCode::OK);
+    let hidden = gw.get("/api/v1/orders/someone-elses", Some(&token)).await;
+    assert_eq!(
+        hidden.status,
+        StatusCode::NOT_FOUND,
+        "another customer's order is not found, not forbidden"
+    );
+
+    let cancelled = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders/abc/cancel",
+            Some(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (cancelled.status, cancelled.body["status"].as_str()),
+        (StatusCode::OK, Some("CANCELLED"))
+    );
+    let with_reason = gw
+        .post(
+            "/api/v1/orders/abc/cancel",
+            Some(&token),
+            json!({ "reason": "changed my mind" }),
+        )
+        .await;
+    assert_eq!(with_reason.status, StatusCode::OK);
+    let refused = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders/rejected-one/cancel",
+            Some(&token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn the_dashboard_degrades_part_by_part() {
+    let gw = Gateway::start().await;
+    let (_, token) = gw.stubs.token(false);
+    let full = gw.get("/api/v1/dashboard", Some(&token)).await;
+    assert_eq!(full.status, StatusCode::OK);
+    assert_eq!(full.body["degraded"], json!([]));
+    assert_eq!(full.body["user"]["email"], "ann@example.com");
+    assert!(full.body["products"].as_array().unwrap().len() >= 2);
+
+    gw.stubs.script().inventory_fails_with = Some(tonic::Code::Internal);
+    let partial = gw.get("/api/v1/dashboard", Some(&token)).await;
+    assert_eq!(
+        partial.status,
+        StatusCode::OK,
+        "a failing part is not a failing page"
+    );
+    assert_eq!(partial.body["degraded"], json!(["products"]));
+    assert!(partial.body["products"].is_null());
+    assert_eq!(partial.body["recent_orders"][0]["status"], "CONFIRMED");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_unknown_routes_are_problems() {
+    let gw = Gateway::start().await;
+    let reply = gw.get("/api/v1/nothing-here", None).await;
+    assert_eq!(
+        (reply.status, reply.problem()),
+        (StatusCode::NOT_FOUND, "not-found")
+    );
+    assert!(
+        reply
+            .header("x-request-id")
+            .is_some_and(|id| !id.is_empty())
+    );
+    let echoed = gw
+        .send(
+            Method::GET,
+            "/api/v1/products",
+            None,
+            None,
+            &[("x-request-id", "trace-me-123")],
+        )
+        .await;
+    assert_eq!(echoed.header("x-request-id"), Some("trace-me-123"));
+}
+
+#[tokio::test]
+async fn the_jwks_are_served_for_the_mesh() {
+    let gw = Gateway::start().await;
+    let jwks = gw.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.status, StatusCode::OK);
+    assert_eq!(jwks.body["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks.body["keys"][0]["alg"], "EdDSA");
+    assert_eq!(jwks.body["keys"][0]["kid"], "stub-key");
+}
+
+#[tokio::test]
+async fn the_storefront_and_docs_are_served_from_the_binary() {
+    let gw = Gateway::start().await;
+    for (uri, kind) in [
+        ("/", "text/html"),
+        ("/docs", "text/html"),
+        ("/static/app.js", "javascript"),
+        ("/static/styles.css", "text/css"),
+        ("/static/products/crab-mug.svg", "image/svg+xml"),
+    ] {
+        let reply = gw.get(uri, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}");
+        assert!(
+            reply.header("content-type").unwrap().contains(kind),
+            "{uri}: {:?}",
+            reply.header("content-type")
+        );
+    }
+    assert_eq!(
+        gw.get("/static/../Cargo.toml", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_hsts_only_when_asked() {
+    let gw = Gateway::start().await;
+    for uri in [
+        "/",
+        "/docs",
+        "/static/app.js",
+        "/api/v1/products",
+        "/api/v1/nowhere",
+    ] {
+        let reply = gw.get(uri, None).await;
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(
+                csp.contains(directive),
+                "{uri}: CSP '{csp}' lacks {directive}"
+            );
+        }
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{uri}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{uri}");
+        assert_eq!(
+            reply.header("referrer-policy"),
+            Some("no-referrer"),
+            "{uri}"
+        );
+        assert_eq!(
+            reply.header("strict-transport-security"),
+            None,
+            "{uri}: plain HTTP"
+        );
+    }
+    assert_eq!(
+        gw.get("/api/v1/nowhere", None).await.status,
+        StatusCode::NOT_FOUND,
+        "the problem above was a problem"
+    );
+
+    let behind_tls = Gateway::start_with(|s| s.security.hsts = true).await;
+    assert_eq!(
+        behind_tls
+            .get("/", None)
+            .await
+            .header("strict-transport-security"),
+        Some("max-age=31536000; includeSubDomains")
+    );
+}
+
+#[tokio::test]
+async fn the_pages_load_no_inline_script_or_style_so_the_policy_can_forbid_them() {
+    let gw = Gateway::start().await;
+    for uri in ["/", "/docs"] {
+        let request = Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let response = gw.router.clone().oneshot(request).await.unwrap();
+        let html = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        assert!(!html.contains("<script>"), "{uri} has an inline script");
+        assert!(!html.contains("<style"), "{uri} has an inline style sheet");
+        assert!(
+            !html.contains(" style="),
+            "{uri} has an inline style attribute"
+        );
+        assert!(
+            !has_inline_event_handler(&html),
+            "{uri} has an inline event handler"
+        );
+    }
+}
+
+/// ` onclick=`, ` onload=`, ...: attributes a strict CSP refuses to run.
+fn has_inline_event_handler(html: &str) -> bool {
+    html.split(" on").skip(1).any(|rest| {
+        let name: String = rest.chars().take_while(char::is_ascii_lowercase).collect();
+        !name.is_empty() && rest[name.len()..].starts_with('=')
+    })
+}
+
+#[tokio::test]
+async fn a_control_character_in_any_text_is_422_naming_the_field_never_a_5xx() {
+    let gw = Gateway::start().await;
+    let (_, customer) = gw.stubs.token(false);
+    let (_, admin) = gw.stubs.token(true);
+    let product = "01900000-0000-7000-8000-000000000001";
+    // (method, uri, token, body, the field the problem must name)
+    type Case<'a> = (
+        Method,
+        String,
+        Option<&'a str>,
+        Option<serde_json::Value>,
+        &'a str,
+    );
+    let cases: Vec<Case<'_>> = vec![
+        (
+            Method::GET,
+            "/api/v1/products?q=crab%00".into(),
+            None,
+            None,
+            "q",
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/register".into(),
+            None,
+            Some(
+                json!({ "email": "a@example.com", "password": "long enough Pass1", "name": "A\u{0}" }),
+            ),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/api/v1/orders".into(),
+            Some(&customer),
+            Some(
+                json!({ "items": [{ "product_id": product, "quantity": 1 }], "card_token": "tok_visa\u{0}" }),
+            ),
+            "card_token",
+        ),
+        (
+            Method::POST,
+            "/api/v1/orders".into(),
+            Some(&customer),
+            Some(
+                json!({ "items": [{ "product_id": "\u{7}", "quantity": 1 }], "card_token": "tok_visa" }),
+            ),
+            "items[0].product_id",
+        ),
+        (
+            Method::POST,
+            "/api/v1/orders/abc/cancel".into(),
+            Some(&customer),
+            Some(json!({ "reason": "changed my mind\u{0}" })),
+            "reason",
+        ),
+        (
+            Method::POST,
+            "/api/v1/products".into(),
+            Some(&admin),
+            Some(
+                json!({ "name": "Crab\u{1b}[31m", "price": { "amount_minor": 100, "currency": "EUR" } }),
+            ),
+            "name",
+        ),
+    ];
+    for (method, uri, token, body, field) in cases {
+        let reply = gw
+            .send(
+                method.clone(),
+                &uri,
+                token,
+                body,
+                &[("idempotency-key", "01900000-0000-7000-8000-0000000000aa")],
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.problem()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+            "{method} {uri}: {}",
+            reply.body
+        );
+        assert_eq!(reply.body["errors"][0]["field"], field, "{method} {uri}");
+    }
+
+    let fine = gw
+        .post(
+            "/api/v1/orders/abc/cancel",
+            Some(&customer),
+            json!({ "reason": "line one\nline two\ttabbed" }),
+        )
+        .await;
+    assert_eq!(fine.status, StatusCode::OK, "line breaks and tabs are text");
+}

@@ -1,0 +1,13 @@
+//! The integration tests of shop-order: one test binary, a module per subject
+//! (a test binary per file would link the crate and its dependencies once per file).
+//! nextest still runs every test in a process of its own.
+
+mod support;
+
+mod attacks;
+mod invariants;
+mod pact_consumer;
+mod pact_provider;
+mod recovery;
+mod saga;
+mod sessions;

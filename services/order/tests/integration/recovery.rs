@@ -1,0 +1,240 @@
+//! Crash recovery: the process driving a saga dies right after a peer acted and before the
+//! order recorded it; a new process's recovery worker finishes the saga, with the invariants
+//! intact. "Dies" is the driving task aborted and its service stopped, its lease left behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::Shop;
+use async_trait::async_trait;
+use shop_events::Money;
+use shop_order::app::ports::{ChargeOutcome, InventoryPort, PaymentPort, Reserved, StepError};
+use shop_order::domain::{OrderRequest, RequestedLine};
+use shop_order::startup::Peers;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// Lets the real peer act, then never answers: the caller "dies" at exactly that point.
+struct DiesAfter<P: ?Sized> {
+    inner: Arc<P>,
+    acted: Arc<Notify>,
+}
+
+#[async_trait]
+impl<P: InventoryPort + ?Sized> InventoryPort for DiesAfter<P> {
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[RequestedLine],
+    ) -> Result<Reserved, StepError> {
+        let _ = self.inner.reserve(order_id, lines).await;
+        self.acted.notify_one();
+        std::future::pending().await
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError> {
+        self.inner.release(order_id).await
+    }
+}
+
+#[async_trait]
+impl<P: PaymentPort + ?Sized> PaymentPort for DiesAfter<P> {
+    async fn charge(
+        &self,
+        order_id: Uuid,
+        user_id: Uuid,
+        amount: &Money,
+        card: &str,
+    ) -> Result<ChargeOutcome, StepError> {
+        let _ = self.inner.charge(order_id, user_id, amount, card).await;
+        self.acted.notify_one();
+        std::future::pending().await
+    }
+
+    async fn refund(&self, order_id: Uuid, reason: &str) -> Result<(), StepError> {
+        self.inner.refund(order_id, reason).await
+    }
+}
+
+enum DieAfter {
+    Reserve,
+    Charge,
+}
+
+/// Places an order through an order service whose driver dies after `point`, stops that
+/// service, starts a fresh one on the same database, and returns the order id and that
+/// database once the recovery worker has brought the order to an end.
+async fn crash_and_recover(
+    shop: &mut Shop,
+    product: &str,
+    point: DieAfter,
+    deadline: Duration,
+    down_for: Duration,
+) -> (Uuid, sqlx::PgPool) {
+    let acted = Arc::new(Notify::new());
+    let dies = acted.clone();
+    let decorate = move |real: Peers| match point {
+        DieAfter::Reserve => Peers {
+            inventory: Arc::new(DiesAfter {
+                inner: real.inventory,
+                acted: dies,
+            }),
+            payment: real.payment,
+        },
+        DieAfter::Charge => Peers {
+            inventory: real.inventory,
+            payment: Arc::new(DiesAfter {
+                inner: real.payment,
+                acted: dies,
+            }),
+        },
+    };
+    let database = shop.shop.new_database().await;
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    let doomed = shop
+        .shop
+        .order_on(&shop.user, database.clone(), decorate, |s| {
+            s.upstream.inventory = inventory;
+            s.upstream.payment = payment;
+            s.saga.deadline = deadline;
+            s.saga.lease = Duration::from_secs(1);
+            s.saga.request_budget = Duration::from_secs(30);
+            // The doomed process must not recover its own order before it dies.
+            s.saga.recovery_interval = Duration::from_secs(3600);
+        })
+        .await;
+
+    let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
+    let request = OrderRequest::parse(
+        &Uuid::now_v7().to_string(),
+        &[(product.to_owned(), 2)],
+        "tok_visa",
+    )
+    .unwrap();
+    let orders = doomed.handle.clone();
+    let placing = tokio::spawn(async move { orders.place_order(&caller, request).await });
+    acted.notified().await;
+    placing.abort();
+    shop.shop.stop_service(doomed.addr).await;
+
+    let order_id: Uuid = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_one(&database.1)
+        .await
+        .unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM orders")
+        .fetch_one(&database.1)
+        .await
+        .unwrap();
+    assert!(
+        status == "PENDING" || status == "RESERVED",
+        "died mid-saga, found {status}"
+    );
+    tokio::time::sleep(down_for).await;
+
+    let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
+    let restarted = shop
+        .shop
+        .order_on(user, database.clone(), std::convert::identity, |s| {
+            s.upstream.inventory = inventory;
+            s.upstream.payment = payment;
+            s.saga.deadline = deadline;
+            s.saga.recovery_interval = Duration::from_millis(100);
+        })
+        .await;
+    shop.eventually(
+        Duration::from_secs(30),
+        "the recovery worker ends the saga",
+        || async {
+            let status: String = sqlx::query_scalar("SELECT status FROM orders")
+                .fetch_one(&restarted.pool)
+                .await
+                .unwrap();
+            status == "CONFIRMED" || status == "REJECTED"
+        },
+    )
+    .await;
+    (order_id, database.1)
+}
+
+async fn status_of(pool: &sqlx::PgPool) -> (String, Option<String>) {
+    sqlx::query_as("SELECT status, reason FROM orders")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_driver_that_dies_after_reserving_is_recovered_to_a_confirmed_order() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    let (_, pool) = crash_and_recover(
+        &mut shop,
+        &product,
+        DieAfter::Reserve,
+        Duration::from_secs(120),
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(status_of(&pool).await.0, "CONFIRMED");
+    assert_eq!(shop.processor().total_captures(), 1);
+    shop.eventually(Duration::from_secs(15), "held stock sold", || async {
+        shop.stock(&product).await == (3, 0, 2, 5)
+    })
+    .await;
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_driver_that_dies_after_charging_is_recovered_without_charging_twice() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    let (order_id, pool) = crash_and_recover(
+        &mut shop,
+        &product,
+        DieAfter::Charge,
+        Duration::from_secs(120),
+        Duration::ZERO,
+    )
+    .await;
+    assert_eq!(status_of(&pool).await.0, "CONFIRMED");
+    let entry = shop.processor().entry(order_id).unwrap();
+    assert!(entry.captured);
+    assert_eq!(
+        shop.processor().total_captures(),
+        1,
+        "the recovered charge found the first one"
+    );
+    shop.eventually(Duration::from_secs(15), "held stock sold", || async {
+        shop.stock(&product).await == (3, 0, 2, 5)
+    })
+    .await;
+    shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_saga_recovered_after_its_deadline_is_compensated_and_the_money_returned() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    // The driver dies after the charge and stays down past the saga's deadline.
+    let (order_id, pool) = crash_and_recover(
+        &mut shop,
+        &product,
+        DieAfter::Charge,
+        Duration::from_secs(2),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert_eq!(
+        status_of(&pool).await,
+        ("REJECTED".to_owned(), Some("timeout".to_owned()))
+    );
+    let entry = shop.processor().entry(order_id).unwrap();
+    assert!(entry.refunded, "charged, so refunded: {entry:?}");
+    assert_eq!(
+        shop.stock(&product).await,
+        (5, 0, 0, 5),
+        "no reservation outlives the order"
+    );
+    shop.stop().await;
+}

@@ -1,0 +1,216 @@
+//! Charges and refunds through gRPC on real Postgres and RabbitMQ, against the simulated card
+//! processor, whose own ledger is the witness that money moved exactly once.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
+
+use std::time::{Duration, Instant};
+
+use crate::support::Bed;
+use shop_events::Envelope;
+use shop_events::order::OrderCancelled;
+use shop_messaging::OutboxWriter;
+use shop_proto::payment::v1 as pb;
+use shop_test_services::authed;
+use tonic::Code;
+use uuid::Uuid;
+
+#[tokio::test]
+async fn fifty_concurrent_charges_of_one_order_capture_once_and_all_get_the_same_answer() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    let attempts = (0..50).map(|_| bed.charge(order, 4999, "tok_visa"));
+    let outcomes = futures::future::join_all(attempts).await;
+
+    let payments: Vec<pb::Payment> = outcomes.into_iter().map(Result::unwrap).collect();
+    assert!(
+        payments
+            .iter()
+            .all(|p| p.status() == pb::PaymentStatus::Captured)
+    );
+    assert!(
+        payments.iter().all(|p| p.id == payments[0].id),
+        "one payment for the order"
+    );
+    let processor = &bed.payment.handle.processor;
+    assert_eq!(processor.total_captures(), 1, "the processor captured once");
+    assert!(processor.entry(order).unwrap().captured);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_declined_card_is_an_outcome_not_an_error_and_holds_nothing() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    let declined = bed.charge(order, 1000, "tok_declined").await.unwrap();
+    assert_eq!(declined.status(), pb::PaymentStatus::Declined);
+    assert_eq!(declined.failure_reason, "card_declined");
+    assert!(bed.payment.handle.processor.entry(order).is_none());
+    let again = bed.charge(order, 1000, "tok_declined").await.unwrap();
+    assert_eq!(
+        again.id, declined.id,
+        "a retry returns the original outcome"
+    );
+
+    let poor = bed
+        .charge(Uuid::now_v7(), 1000, "tok_insufficient_funds")
+        .await
+        .unwrap();
+    assert_eq!(poor.failure_reason, "insufficient_funds");
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_processor_timeout_on_the_first_attempt_then_success_captures_once() {
+    let bed = Bed::with(|s| s.provider.timeout = Duration::from_millis(200)).await;
+    let order = Uuid::now_v7();
+    let paid = bed.charge(order, 2500, "tok_timeout").await.unwrap();
+    assert_eq!(paid.status(), pb::PaymentStatus::Captured);
+    let processor = &bed.payment.handle.processor;
+    assert_eq!(processor.total_captures(), 1);
+    assert_eq!(
+        processor.entry(order).unwrap().reference,
+        paid.provider_reference,
+        "the retry found the first authorization"
+    );
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_transient_processing_error_is_retried() {
+    let bed = Bed::new().await;
+    let paid = bed
+        .charge(Uuid::now_v7(), 700, "tok_processing_error")
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), pb::PaymentStatus::Captured);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_order_with_another_amount_is_refused() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    bed.charge(order, 1000, "tok_visa").await.unwrap();
+    let err = bed.charge(order, 1001, "tok_visa").await.unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn refunding_twice_refunds_once_and_announces_once() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    bed.charge(order, 1999, "tok_visa").await.unwrap();
+    let first = bed.refund(order).await;
+    let second = bed.refund(order).await;
+    assert_eq!(first.status(), pb::PaymentStatus::Refunded);
+    assert_eq!(second.status(), pb::PaymentStatus::Refunded);
+    assert_eq!(bed.payment.handle.processor.total_refunds(), 1);
+    assert_eq!(bed.refunded_events(order).await, 1);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn compensating_an_order_that_never_took_money_changes_nothing() {
+    let bed = Bed::new().await;
+    let declined = Uuid::now_v7();
+    bed.charge(declined, 1000, "tok_declined").await.unwrap();
+    assert_eq!(
+        bed.refund(declined).await.status(),
+        pb::PaymentStatus::Declined
+    );
+    assert_eq!(bed.refunded_events(declined).await, 0);
+    let unknown = bed.try_refund(Uuid::now_v7()).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn order_cancelled_delivered_twice_refunds_once() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    bed.charge(order, 2999, "tok_visa").await.unwrap();
+
+    let envelope: Envelope<OrderCancelled> = OutboxWriter::new("order").envelope(OrderCancelled {
+        order_id: order,
+        user_id: Uuid::parse_str(&bed.customer.0).unwrap(),
+        reason: "customer request".to_owned(),
+        cancelled_at: chrono::Utc::now(),
+    });
+    let connection = lapin::Connection::connect(
+        bed.shop.amqp.url.expose(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        channel
+            .basic_publish(
+                bed.shop.amqp.exchange.clone().into(),
+                "order.cancelled".into(),
+                lapin::options::BasicPublishOptions::default(),
+                &serde_json::to_vec(&envelope).unwrap(),
+                lapin::BasicProperties::default()
+                    .with_message_id(envelope.id.to_string().into())
+                    .with_type("order.cancelled".into()),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while bed.payment.handle.processor.total_refunds() == 0 {
+        assert!(Instant::now() < deadline, "the cancellation never refunded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bed.payment.handle.processor.total_refunds(), 1);
+    assert_eq!(bed.refunded_events(order).await, 1);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_orders_owner_or_an_admin_reads_its_payment() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    bed.charge(order, 1500, "tok_visa").await.unwrap();
+    let request = || pb::GetPaymentRequest {
+        order_id: order.to_string(),
+    };
+
+    let own = bed
+        .client()
+        .await
+        .get_payment(authed(request(), &bed.customer.1))
+        .await
+        .unwrap();
+    assert_eq!(
+        own.into_inner().payment.unwrap().status(),
+        pb::PaymentStatus::Captured
+    );
+    bed.client()
+        .await
+        .get_payment(authed(request(), &bed.admin_token))
+        .await
+        .unwrap();
+    let anonymous = bed.client().await.get_payment(request()).await.unwrap_err();
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+    bed.shop.stop().await;
+}
+
+#[tokio::test]
+async fn a_card_number_where_a_token_belongs_is_invalid_argument() {
+    let bed = Bed::new().await;
+    let err = bed
+        .charge(Uuid::now_v7(), 100, "4242424242424242")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    bed.shop.stop().await;
+}
