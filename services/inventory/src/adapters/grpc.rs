@@ -41,24 +41,26 @@ impl GrpcInventoryService {
     }
 }
 
-fn status(err: InventoryError) -> Status {
-    match err {
-        InventoryError::Invalid(violations) => grpc_status::invalid_argument(&violations),
-        InventoryError::NotFound => Status::not_found("no such product"),
-        InventoryError::UnknownProduct(id) => grpc_status::with_reason(
-            Code::NotFound,
-            "PRODUCT_NOT_FOUND",
-            format!("product {id} does not exist or is not for sale"),
-            &[("product_id", id.to_string())],
-        ),
-        InventoryError::OutOfStock(id) => grpc_status::with_reason(
-            Code::FailedPrecondition,
-            "OUT_OF_STOCK",
-            format!("product {id} is out of stock"),
-            &[("product_id", id.to_string())],
-        ),
-        InventoryError::FailedPrecondition(message) => Status::failed_precondition(message),
-        InventoryError::Unexpected(err) => grpc_status::internal(&err),
+impl From<InventoryError> for Status {
+    fn from(err: InventoryError) -> Self {
+        match err {
+            InventoryError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+            InventoryError::NotFound => Status::not_found("no such product"),
+            InventoryError::UnknownProduct(id) => grpc_status::with_reason(
+                Code::NotFound,
+                "PRODUCT_NOT_FOUND",
+                format!("product {id} does not exist or is not for sale"),
+                &[("product_id", id.to_string())],
+            ),
+            InventoryError::OutOfStock(id) => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "OUT_OF_STOCK",
+                format!("product {id} is out of stock"),
+                &[("product_id", id.to_string())],
+            ),
+            InventoryError::FailedPrecondition(message) => Status::failed_precondition(message),
+            InventoryError::Unexpected(err) => grpc_status::internal(&err),
+        }
     }
 }
 
@@ -124,8 +126,7 @@ impl InventoryService for GrpcInventoryService {
                 &request.query,
                 request.include_inactive && is_admin,
             )
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::ListProductsResponse {
             products: listed.products.iter().map(product).collect(),
             page: Some(PageResponse {
@@ -141,8 +142,7 @@ impl InventoryService for GrpcInventoryService {
         let found = self
             .inventory
             .get_product(&request.get_ref().product_id)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::GetProductResponse {
             product: Some(product(&found)),
         }))
@@ -155,8 +155,7 @@ impl InventoryService for GrpcInventoryService {
         let found = self
             .inventory
             .batch_get_products(&request.get_ref().product_ids)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::BatchGetProductsResponse {
             products: found.iter().map(product).collect(),
         }))
@@ -177,8 +176,7 @@ impl InventoryService for GrpcInventoryService {
                 image_url: r.image_url,
                 initial_stock: r.initial_stock,
             })
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::CreateProductResponse {
             product: Some(product(&created)),
         }))
@@ -198,11 +196,7 @@ impl InventoryService for GrpcInventoryService {
             r.image_url.as_deref(),
             r.active,
         );
-        let updated = self
-            .inventory
-            .update_product(&r.product_id, patch)
-            .await
-            .map_err(status)?;
+        let updated = self.inventory.update_product(&r.product_id, patch).await?;
         Ok(Response::new(pb::UpdateProductResponse {
             product: Some(product(&updated)),
         }))
@@ -216,8 +210,7 @@ impl InventoryService for GrpcInventoryService {
         let adjusted = self
             .inventory
             .adjust_stock(&r.request_id, &r.product_id, r.delta)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::AdjustStockResponse {
             product: Some(product(&adjusted)),
         }))
@@ -233,11 +226,7 @@ impl InventoryService for GrpcInventoryService {
             .into_iter()
             .map(|l| (l.product_id, l.quantity))
             .collect();
-        let reserved = self
-            .inventory
-            .reserve_stock(&r.order_id, &lines)
-            .await
-            .map_err(status)?;
+        let reserved = self.inventory.reserve_stock(&r.order_id, &lines).await?;
         Ok(Response::new(pb::ReserveStockResponse {
             reservation: Some(reservation(&reserved)),
         }))
@@ -250,8 +239,7 @@ impl InventoryService for GrpcInventoryService {
         let released = self
             .inventory
             .release_reservation(&request.get_ref().order_id)
-            .await
-            .map_err(status)?;
+            .await?;
         let status = released.map_or(pb::ReservationStatus::Unspecified, |r| {
             reservation_status(r.status)
         });

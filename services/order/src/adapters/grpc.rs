@@ -37,29 +37,31 @@ impl GrpcOrderService {
     }
 }
 
-fn status(err: OrderError) -> Status {
-    match err {
-        OrderError::Invalid(violations) => grpc_status::invalid_argument(&violations),
-        OrderError::NotFound => Status::not_found("no such order"),
-        OrderError::KeyReused => grpc_status::with_reason(
-            Code::FailedPrecondition,
-            "IDEMPOTENCY_KEY_REUSED",
-            "this idempotency key was already used for a different order",
-            &[],
-        ),
-        OrderError::InFlight => grpc_status::with_reason(
-            Code::Aborted,
-            "IDEMPOTENCY_KEY_IN_FLIGHT",
-            "an order with this idempotency key is still being placed; retry shortly",
-            &[],
-        ),
-        OrderError::FailedPrecondition(message) => grpc_status::with_reason(
-            Code::FailedPrecondition,
-            "ORDER_NOT_CANCELLABLE",
-            message,
-            &[],
-        ),
-        OrderError::Unexpected(err) => grpc_status::internal(&err),
+impl From<OrderError> for Status {
+    fn from(err: OrderError) -> Self {
+        match err {
+            OrderError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+            OrderError::NotFound => Status::not_found("no such order"),
+            OrderError::KeyReused => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "IDEMPOTENCY_KEY_REUSED",
+                "this idempotency key was already used for a different order",
+                &[],
+            ),
+            OrderError::InFlight => grpc_status::with_reason(
+                Code::Aborted,
+                "IDEMPOTENCY_KEY_IN_FLIGHT",
+                "an order with this idempotency key is still being placed; retry shortly",
+                &[],
+            ),
+            OrderError::FailedPrecondition(message) => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "ORDER_NOT_CANCELLABLE",
+                message,
+                &[],
+            ),
+            OrderError::Unexpected(err) => grpc_status::internal(&err),
+        }
     }
 }
 
@@ -127,11 +129,7 @@ impl OrderService for GrpcOrderService {
             .collect();
         let parsed = OrderRequest::parse(&r.idempotency_key, &lines, &r.card_token)
             .map_err(|violations| grpc_status::invalid_argument(&violations))?;
-        let placed = self
-            .orders
-            .place_order(&caller, parsed)
-            .await
-            .map_err(status)?;
+        let placed = self.orders.place_order(&caller, parsed).await?;
         Ok(Response::new(pb::PlaceOrderResponse {
             order: Some(view(&placed)),
         }))
@@ -145,8 +143,7 @@ impl OrderService for GrpcOrderService {
         let found = self
             .orders
             .get_order(&caller, &request.get_ref().order_id)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::GetOrderResponse {
             order: Some(view(&found)),
         }))
@@ -161,8 +158,7 @@ impl OrderService for GrpcOrderService {
         let listed = self
             .orders
             .list_orders(&caller, page.page_size, &page.page_token)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::ListOrdersResponse {
             orders: listed.orders.iter().map(|o| order(o, &[])).collect(),
             page: Some(PageResponse {
@@ -180,8 +176,7 @@ impl OrderService for GrpcOrderService {
         let cancelled = self
             .orders
             .cancel_order(&caller, &r.order_id, &r.reason)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::CancelOrderResponse {
             order: Some(view(&cancelled)),
         }))

@@ -36,21 +36,23 @@ impl GrpcPaymentService {
     }
 }
 
-fn status(err: PaymentError) -> Status {
-    match err {
-        PaymentError::Invalid(violations) => grpc_status::invalid_argument(&violations),
-        PaymentError::NotFound => Status::not_found("no payment for this order"),
-        PaymentError::AmountMismatch => grpc_status::with_reason(
-            tonic::Code::FailedPrecondition,
-            "PAYMENT_MISMATCH",
-            "the order was already charged with a different amount",
-            &[],
-        ),
-        PaymentError::Unavailable(reason) => {
-            tracing::warn!(reason, "card processor unavailable");
-            Status::unavailable("the card processor is unavailable; retry later")
+impl From<PaymentError> for Status {
+    fn from(err: PaymentError) -> Self {
+        match err {
+            PaymentError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+            PaymentError::NotFound => Status::not_found("no payment for this order"),
+            PaymentError::AmountMismatch => grpc_status::with_reason(
+                tonic::Code::FailedPrecondition,
+                "PAYMENT_MISMATCH",
+                "the order was already charged with a different amount",
+                &[],
+            ),
+            PaymentError::Unavailable(reason) => {
+                tracing::warn!(reason, "card processor unavailable");
+                Status::unavailable("the card processor is unavailable; retry later")
+            }
+            PaymentError::Unexpected(err) => grpc_status::internal(&err),
         }
-        PaymentError::Unexpected(err) => grpc_status::internal(&err),
     }
 }
 
@@ -96,7 +98,7 @@ impl PaymentService for GrpcPaymentService {
             &r.card_token,
         )
         .map_err(|violations| grpc_status::invalid_argument(&violations))?;
-        let paid = self.payments.charge(charge).await.map_err(status)?;
+        let paid = self.payments.charge(charge).await?;
         Ok(Response::new(pb::ChargeResponse {
             payment: Some(payment(&paid)),
         }))
@@ -107,11 +109,7 @@ impl PaymentService for GrpcPaymentService {
         request: Request<pb::RefundRequest>,
     ) -> Result<Response<pb::RefundResponse>, Status> {
         let r = request.into_inner();
-        let refunded = self
-            .payments
-            .refund_request(&r.order_id, &r.reason)
-            .await
-            .map_err(status)?;
+        let refunded = self.payments.refund_request(&r.order_id, &r.reason).await?;
         Ok(Response::new(pb::RefundResponse {
             payment: Some(payment(&refunded)),
         }))
@@ -125,8 +123,7 @@ impl PaymentService for GrpcPaymentService {
         let found = self
             .payments
             .get_payment(&caller, &request.get_ref().order_id)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::GetPaymentResponse {
             payment: Some(payment(&found)),
         }))

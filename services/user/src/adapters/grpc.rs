@@ -41,28 +41,32 @@ impl GrpcUserService {
     }
 }
 
-fn status(err: UserError) -> Status {
-    match err {
-        UserError::Invalid(violations) => grpc_status::invalid_argument(&violations),
-        UserError::EmailTaken => {
-            Status::already_exists("an account with this email already exists")
+impl From<UserError> for Status {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+            UserError::EmailTaken => {
+                Status::already_exists("an account with this email already exists")
+            }
+            UserError::InvalidCredentials => Status::unauthenticated("wrong email or password"),
+            UserError::LockedOut { retry_after } => grpc_status::with_reason(
+                Code::ResourceExhausted,
+                "LOGIN_THROTTLED",
+                "too many failed logins; try again later",
+                &[(
+                    "retry_after_seconds",
+                    retry_after.as_secs().max(1).to_string(),
+                )],
+            ),
+            UserError::InvalidRefreshToken => {
+                Status::unauthenticated("the refresh token is not valid")
+            }
+            UserError::NotFound => Status::not_found("no such user"),
+            UserError::InvalidClientCredentials => {
+                Status::unauthenticated("unknown client or wrong secret")
+            }
+            UserError::Unexpected(err) => grpc_status::internal(&err),
         }
-        UserError::InvalidCredentials => Status::unauthenticated("wrong email or password"),
-        UserError::LockedOut { retry_after } => grpc_status::with_reason(
-            Code::ResourceExhausted,
-            "LOGIN_THROTTLED",
-            "too many failed logins; try again later",
-            &[(
-                "retry_after_seconds",
-                retry_after.as_secs().max(1).to_string(),
-            )],
-        ),
-        UserError::InvalidRefreshToken => Status::unauthenticated("the refresh token is not valid"),
-        UserError::NotFound => Status::not_found("no such user"),
-        UserError::InvalidClientCredentials => {
-            Status::unauthenticated("unknown client or wrong secret")
-        }
-        UserError::Unexpected(err) => grpc_status::internal(&err),
     }
 }
 
@@ -95,8 +99,7 @@ impl UserService for GrpcUserService {
         let created = self
             .users
             .register(&request.email, request.password, &request.name)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::RegisterResponse {
             user: Some(user(&created)),
         }))
@@ -107,11 +110,7 @@ impl UserService for GrpcUserService {
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
         let request = request.into_inner();
-        let pair = self
-            .users
-            .login(&request.email, &request.password)
-            .await
-            .map_err(status)?;
+        let pair = self.users.login(&request.email, &request.password).await?;
         Ok(Response::new(pb::LoginResponse {
             tokens: Some(tokens(pair)),
         }))
@@ -124,8 +123,7 @@ impl UserService for GrpcUserService {
         let pair = self
             .users
             .refresh(&request.into_inner().refresh_token)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::RefreshResponse {
             tokens: Some(tokens(pair)),
         }))
@@ -136,7 +134,7 @@ impl UserService for GrpcUserService {
         request: Request<pb::LogoutRequest>,
     ) -> Result<Response<pb::LogoutResponse>, Status> {
         let caller = caller(&request)?;
-        self.users.logout(&caller).await.map_err(status)?;
+        self.users.logout(&caller).await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
@@ -148,7 +146,7 @@ impl UserService for GrpcUserService {
         let id = Uuid::parse_str(&request.get_ref().user_id).map_err(|_| {
             grpc_status::invalid_argument(&Violations::single("user_id", "must be a UUID"))
         })?;
-        let found = self.users.get_user(&caller, id).await.map_err(status)?;
+        let found = self.users.get_user(&caller, id).await?;
         Ok(Response::new(pb::GetUserResponse {
             user: Some(user(&found)),
         }))
@@ -158,7 +156,7 @@ impl UserService for GrpcUserService {
         &self,
         _: Request<pb::GetJwksRequest>,
     ) -> Result<Response<pb::GetJwksResponse>, Status> {
-        let keys = self.users.jwks().await.map_err(status)?;
+        let keys = self.users.jwks().await?;
         Ok(Response::new(pb::GetJwksResponse {
             keys: keys
                 .into_iter()
@@ -182,8 +180,7 @@ impl UserService for GrpcUserService {
         let issued = self
             .users
             .issue_service_token(&request.client_id, &request.client_secret)
-            .await
-            .map_err(status)?;
+            .await?;
         Ok(Response::new(pb::IssueServiceTokenResponse {
             access_token: issued.access_token,
             token_type: "Bearer".to_owned(),

@@ -33,11 +33,13 @@ impl Grpc{{Name}}Service {
     }
 }
 
-fn status(err: NoteError) -> Status {
-    match err {
-        NoteError::Invalid(violations) => grpc_status::invalid_argument(&violations),
-        NoteError::NotFound => Status::not_found("no such note"),
-        NoteError::Unexpected(err) => grpc_status::internal(&err),
+impl From<NoteError> for Status {
+    fn from(err: NoteError) -> Self {
+        match err {
+            NoteError::Invalid(violations) => grpc_status::invalid_argument(&violations),
+            NoteError::NotFound => Status::not_found("no such note"),
+            NoteError::Unexpected(err) => grpc_status::internal(&err),
+        }
     }
 }
 
@@ -57,11 +59,7 @@ impl {{Name}}Service for Grpc{{Name}}Service {
         request: Request<pb::CreateNoteRequest>,
     ) -> Result<Response<pb::CreateNoteResponse>, Status> {
         let caller = caller(&request)?;
-        let written = self
-            .notes
-            .create_note(&caller, &request.get_ref().text)
-            .await
-            .map_err(status)?;
+        let written = self.notes.create_note(&caller, &request.get_ref().text).await?;
         Ok(Response::new(pb::CreateNoteResponse {
             note: Some(note(&written)),
         }))
@@ -71,11 +69,7 @@ impl {{Name}}Service for Grpc{{Name}}Service {
         &self,
         request: Request<pb::GetNoteRequest>,
     ) -> Result<Response<pb::GetNoteResponse>, Status> {
-        let found = self
-            .notes
-            .get_note(&request.get_ref().note_id)
-            .await
-            .map_err(status)?;
+        let found = self.notes.get_note(&request.get_ref().note_id).await?;
         Ok(Response::new(pb::GetNoteResponse {
             note: Some(note(&found)),
         }))
