@@ -1,6 +1,7 @@
 // The storefront's main flow in headless Chromium against the running shop
 // (scripts/dev-up.sh): register, log in, add two products, check out with tok_visa, and find
-// the order CONFIRMED in the history. Screenshots go to $ARTIFACTS_DIR (tests/artifacts).
+// the order CONFIRMED in the history; the docs page renders; and no page breaks the gateway's
+// Content-Security-Policy on the way. Screenshots go to $ARTIFACTS_DIR (tests/artifacts).
 //
 //   BASE_URL=http://localhost:8080 node checkout.test.mjs
 import { mkdirSync } from "node:fs";
@@ -19,6 +20,14 @@ const browser = await chromium.launch({
 });
 
 let failed = false;
+// What Chromium reports about the Content-Security-Policy, from every page of the test.
+const violations = [];
+const watch = (page) => {
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(`${page.url()}: ${message.text()}`);
+  });
+  return page;
+};
 const step = async (name, body) => {
   process.stdout.write(`- ${name} ... `);
   await body();
@@ -26,7 +35,7 @@ const step = async (name, body) => {
 };
 
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = watch(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
   page.setDefaultTimeout(15_000);
   const email = `shopper-${Date.now()}@example.com`;
   const password = "correct horse battery 42";
@@ -79,12 +88,23 @@ try {
   });
 
   await step("the shop fits a phone-sized screen", async () => {
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    const phone = watch(await browser.newPage({ viewport: { width: 390, height: 844 } }));
     await phone.goto(base);
     await phone.getByRole("heading", { name: "Products" }).waitFor();
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     await phone.screenshot({ path: join(artifacts, "phone.png") });
     if (overflow > 0) throw new Error(`the page is ${overflow}px wider than the screen`);
+  });
+
+  await step("the API docs page renders the OpenAPI document", async () => {
+    const response = await page.goto(`${base}/docs`);
+    const policy = response.headers()["content-security-policy"] ?? "";
+    if (!policy.includes("script-src 'self'")) throw new Error(`/docs has no strict CSP: '${policy}'`);
+    await page.locator("#operations section h2", { hasText: "orders" }).waitFor();
+  });
+
+  await step("no page broke the Content-Security-Policy", async () => {
+    if (violations.length) throw new Error(`CSP violations:\n${violations.join("\n")}`);
   });
 } catch (error) {
   failed = true;

@@ -9,6 +9,7 @@ use shop_auth::{AuthSettings, RedisDenylist, TokenVerifier};
 use shop_events::subscriptions::Subscription;
 use shop_messaging::{AmqpSettings, Consumer, OutboxRelay, OutboxWriter};
 use shop_platform::access::AccessTable;
+use shop_platform::admin::Dependency;
 use shop_platform::config::{AdminSettings, ServerSettings, ShutdownSettings};
 use shop_platform::grpc_client::GrpcChannel;
 use shop_platform::service::{self, Service};
@@ -110,8 +111,8 @@ impl Backend {
     }
 
     /// Binds the service's gRPC and admin listeners (port 0 allowed) and serves `server`
-    /// behind its access table, checked by `verifier`. The host is ready while Postgres and
-    /// Redis answer, and relays the outbox to RabbitMQ.
+    /// behind its access table, checked by `verifier`. The host is ready while Postgres answers
+    /// (and Redis, unless the service fails open without it), and relays the outbox to RabbitMQ.
     ///
     /// # Errors
     /// When a listener cannot be bound.
@@ -135,7 +136,14 @@ impl Backend {
         let mut host =
             ServiceHost::grpc(self.binary, &self.grpc, &self.admin, self.shutdown.clone()).await?;
         postgres::add_readiness_check(host.readiness(), &self.pool);
-        shop_platform::redis::add_readiness_check(host.readiness(), &self.redis);
+        // Redis holds the session denylist (and caches); a service that admits signed tokens
+        // while the denylist is unavailable serves without Redis, so it stays ready.
+        let redis = if self.auth.denylist_fail_open {
+            Dependency::FailsOpen
+        } else {
+            Dependency::Required
+        };
+        shop_platform::redis::add_readiness_check(host.readiness(), &self.redis, redis);
         host.add_service(AuthLayer::new(verifier, self.access).layer(server));
         let relay = OutboxRelay::new(self.pool.clone(), self.amqp.clone(), self.service);
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));

@@ -23,7 +23,20 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 type Check = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
 
-/// Whether this instance should receive traffic: not draining, and every dependency answering.
+/// What a failing dependency means for serving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// Nothing can be served without it: while it fails, the instance is not ready.
+    Required,
+    /// The service fails open without it (a cache, a rate limiter, a denylist that admits
+    /// signed tokens): while it fails, the instance still serves, so it stays ready and says
+    /// so in `/readyz`'s body (`"degraded"`) and in `readiness_dependency_up`. Pulling every
+    /// instance out of the load balancer over it would turn a degraded shop into an outage.
+    FailsOpen,
+}
+
+/// Whether this instance should receive traffic: not draining, and every required dependency
+/// answering.
 #[derive(Clone, Default)]
 pub struct Readiness {
     inner: Arc<ReadinessInner>,
@@ -32,7 +45,16 @@ pub struct Readiness {
 #[derive(Default)]
 struct ReadinessInner {
     draining: AtomicBool,
-    checks: std::sync::RwLock<Vec<(&'static str, Check)>>,
+    checks: std::sync::RwLock<Vec<(&'static str, Dependency, Check)>>,
+}
+
+/// What one round of checks found: the dependencies that failed, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Required dependencies that failed: the instance is not ready.
+    pub failing: Vec<&'static str>,
+    /// Dependencies the service fails open on that failed: ready, but degraded.
+    pub degraded: Vec<&'static str>,
 }
 
 impl std::fmt::Debug for Readiness {
@@ -44,8 +66,18 @@ impl std::fmt::Debug for Readiness {
 }
 
 impl Readiness {
-    /// Adds a dependency check, e.g. a `SELECT 1` against the service's database.
+    /// Adds a check of a dependency nothing can be served without, e.g. a `SELECT 1` against
+    /// the service's database.
     pub fn add_check<F, Fut>(&self, name: &'static str, check: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        self.add_dependency(name, Dependency::Required, check);
+    }
+
+    /// Adds a dependency check of either kind (see [`Dependency`]).
+    pub fn add_dependency<F, Fut>(&self, name: &'static str, kind: Dependency, check: F)
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -55,7 +87,7 @@ impl Readiness {
             .checks
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((name, check));
+            .push((name, kind, check));
     }
 
     /// From now on the instance reports not ready; the first step of a graceful shutdown.
@@ -67,34 +99,54 @@ impl Readiness {
         self.inner.draining.load(Ordering::SeqCst)
     }
 
-    /// Runs every check concurrently; returns the names of those that failed.
-    pub async fn failing_checks(&self) -> Vec<&'static str> {
-        let checks: Vec<(&'static str, Check)> = self
+    /// Runs every check concurrently and records each dependency's state in
+    /// `readiness_dependency_up{dependency}` (1 or 0).
+    pub async fn check(&self) -> CheckReport {
+        let checks: Vec<(&'static str, Dependency, Check)> = self
             .inner
             .checks
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let results =
-            futures::future::join_all(checks.into_iter().map(|(name, check)| async move {
-                match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
-                    Ok(Ok(())) => None,
+            futures::future::join_all(checks.into_iter().map(|(name, kind, check)| async move {
+                let up = match tokio::time::timeout(CHECK_TIMEOUT, check()).await {
+                    Ok(Ok(())) => true,
                     Ok(Err(err)) => {
                         tracing::warn!(
                             check = name,
                             error = format!("{err:#}"),
                             "readiness check failed"
                         );
-                        Some(name)
+                        false
                     }
                     Err(_) => {
                         tracing::warn!(check = name, "readiness check timed out");
-                        Some(name)
+                        false
                     }
-                }
+                };
+                metrics::gauge!("readiness_dependency_up", "dependency" => name).set(if up {
+                    1.0
+                } else {
+                    0.0
+                });
+                (name, kind, up)
             }))
             .await;
-        results.into_iter().flatten().collect()
+        let mut report = CheckReport::default();
+        for (name, kind, up) in results {
+            match (kind, up) {
+                (_, true) => {}
+                (Dependency::Required, false) => report.failing.push(name),
+                (Dependency::FailsOpen, false) => report.degraded.push(name),
+            }
+        }
+        report
+    }
+
+    /// The required dependencies that fail right now.
+    pub async fn failing_checks(&self) -> Vec<&'static str> {
+        self.check().await.failing
     }
 }
 
@@ -168,15 +220,16 @@ async fn readyz(State(state): State<AdminState>) -> Response {
         )
             .into_response();
     }
-    let failing = state.readiness.failing_checks().await;
-    if failing.is_empty() {
+    let CheckReport { failing, degraded } = state.readiness.check().await;
+    if !failing.is_empty() {
+        let body = json!({ "status": "not_ready", "failing": failing, "degraded": degraded });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
+    if degraded.is_empty() {
         (StatusCode::OK, axum::Json(json!({ "status": "ready" }))).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not_ready", "failing": failing })),
-        )
-            .into_response()
+        let body = json!({ "status": "degraded", "degraded": degraded });
+        (StatusCode::OK, axum::Json(body)).into_response()
     }
 }
 

@@ -7,7 +7,7 @@ use backon::{ExponentialBuilder, Retryable as _};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::Readiness;
+use crate::admin::{Dependency, Readiness};
 use crate::config::{ConfigError, Secret};
 
 /// The `redis` settings section.
@@ -72,10 +72,11 @@ pub async fn connect(settings: &RedisSettings) -> anyhow::Result<ConnectionManag
         .context("connecting to Redis")
 }
 
-/// Makes readiness depend on Redis answering PING.
-pub fn add_readiness_check(readiness: &Readiness, redis: &ConnectionManager) {
+/// Reports whether Redis answers PING; `kind` says whether the service can serve without it
+/// (see [`Dependency`]).
+pub fn add_readiness_check(readiness: &Readiness, redis: &ConnectionManager, kind: Dependency) {
     let redis = redis.clone();
-    readiness.add_check("redis", move || {
+    readiness.add_dependency("redis", kind, move || {
         let mut redis = redis.clone();
         async move {
             let _: String = redis::cmd("PING")

@@ -32,6 +32,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub catalog_cache: CatalogCacheSettings,
     pub limits: LimitSettings,
+    pub security: SecuritySettings,
 }
 
 /// Where the backends are.
@@ -116,6 +117,17 @@ pub struct LimitSettings {
     pub body_bytes: usize,
 }
 
+/// What browsers are told about the gateway's responses (the headers themselves are in
+/// `api::security`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Send `Strict-Transport-Security` (one year, subdomains included). Turn it on only where
+    /// the shop is reached over HTTPS alone, e.g. behind a TLS-terminating ingress: a browser
+    /// that saw it refuses plain HTTP to the host for a year.
+    pub hsts: bool,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -168,6 +180,7 @@ impl Default for Settings {
             limits: LimitSettings {
                 body_bytes: 64 * 1024,
             },
+            security: SecuritySettings { hsts: false },
         }
     }
 }

@@ -7,6 +7,7 @@ use shop_auth::{RedisDenylist, TokenVerifier};
 use shop_events::product::ProductChanged;
 use shop_messaging::Broadcast;
 use shop_platform::ServiceHost;
+use shop_platform::admin::Dependency;
 use shop_platform::service::{Built, Migrator, Service};
 
 use crate::adapters::backends::{Backends, Deadlines};
@@ -86,7 +87,7 @@ impl Service for ShopGateway {
     async fn build(settings: Settings) -> anyhow::Result<Built<ProductCache>> {
         let Parts { state, redis } = parts(&settings).await?;
         let catalog = state.catalog.clone();
-        let router = api::router(state, settings.limits.body_bytes);
+        let router = api::router(state, &settings);
         let mut host = ServiceHost::http(
             Self::NAME,
             router,
@@ -95,7 +96,15 @@ impl Service for ShopGateway {
             settings.shutdown.clone(),
         )
         .await?;
-        shop_platform::redis::add_readiness_check(host.readiness(), &redis);
+        // Rate limits and the session denylist live in Redis; when both fail open (the
+        // default), the gateway serves without Redis and stays ready, reporting it degraded.
+        let redis_dependency = if settings.rate_limit.fail_open && settings.auth.denylist_fail_open
+        {
+            Dependency::FailsOpen
+        } else {
+            Dependency::Required
+        };
+        shop_platform::redis::add_readiness_check(host.readiness(), &redis, redis_dependency);
         let invalidations = Broadcast::<ProductChanged, _>::new(
             settings.amqp.clone(),
             "gateway.product-changes",

@@ -1,13 +1,60 @@
 //! Request extractors whose rejections are problem+json like every other error: JSON bodies
 //! (unknown fields refused, size limited), query strings, and the Idempotency-Key header.
+//!
+//! Both apply the shop's one rule for text (`shop_kernel::validation::forbidden_character`)
+//! to every string they carry, keys included: a NUL or another control character is a 422
+//! naming the field, before any handler or backend sees it.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
+use shop_kernel::validation::forbidden_character;
+use shop_platform::problem::FieldError;
 
 use super::problem::ApiError;
+
+/// The field (`items[1].card_token`, `name`) of the first string in `value` that breaks the
+/// text rule, and the character.
+fn first_forbidden(value: &Value, path: &str) -> Option<(String, char)> {
+    let field = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => forbidden_character(text).map(|c| (path.to_owned(), c)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| first_forbidden(item, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(key, item)| {
+            forbidden_character(key)
+                .map(|c| (field(key), c))
+                .or_else(|| first_forbidden(item, &field(key)))
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => None,
+    }
+}
+
+/// The text rule for a value read without these extractors.
+pub fn check_text(field: &str, text: &str) -> Result<(), ApiError> {
+    forbidden_character(text).map_or(Ok(()), |c| Err(control_character(field.to_owned(), c)))
+}
+
+fn control_character(field: String, c: char) -> ApiError {
+    ApiError::Invalid(vec![FieldError {
+        field,
+        message: format!(
+            "must not contain control characters (found U+{:04X})",
+            u32::from(c)
+        ),
+    }])
+}
 
 /// A JSON body. Malformed JSON, a wrong type or an unknown field is 400; a body over the limit
 /// is 413.
@@ -22,22 +69,38 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
+        let value = match axum::Json::<Value>::from_request(request, state).await {
+            Ok(axum::Json(value)) => value,
             Err(JsonRejection::BytesRejection(rejection))
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                Err(ApiError::TooLarge)
+                return Err(ApiError::TooLarge);
             }
-            Err(JsonRejection::JsonDataError(err)) => Err(ApiError::BadRequest(err.body_text())),
-            Err(JsonRejection::JsonSyntaxError(_)) => Err(ApiError::BadRequest(
-                "the body is not valid JSON".to_owned(),
-            )),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
-                "send the body as application/json".to_owned(),
-            )),
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+            Err(JsonRejection::JsonDataError(err)) => {
+                return Err(ApiError::BadRequest(err.body_text()));
+            }
+            Err(JsonRejection::JsonSyntaxError(_)) => {
+                return Err(ApiError::BadRequest(
+                    "the body is not valid JSON".to_owned(),
+                ));
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                return Err(ApiError::BadRequest(
+                    "send the body as application/json".to_owned(),
+                ));
+            }
+            Err(other) => return Err(ApiError::BadRequest(other.body_text())),
+        };
+        if let Some((field, c)) = first_forbidden(&value, "") {
+            return Err(control_character(field, c));
         }
+        serde_path_to_error::deserialize(value)
+            .map(Self)
+            .map_err(|err| {
+                ApiError::BadRequest(format!(
+                    "Failed to deserialize the JSON body into the target type: {err}"
+                ))
+            })
     }
 }
 
@@ -53,6 +116,14 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = axum::extract::Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|err: QueryRejection| ApiError::BadRequest(err.body_text()))?;
+        for (key, value) in &pairs.0 {
+            if let Some(c) = forbidden_character(key).or_else(|| forbidden_character(value)) {
+                return Err(control_character(key.clone(), c));
+            }
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Self(q.0))

@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod orders;
 pub mod problem;
 pub mod products;
+pub mod security;
 pub mod site;
 pub mod state;
 
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 
 use self::problem::ApiError;
 use self::state::AppState;
+use crate::config::Settings;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -107,8 +109,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole HTTP application: routes, `/openapi.json`, a problem+json 404 for anything else,
-/// request limits, rate limits, request ids, tracing and metrics.
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// request limits, rate limits, security headers, request ids, tracing and metrics.
+pub fn router(state: AppState, settings: &Settings) -> Router {
     let (routes, _) = routes();
     let document = Arc::new(openapi_document());
     let routes = routes
@@ -122,8 +124,8 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
             middleware::identify,
         ))
         .fallback(|| async { ApiError::NoRoute })
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(settings.limits.body_bytes))
         .with_state(state)
         .route("/openapi.json", get(site::openapi).with_state(document));
-    shop_platform::http::observe(routes)
+    shop_platform::http::observe(security::headers(routes, settings.security.hsts))
 }

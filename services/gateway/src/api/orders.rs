@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 
 use super::convert;
 use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc};
-use super::extract::{ApiJson, ApiQuery, IdempotencyKey};
+use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text};
 use super::problem::ApiError;
 use super::products::MAX_PAGE_SIZE;
 use super::state::AppState;
@@ -156,6 +156,7 @@ pub async fn cancel(
             })?
             .reason
     };
+    check_text("reason", &reason)?;
     let message = pb::CancelOrderRequest {
         order_id: id,
         reason,

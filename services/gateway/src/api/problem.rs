@@ -2,7 +2,7 @@
 //! responses. Bodies are RFC 9457 problem+json with a stable `type`; 5xx bodies never carry
 //! internal text (the cause goes to the log, with the trace id).
 
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shop_platform::grpc_status;
 use shop_platform::problem::{FieldError, Problem};
@@ -47,11 +47,16 @@ impl IntoResponse for ApiError {
             )
             .with_detail("some fields are not acceptable")
             .with_errors(errors),
-            Self::TooLarge => Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "Request body too large",
-            ),
+            Self::TooLarge => {
+                // The rest of the body is never read, so the connection cannot carry another
+                // request: say so, and the client opens a new one instead of failing on it.
+                let problem = Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                    "Request body too large",
+                );
+                return ([(header::CONNECTION, "close")], problem).into_response();
+            }
             Self::NoRoute => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
                 .with_detail("no such route"),
             Self::BadUpstreamAnswer(what) => {

@@ -37,7 +37,7 @@ impl Inventory {
             violations.check("page_token", PageToken::decode(page_token))
         };
         let text = text.trim();
-        if text.chars().count() > MAX_QUERY {
+        if violations.text("query", text) && text.chars().count() > MAX_QUERY {
             violations.add("query", format!("must be at most {MAX_QUERY} characters"));
         }
         violations.into_result()?;

@@ -50,7 +50,9 @@ pub const SHOP_CURRENCY: &str = "EUR";
 
 fn check_name(violations: &mut Violations, field: &str, name: &str) -> Option<String> {
     let name = name.trim();
-    if name.is_empty() {
+    if !violations.text(field, name) {
+        None
+    } else if name.is_empty() {
         violations.add(field, "must not be empty");
         None
     } else if name.chars().count() > MAX_NAME {
@@ -66,7 +68,9 @@ fn check_description(
     field: &str,
     description: &str,
 ) -> Option<String> {
-    if description.chars().count() > MAX_DESCRIPTION {
+    if !violations.text(field, description) {
+        None
+    } else if description.chars().count() > MAX_DESCRIPTION {
         violations.add(
             field,
             format!("must be at most {MAX_DESCRIPTION} characters"),

@@ -25,7 +25,7 @@ impl Orders {
             "order_id",
             Uuid::parse_str(order_id).map_err(|_| "must be a UUID"),
         );
-        if reason.chars().count() > MAX_REASON {
+        if violations.text("reason", reason) && reason.chars().count() > MAX_REASON {
             violations.add("reason", format!("must be at most {MAX_REASON} characters"));
         }
         let Some(id) = id else {

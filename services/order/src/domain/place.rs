@@ -74,7 +74,7 @@ impl OrderRequest {
             }
         }
         let card = card_token.trim();
-        if card.is_empty() || card.len() > 64 {
+        if violations.text("card_token", card) && (card.is_empty() || card.len() > 64) {
             violations.add("card_token", "must be a card token such as tok_visa");
         }
         violations.into_result()?;
