@@ -9,14 +9,22 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::serve::ListenerExt as _;
+use axum::extract::ConnectInfo;
 use futures::StreamExt as _;
 use futures::future::BoxFuture;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +32,7 @@ use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tower::ServiceExt as _;
 
 use crate::admin::{self, Readiness};
 use crate::config::{AdminSettings, ServerSettings, ShutdownSettings};
@@ -48,7 +57,20 @@ enum Public {
     },
     Http {
         router: Router,
+        limits: ConnectionLimits,
     },
+}
+
+/// How the HTTP server protects itself from slow and from too many clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A client must send a request's whole header within this, and an idle keep-alive
+    /// connection is closed after it: a client trickling header lines (slowloris) or holding a
+    /// silent connection cannot keep it.
+    pub header_read_timeout: Duration,
+    /// Connections served at once. A connection beyond it is answered `503` with `Retry-After`
+    /// and closed at once, before the process runs out of sockets or memory.
+    pub max_connections: usize,
 }
 
 type Worker = Box<dyn FnOnce(CancellationToken) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
@@ -100,10 +122,12 @@ impl ServiceHost {
         name: &'static str,
         router: Router,
         http: &ServerSettings,
+        limits: ConnectionLimits,
         admin: &AdminSettings,
         shutdown: ShutdownSettings,
     ) -> anyhow::Result<Self> {
-        Self::bind(name, Public::Http { router }, http.addr, admin, shutdown).await
+        let public = Public::Http { router, limits };
+        Self::bind(name, public, http.addr, admin, shutdown).await
     }
 
     async fn bind(
@@ -417,24 +441,104 @@ async fn spawn_public(
             });
             (task, Some((health, services)))
         }
-        Public::Http { router } => {
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
+        Public::Http { router, limits } => {
             let task = tokio::spawn(async move {
-                let result = axum::serve(
-                    listener,
-                    router.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .context("HTTP server failed");
+                let result = serve_http(listener, router, limits, stop).await;
                 trigger.trigger();
                 result
             });
             (task, None)
         }
     }
+}
+
+/// Serves `router` on `listener` until `stop`, then lets the open connections finish (the
+/// caller bounds that wait). hyper's server directly rather than `axum::serve`, for what
+/// `axum::serve` does not expose: the header read timeout and the connection cap.
+async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.header_read_timeout)
+        .keep_alive_timeout(limits.header_read_timeout);
+    let builder = Arc::new(builder);
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (tcp, remote) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, most likely: wait instead of spinning.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Nagle's algorithm would hold small responses back for the peer's delayed ACK.
+        let _ = tcp.set_nodelay(true);
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            metrics::counter!("http_connections_shed_total").increment(1);
+            tokio::spawn(shed(tcp));
+            continue;
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut request: http::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(remote));
+                request
+            });
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            // hyper's timer starts with the first byte of a request (before it, the server only
+            // waits to learn the protocol): a connection that says nothing is closed here.
+            let mut first = [0_u8; 1];
+            let spoke = tokio::time::timeout(limits.header_read_timeout, tcp.peek(&mut first));
+            if !matches!(spoke.await, Ok(Ok(1..))) {
+                drop(slot);
+                return;
+            }
+            let connection = builder.serve_connection_with_upgrades(
+                TokioIo::new(tcp),
+                TowerToHyperService::new(service),
+            );
+            if let Err(err) = watcher.watch(connection).await {
+                tracing::debug!(error = %err, %remote, "HTTP connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Answers a connection over the cap with a 503 problem and closes it.
+async fn shed(mut tcp: TcpStream) {
+    const BODY: &str = r#"{"type":"https://ferris-shop.dev/problems/unavailable","title":"Service temporarily unavailable","status":503,"detail":"too many connections; please retry shortly"}"#;
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
+         retry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let write = async {
+        tcp.write_all(response.as_bytes()).await?;
+        tcp.shutdown().await
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
 async fn drain_public(

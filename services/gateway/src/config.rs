@@ -115,6 +115,25 @@ pub struct CatalogCacheSettings {
 pub struct LimitSettings {
     /// The largest request body accepted, in bytes.
     pub body_bytes: usize,
+    /// A client must send a request's whole header within this; an idle keep-alive
+    /// connection is closed after it.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Bound on a whole request, body upload included (408 after it).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Connections served at once; beyond it, 503 with Retry-After.
+    pub max_connections: usize,
+}
+
+impl LimitSettings {
+    /// What the HTTP server itself enforces.
+    pub fn connections(&self) -> shop_platform::ConnectionLimits {
+        shop_platform::ConnectionLimits {
+            header_read_timeout: self.header_read_timeout,
+            max_connections: self.max_connections,
+        }
+    }
 }
 
 /// What browsers are told about the gateway's responses (the headers themselves are in
@@ -179,6 +198,9 @@ impl Default for Settings {
             },
             limits: LimitSettings {
                 body_bytes: 64 * 1024,
+                header_read_timeout: Duration::from_secs(10),
+                request_timeout: Duration::from_secs(30),
+                max_connections: 1024,
             },
             security: SecuritySettings { hsts: false },
         }
@@ -230,6 +252,24 @@ impl Validate for Settings {
             return Err(ConfigError::new(
                 &["limits", "body_bytes"],
                 "must be at least 1024",
+            ));
+        }
+        if self.limits.header_read_timeout.is_zero() {
+            return Err(ConfigError::new(
+                &["limits", "header_read_timeout"],
+                "must be positive",
+            ));
+        }
+        if self.limits.request_timeout <= self.deadlines.place_order {
+            return Err(ConfigError::new(
+                &["limits", "request_timeout"],
+                "must be longer than deadlines.place_order",
+            ));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(ConfigError::new(
+                &["limits", "max_connections"],
+                "must be at least 1",
             ));
         }
         Ok(())

@@ -92,6 +92,7 @@ impl Service for ShopGateway {
             Self::NAME,
             router,
             &settings.http,
+            settings.limits.connections(),
             &settings.admin,
             settings.shutdown.clone(),
         )

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::get;
+use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -125,6 +127,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         ))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(settings.limits.body_bytes))
+        // A whole request, body upload included, within a bound: a client that trickles its
+        // body cannot hold a handler forever.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.limits.request_timeout,
+        ))
         .with_state(state)
         .route("/openapi.json", get(site::openapi).with_state(document));
     shop_platform::http::observe(security::headers(routes, settings.security.hsts))

@@ -397,3 +397,123 @@ async fn a_413_closes_its_connection_cleanly_and_the_client_goes_on_with_a_new_o
     }
     served.stop().await;
 }
+
+/// Reads from `tcp` until the server closes the connection; what it sent, and when it closed
+/// (None if it was still open after `bound`).
+async fn until_closed(
+    tcp: &mut tokio::net::TcpStream,
+    bound: Duration,
+) -> (String, Option<Duration>) {
+    use tokio::io::AsyncReadExt as _;
+    let started = Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 1024];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + bound),
+            tcp.read(&mut buffer),
+        )
+        .await
+        {
+            Ok(Ok(0) | Err(_)) => {
+                return (
+                    String::from_utf8_lossy(&received).into_owned(),
+                    Some(started.elapsed()),
+                );
+            }
+            Ok(Ok(n)) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => return (String::from_utf8_lossy(&received).into_owned(), None),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_or_saying_nothing_is_cut_off_while_others_are_served() {
+    use tokio::io::AsyncWriteExt as _;
+    let redis = shop_testkit::redis_url().await;
+    let served = serve(&redis, |s| {
+        s.limits.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+
+    // Slowloris: one header line every 300 ms, never the blank line that ends them.
+    let mut slow = tokio::net::TcpStream::connect(served.public).await.unwrap();
+    slow.write_all(b"GET /api/v1/products HTTP/1.1\r\nhost: shop\r\n")
+        .await
+        .unwrap();
+    let trickle = tokio::spawn(async move {
+        for i in 0..20 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if slow
+                .write_all(format!("x-line-{i}: y\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+        slow
+    });
+    // A silent connection.
+    let mut silent = tokio::net::TcpStream::connect(served.public).await.unwrap();
+
+    // Meanwhile everyone else is served.
+    let others = reqwest::get(format!("http://{}/api/v1/products", served.public))
+        .await
+        .unwrap();
+    assert_eq!(others.status(), 200);
+
+    let (_, closed) = until_closed(&mut silent, Duration::from_secs(5)).await;
+    let closed = closed.expect("a silent connection must be closed");
+    assert!(closed < Duration::from_secs(3), "closed after {closed:?}");
+    let mut slow = trickle.await.unwrap();
+    let (answer, closed) = until_closed(&mut slow, Duration::from_secs(3)).await;
+    assert!(
+        closed.is_some(),
+        "a trickled header is cut off within the bound, not kept open: {answer}"
+    );
+    served.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_shed_with_503_and_retry_after() {
+    use tokio::io::AsyncWriteExt as _;
+    let redis = shop_testkit::redis_url().await;
+    let served = serve(&redis, |s| {
+        s.limits.max_connections = 2;
+        s.limits.header_read_timeout = Duration::from_secs(5);
+    })
+    .await;
+    let held: Vec<tokio::net::TcpStream> = vec![
+        tokio::net::TcpStream::connect(served.public).await.unwrap(),
+        tokio::net::TcpStream::connect(served.public).await.unwrap(),
+    ];
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut third = tokio::net::TcpStream::connect(served.public).await.unwrap();
+    third
+        .write_all(b"GET /api/v1/products HTTP/1.1\r\nhost: shop\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, closed) = until_closed(&mut third, Duration::from_secs(3)).await;
+    assert!(closed.is_some(), "shed connections are closed: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = reqwest::Client::new()
+            .get(format!("http://{}/api/v1/products", served.public))
+            .send()
+            .await
+            .unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slots were never given back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    served.stop().await;
+}
