@@ -11,7 +11,7 @@ use shop_proto::inventory::v1::inventory_service_server::InventoryService;
 use tonic::{Code, Request, Response, Status};
 
 use crate::app::{CreateProduct, Inventory, InventoryError};
-use crate::domain::{Product, ProductPatch, Reservation, ReservationStatus};
+use crate::domain::{MAX_ORDER_TOTAL_MINOR, Product, ProductPatch, Reservation, ReservationStatus};
 
 /// Who may call each RPC. The catalog is public, its writes are the admins', and stock is
 /// reserved and released only by the order service's saga.
@@ -59,6 +59,12 @@ impl From<InventoryError> for Status {
                 &[("product_id", id.to_string())],
             ),
             InventoryError::FailedPrecondition(message) => Status::failed_precondition(message),
+            InventoryError::OrderTooLarge => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "ORDER_TOTAL_TOO_LARGE",
+                "the order total is above the largest the shop accepts",
+                &[("max_total_minor", MAX_ORDER_TOTAL_MINOR.to_string())],
+            ),
             InventoryError::Unexpected(err) => grpc_status::internal(&err),
         }
     }

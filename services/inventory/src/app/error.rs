@@ -15,6 +15,9 @@ pub enum InventoryError {
     OutOfStock(Uuid),
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The order's total would be above [`crate::domain::MAX_ORDER_TOTAL_MINOR`].
+    #[error("the order total is above the largest the shop accepts")]
+    OrderTooLarge,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

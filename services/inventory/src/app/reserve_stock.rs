@@ -79,10 +79,7 @@ impl Inventory {
                     ReservationError::NoLines => {
                         InventoryError::Invalid(Violations::single("lines", "must not be empty"))
                     }
-                    ReservationError::TotalOverflow => InventoryError::Invalid(Violations::single(
-                        "lines",
-                        "the order total is too large",
-                    )),
+                    ReservationError::TotalTooLarge => InventoryError::OrderTooLarge,
                     ReservationError::DifferentLines => InventoryError::FailedPrecondition(
                         "this order was already reserved with other lines".to_owned(),
                     ),

@@ -10,7 +10,7 @@ mod reservation;
 mod stock;
 
 pub use page::{PageToken, PageTokenError};
-pub use product::{NewProduct, Product, ProductPatch};
+pub use product::{MAX_ORDER_TOTAL_MINOR, MAX_PRICE_MINOR, NewProduct, Product, ProductPatch};
 pub use quantity::{Quantity, QuantityError};
 pub use reservation::{
     CommitOutcome, ReleaseReason, RequestedLine, Reservation, ReservationError, ReservationStatus,

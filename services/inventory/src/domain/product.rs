@@ -47,6 +47,12 @@ const MAX_URL: usize = 2_048;
 /// The shop's one currency. Prices in another currency are refused, because an order's lines
 /// must add up to one total.
 pub const SHOP_CURRENCY: &str = "EUR";
+/// The highest price a product may have: 100,000.00 in the shop's currency.
+pub const MAX_PRICE_MINOR: i64 = 10_000_000;
+/// The highest total one order may reach: 1,000,000.00. With at most 50 lines of at most 99
+/// each at [`MAX_PRICE_MINOR`] an order could reach 495,000,000.00, so the bound is checked
+/// when the order is reserved and priced.
+pub const MAX_ORDER_TOTAL_MINOR: i64 = 100_000_000;
 
 fn check_name(violations: &mut Violations, field: &str, name: &str) -> Option<String> {
     let name = name.trim();
@@ -96,6 +102,13 @@ fn check_price(
     }
     if amount_minor <= 0 {
         violations.add(format!("{field}.amount_minor"), "must be positive");
+        return None;
+    }
+    if amount_minor > MAX_PRICE_MINOR {
+        violations.add(
+            format!("{field}.amount_minor"),
+            format!("must be at most {MAX_PRICE_MINOR} (100000.00 {SHOP_CURRENCY})"),
+        );
         return None;
     }
     violations.check(field, Money::new(amount_minor, currency))

@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 use shop_kernel::Money;
 use uuid::Uuid;
 
-use super::{Quantity, Stock, StockError};
+use super::{MAX_ORDER_TOTAL_MINOR, Quantity, Stock, StockError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReservationStatus {
@@ -127,8 +127,8 @@ pub enum ReservationError {
     NoLines,
     #[error("product {0} appears twice")]
     DuplicateProduct(Uuid),
-    #[error("the order total is too large")]
-    TotalOverflow,
+    #[error("the order total is above the largest the shop accepts")]
+    TotalTooLarge,
     #[error("the order was reserved with other lines")]
     DifferentLines,
     #[error("the stock records do not match the reservation: {0}")]
@@ -190,12 +190,12 @@ impl Reservation {
             let subtotal = product
                 .price
                 .times(line.quantity.get())
-                .map_err(|_| ReservationError::TotalOverflow)?;
+                .map_err(|_| ReservationError::TotalTooLarge)?;
             total = Some(match total {
                 None => subtotal,
                 Some(sum) => sum
                     .plus(&subtotal)
-                    .map_err(|_| ReservationError::TotalOverflow)?,
+                    .map_err(|_| ReservationError::TotalTooLarge)?,
             });
             lines.push(ReservedLine {
                 product_id: line.product_id,
@@ -203,6 +203,12 @@ impl Reservation {
                 quantity: line.quantity,
                 unit_price: product.price.clone(),
             });
+        }
+        if total
+            .as_ref()
+            .is_some_and(|total| total.amount_minor > MAX_ORDER_TOTAL_MINOR)
+        {
+            return Err(ReservationError::TotalTooLarge);
         }
         *book = working;
         Ok(Self {

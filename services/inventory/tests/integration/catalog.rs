@@ -267,6 +267,29 @@ async fn seeding_twice_leaves_one_demo_catalog() {
 }
 
 #[tokio::test]
+async fn a_price_above_the_highest_is_invalid_argument_naming_the_field() {
+    let shop = TestInventory::spawn().await;
+    let mut request = new_product(Uuid::now_v7(), "Golden Crab");
+    request.price = Some(Money {
+        amount_minor: i64::MAX,
+        currency: "EUR".to_owned(),
+    });
+    let refused = shop
+        .client()
+        .await
+        .create_product(authed(request, &shop.admin_token))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    let fields: Vec<String> = shop_platform::grpc_status::violations_of(&refused)
+        .into_iter()
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(fields, ["price.amount_minor"]);
+    shop.stop().await;
+}
+
+#[tokio::test]
 async fn nul_or_another_control_character_in_text_is_invalid_argument_naming_the_field() {
     let shop = TestInventory::spawn().await;
     let created = shop

@@ -65,10 +65,18 @@ fn step_error(status: &tonic::Status) -> StepError {
             reason: RejectReason::UnknownProduct,
             detail: product,
         },
-        _ => StepError::Refused {
-            reason: RejectReason::Refused,
-            detail: format!("inventory: {:?}: {}", status.code(), status.message()),
+        (Code::FailedPrecondition, Some("ORDER_TOTAL_TOO_LARGE")) => StepError::Refused {
+            reason: RejectReason::TotalTooLarge,
+            detail: String::new(),
         },
+        // The timeline is the customer's: the peer's words go to the log, not there.
+        _ => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "inventory refused a reservation");
+            StepError::Refused {
+                reason: RejectReason::Refused,
+                detail: String::new(),
+            }
+        }
     }
 }
 

@@ -42,9 +42,11 @@ fn step_error(status: &tonic::Status) -> StepError {
     if is_transient(status.code()) {
         StepError::Transient(format!("{:?}: {}", status.code(), status.message()))
     } else {
+        // The timeline is the customer's: the peer's words go to the log, not there.
+        tracing::warn!(code = ?status.code(), message = status.message(), "payment refused a charge");
         StepError::Refused {
             reason: RejectReason::Refused,
-            detail: format!("payment: {:?}: {}", status.code(), status.message()),
+            detail: String::new(),
         }
     }
 }

@@ -56,6 +56,8 @@ pub enum RejectReason {
     PaymentDeclined,
     /// The saga did not finish before its deadline.
     Timeout,
+    /// The order's total is above the largest the shop accepts.
+    TotalTooLarge,
     /// A peer refused the request for good (a bug or a contract mismatch, not the customer).
     Refused,
 }
@@ -67,12 +69,29 @@ impl RejectReason {
             Self::UnknownProduct => "unknown_product",
             Self::PaymentDeclined => "payment_declined",
             Self::Timeout => "timeout",
+            Self::TotalTooLarge => "total_too_large",
             Self::Refused => "refused",
+        }
+    }
+
+    /// What the customer reads in the timeline when the peer gave nothing more specific: never
+    /// a peer's own words, which may be internal.
+    pub fn customer_text(self) -> &'static str {
+        match self {
+            Self::OutOfStock => "a product is out of stock",
+            Self::UnknownProduct => "a product is no longer for sale",
+            Self::PaymentDeclined => "the payment was declined",
+            Self::Timeout => "the order could not be completed in time; nothing was charged",
+            Self::TotalTooLarge => {
+                "the total is above the largest order the shop accepts (1,000,000.00 EUR)"
+            }
+            Self::Refused => "the order could not be accepted; nothing was charged",
         }
     }
 
     pub fn parse(stored: &str) -> Option<Self> {
         match stored {
+            "total_too_large" => Some(Self::TotalTooLarge),
             "out_of_stock" => Some(Self::OutOfStock),
             "unknown_product" => Some(Self::UnknownProduct),
             "payment_declined" => Some(Self::PaymentDeclined),
@@ -106,6 +125,7 @@ pub enum TimelineEvent {
     /// The first step was refused for good; the entry's detail says why.
     OutOfStock,
     UnknownProduct,
+    TotalTooLarge,
     Refused,
     PaymentCaptured,
     PaymentDeclined,
@@ -125,6 +145,7 @@ impl TimelineEvent {
             Self::StockReserved => "stock_reserved",
             Self::OutOfStock => "out_of_stock",
             Self::UnknownProduct => "unknown_product",
+            Self::TotalTooLarge => "total_too_large",
             Self::Refused => "refused",
             Self::PaymentCaptured => "payment_captured",
             Self::PaymentDeclined => "payment_declined",
@@ -143,6 +164,7 @@ impl TimelineEvent {
             Self::StockReserved,
             Self::OutOfStock,
             Self::UnknownProduct,
+            Self::TotalTooLarge,
             Self::Refused,
             Self::PaymentCaptured,
             Self::PaymentDeclined,
@@ -163,6 +185,7 @@ impl TimelineEvent {
             RejectReason::OutOfStock => Self::OutOfStock,
             RejectReason::UnknownProduct => Self::UnknownProduct,
             RejectReason::PaymentDeclined => Self::PaymentDeclined,
+            RejectReason::TotalTooLarge => Self::TotalTooLarge,
             RejectReason::Timeout | RejectReason::Refused => Self::Refused,
         }
     }
@@ -351,6 +374,11 @@ impl Order {
         detail: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        let detail = if detail.is_empty() {
+            reason.customer_text()
+        } else {
+            detail
+        };
         let mut timeline = vec![TimelineEntry::new(
             now,
             TimelineEvent::refusal(reason),

@@ -65,6 +65,44 @@ async fn an_order_for_more_than_the_stock_is_rejected_and_nothing_is_charged() {
 }
 
 #[tokio::test]
+async fn an_order_above_the_largest_total_is_rejected_in_words_a_customer_can_read() {
+    let shop = Shop::start().await;
+    // The highest price a product may have: 100,000.00; eleven of them are 1,100,000.00, above
+    // the largest order total (1,000,000.00).
+    let product = shop.product(20, 10_000_000).await;
+    let order = shop.place(&product, 11, "tok_visa").await.unwrap();
+    assert_eq!(order.status(), pb::OrderStatus::Rejected);
+    assert_eq!(order.reason, "total_too_large");
+    let refusal = order
+        .timeline
+        .iter()
+        .find(|entry| entry.event == "total_too_large")
+        .expect("the timeline says why");
+    assert_eq!(
+        refusal.detail,
+        "the total is above the largest order the shop accepts (1,000,000.00 EUR)"
+    );
+    for entry in &order.timeline {
+        for internal in [
+            "inventory",
+            "InvalidArgument",
+            "FailedPrecondition",
+            "status",
+        ] {
+            assert!(!entry.detail.contains(internal), "{entry:?}");
+        }
+    }
+    assert!(
+        shop.processor()
+            .entry(Uuid::parse_str(&order.id).unwrap())
+            .is_none(),
+        "nothing was charged"
+    );
+    assert_eq!(shop.stock(&product).await, (20, 0, 0, 20));
+    shop.stop().await;
+}
+
+#[tokio::test]
 async fn a_declined_card_rejects_the_order_and_releases_its_stock() {
     let shop = Shop::start().await;
     let product = shop.product(5, 999).await;
