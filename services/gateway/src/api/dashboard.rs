@@ -35,8 +35,11 @@ pub async fn dashboard(
         backends.get_user(caller.token(), caller.user_id().to_string()),
         backends.list_orders(
             caller.token(),
+            // The caller's own orders, an admin's too: this is their account's page.
             order::ListOrdersRequest {
                 page: first_page(RECENT_ORDERS),
+                customer_id: caller.user_id().to_string(),
+                ..Default::default()
             },
         ),
         backends.list_products(inventory::ListProductsRequest {

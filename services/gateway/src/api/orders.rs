@@ -8,7 +8,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AuthUser;
+use shop_platform::problem::FieldError;
 use shop_proto::common::v1::PageRequest;
+use shop_proto::convert::timestamp;
 use shop_proto::order::v1 as pb;
 use utoipa::IntoParams;
 
@@ -72,48 +74,97 @@ pub async fn place(
 pub struct ListOrders {
     /// Up to 100; 20 when absent.
     pub page_size: Option<u32>,
-    /// `next_page_token` of the previous page.
+    /// `next_page_token` of the previous page (repeat the filters with it).
     pub page_token: Option<String>,
+    /// Only orders in this status: `PENDING`, `RESERVED`, `CONFIRMED`, `REJECTED` or
+    /// `CANCELLED`.
+    pub status: Option<String>,
+    /// Only this customer's orders. Admins only, or a customer naming themselves (403
+    /// otherwise).
+    pub customer_id: Option<String>,
+    /// Only orders placed at or after this instant (RFC 3339).
+    pub placed_from: Option<String>,
+    /// Only orders placed before this instant (RFC 3339).
+    pub placed_before: Option<String>,
 }
 
-/// The signed-in customer's orders, newest first.
+/// Orders, newest first: the signed-in customer's; for an admin, every customer's (or one
+/// customer's with `customer_id`). Filter by status and by when they were placed; keyset
+/// pages (`page_token`).
 #[utoipa::path(operation_id = "list_orders", get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(ListOrders),
-    responses((status = 200, body = Page<Order>, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
+    responses((status = 200, body = Page<Order>, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
+              (status = 403, body = ProblemDoc, description = "another customer's orders (problem+json)"),
+              (status = 422, body = ProblemDoc, description = "a filter that is not valid (problem+json)")))]
 pub async fn list(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     ApiQuery(query): ApiQuery<ListOrders>,
 ) -> Result<Json<Page<Order>>, ApiError> {
-    let page = fetch_list(
-        &state,
-        &caller,
-        query.page_size.unwrap_or(0),
-        query.page_token.unwrap_or_default(),
-    )
-    .await?;
-    Ok(Json(page))
-}
-
-async fn fetch_list(
-    state: &AppState,
-    caller: &shop_auth::Caller,
-    page_size: u32,
-    page_token: String,
-) -> Result<Page<Order>, ApiError> {
-    let page_size = i32::try_from(page_size.min(MAX_PAGE_SIZE)).unwrap_or(0);
-    let message = pb::ListOrdersRequest {
-        page: Some(PageRequest {
-            page_size,
-            page_token,
-        }),
-    };
+    let message = list_request(query)?;
     let response = state.backends.list_orders(caller.token(), message).await?;
-    Ok(Page {
+    Ok(Json(Page {
         items: response.orders.iter().map(convert::order).collect(),
         next_page_token: response
             .page
             .map(|p| p.next_page_token)
             .filter(|t| !t.is_empty()),
+    }))
+}
+
+/// The backend request for a listing; filters that cannot be valid are 422 here, naming the
+/// parameter.
+fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
+    let mut errors = Vec::new();
+    let mut invalid = |field: &str, message: &str| {
+        errors.push(FieldError {
+            field: field.to_owned(),
+            message: message.to_owned(),
+        });
+    };
+    let status = match query.status.as_deref() {
+        None | Some("") => pb::OrderStatus::Unspecified,
+        Some(name) => pb::OrderStatus::from_str_name(&format!("ORDER_STATUS_{name}"))
+            .filter(|s| *s != pb::OrderStatus::Unspecified)
+            .unwrap_or_else(|| {
+                invalid(
+                    "status",
+                    "must be PENDING, RESERVED, CONFIRMED, REJECTED or CANCELLED",
+                );
+                pb::OrderStatus::Unspecified
+            }),
+    };
+    let customer_id = query.customer_id.unwrap_or_default();
+    if !customer_id.is_empty() && uuid::Uuid::parse_str(&customer_id).is_err() {
+        invalid("customer_id", "must be a UUID");
+    }
+    let mut instant = |field: &str, value: Option<String>| {
+        let value = value.filter(|v| !v.is_empty())?;
+        match chrono::DateTime::parse_from_rfc3339(&value) {
+            Ok(at) => Some(timestamp(at.with_timezone(&chrono::Utc))),
+            Err(_) => {
+                invalid(
+                    field,
+                    "must be an RFC 3339 instant, e.g. 2026-12-01T00:00:00Z",
+                );
+                None
+            }
+        }
+    };
+    let placed_from = instant("placed_from", query.placed_from);
+    let placed_before = instant("placed_before", query.placed_before);
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
+    let page_size = i32::try_from(query.page_size.unwrap_or(0).min(MAX_PAGE_SIZE)).unwrap_or(0);
+    Ok(pb::ListOrdersRequest {
+        page: Some(PageRequest {
+            page_size,
+            page_token: query.page_token.unwrap_or_default(),
+        }),
+        status: status.into(),
+        customer_id,
+        placed_from,
+        placed_before,
     })
 }
 

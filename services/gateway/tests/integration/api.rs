@@ -698,3 +698,32 @@ async fn a_control_character_in_any_text_is_422_naming_the_field_never_a_5xx() {
         .await;
     assert_eq!(fine.status, StatusCode::OK, "line breaks and tabs are text");
 }
+
+#[tokio::test]
+async fn order_list_filters_are_checked_at_the_edge_naming_the_parameter() {
+    let gw = Gateway::start().await;
+    let (_, admin) = gw.stubs.token(true);
+    for (query, field) in [
+        ("status=SHIPPED", "status"),
+        ("status=ORDER_STATUS_CONFIRMED", "status"),
+        ("customer_id=bob", "customer_id"),
+        ("placed_from=yesterday", "placed_from"),
+        ("placed_before=2026-13-01T00:00:00Z", "placed_before"),
+    ] {
+        let reply = gw.get(&format!("/api/v1/orders?{query}"), Some(&admin)).await;
+        assert_eq!(
+            (reply.status, reply.problem()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+            "{query}"
+        );
+        assert_eq!(reply.body["errors"][0]["field"], field, "{query}");
+    }
+    let fine = gw
+        .get(
+            "/api/v1/orders?status=CONFIRMED&customer_id=01900000-0000-7000-8000-000000000001\
+             &placed_from=2026-12-01T00:00:00Z&placed_before=2026-12-31T00:00:00%2B01:00",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
+}

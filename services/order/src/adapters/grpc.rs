@@ -4,13 +4,14 @@
 use shop_auth::grpc::caller;
 use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
+use shop_platform::validation::Violations;
 use shop_proto::common::v1::{Money as PbMoney, PageResponse};
-use shop_proto::convert::timestamp;
+use shop_proto::convert::{datetime, timestamp};
 use shop_proto::order::v1 as pb;
 use shop_proto::order::v1::order_service_server::OrderService;
 use tonic::{Code, Request, Response, Status};
 
-use crate::app::{OrderError, OrderView, Orders};
+use crate::app::{ListQuery, OrderError, OrderView, Orders};
 use crate::domain::{Order, OrderRequest, OrderStatus, TimelineEntry};
 
 /// Who may call each RPC: people, for their own orders (admins for anyone's; the use cases
@@ -60,9 +61,28 @@ impl From<OrderError> for Status {
                 message,
                 &[],
             ),
+            OrderError::Forbidden => {
+                Status::permission_denied("only admins may list another customer's orders")
+            }
             OrderError::Unexpected(err) => grpc_status::internal(&err),
         }
     }
+}
+
+/// The order status a (known, specified) protobuf status names.
+fn domain_status(status: pb::OrderStatus) -> OrderStatus {
+    match status {
+        pb::OrderStatus::Unspecified | pb::OrderStatus::Pending => OrderStatus::Pending,
+        pb::OrderStatus::Reserved => OrderStatus::Reserved,
+        pb::OrderStatus::Confirmed => OrderStatus::Confirmed,
+        pb::OrderStatus::Rejected => OrderStatus::Rejected,
+        pb::OrderStatus::Cancelled => OrderStatus::Cancelled,
+    }
+}
+
+/// A protobuf timestamp as an instant.
+fn instant(at: prost_types::Timestamp) -> Result<chrono::DateTime<chrono::Utc>, &'static str> {
+    datetime(&at).ok_or("is not a valid timestamp")
 }
 
 fn order_status(status: OrderStatus) -> pb::OrderStatus {
@@ -154,11 +174,32 @@ impl OrderService for GrpcOrderService {
         request: Request<pb::ListOrdersRequest>,
     ) -> Result<Response<pb::ListOrdersResponse>, Status> {
         let caller = caller(&request)?;
-        let page = request.into_inner().page.unwrap_or_default();
-        let listed = self
-            .orders
-            .list_orders(&caller, page.page_size, &page.page_token)
-            .await?;
+        let r = request.into_inner();
+        let page = r.page.unwrap_or_default();
+        let mut violations = Violations::new();
+        let status = match pb::OrderStatus::try_from(r.status) {
+            Ok(pb::OrderStatus::Unspecified) => None,
+            Ok(known) => Some(domain_status(known)),
+            Err(_) => {
+                violations.add("status", "is not an order status");
+                None
+            }
+        };
+        let placed_from = violations.check("placed_from", r.placed_from.map(instant).transpose());
+        let placed_before =
+            violations.check("placed_before", r.placed_before.map(instant).transpose());
+        if !violations.is_empty() {
+            return Err(grpc_status::invalid_argument(&violations));
+        }
+        let query = ListQuery {
+            page_size: page.page_size,
+            page_token: page.page_token,
+            status,
+            customer_id: r.customer_id,
+            placed_from: placed_from.flatten(),
+            placed_before: placed_before.flatten(),
+        };
+        let listed = self.orders.list_orders(&caller, query).await?;
         Ok(Response::new(pb::ListOrdersResponse {
             orders: listed.orders.iter().map(|o| order(o, &[])).collect(),
             page: Some(PageResponse {

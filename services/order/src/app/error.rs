@@ -14,6 +14,9 @@ pub enum OrderError {
     InFlight,
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The caller may not see what they asked for (another customer's orders).
+    #[error("only admins may list another customer's orders")]
+    Forbidden,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

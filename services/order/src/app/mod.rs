@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::OrderError;
-pub use list_orders::OrderPage;
+pub use list_orders::{ListQuery, OrderPage};
 use ports::{InventoryPort, OrderStore, PaymentPort};
 
 /// The saga's clocks.

@@ -11,6 +11,18 @@ use uuid::Uuid;
 
 use crate::domain::{Order, OrderStatus, PricedLine, RejectReason, RequestedLine, TimelineEntry};
 
+/// Which orders a listing shows: every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFilter {
+    /// One customer's orders; every customer's when `None` (admins only).
+    pub user_id: Option<Uuid>,
+    pub status: Option<OrderStatus>,
+    /// Placed at or after.
+    pub placed_from: Option<DateTime<Utc>>,
+    /// Placed before.
+    pub placed_before: Option<DateTime<Utc>>,
+}
+
 /// The right to drive one order's saga until `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
@@ -76,10 +88,10 @@ pub trait OrderStore: Send + Sync {
     async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()>;
     /// Orders in flight that nobody drives: the recovery worker's work list.
     async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
-    /// A customer's orders, newest first, after the given (created_at, id).
+    /// The orders `filter` admits, newest first, after the given (created_at, id).
     async fn list(
         &self,
-        user_id: Uuid,
+        filter: &OrderFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> anyhow::Result<Vec<Order>>;

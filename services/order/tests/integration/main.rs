@@ -6,6 +6,7 @@ mod support;
 
 mod attacks;
 mod invariants;
+mod listing;
 mod pact_consumer;
 mod pact_provider;
 mod recovery;

@@ -297,6 +297,7 @@ async fn a_customer_lists_their_own_orders_newest_first_a_page_at_a_time() {
                         page_size: 2,
                         page_token: token.clone(),
                     }),
+                    ..Default::default()
                 },
                 &shop.customer_token,
             ))

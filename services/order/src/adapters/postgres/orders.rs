@@ -11,7 +11,9 @@ use shop_messaging::{Handled, InboxEntry, OutboxWriter};
 use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::app::ports::{Appended, Change, Created, Lease, NewOrder, OrderStore, OutgoingEvent};
+use crate::app::ports::{
+    Appended, Change, Created, Lease, NewOrder, OrderFilter, OrderStore, OutgoingEvent,
+};
 use crate::domain::{
     LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
     TimelineEvent,
@@ -397,7 +399,7 @@ impl OrderStore for PgOrderStore {
 
     async fn list(
         &self,
-        user_id: Uuid,
+        filter: &OrderFilter,
         after: Option<(DateTime<Utc>, Uuid)>,
         limit: i64,
     ) -> anyhow::Result<Vec<Order>> {
@@ -408,11 +410,18 @@ impl OrderStore for PgOrderStore {
             .context("acquiring a connection")?;
         let (after_at, after_id) = after.map_or((None, None), |(at, id)| (Some(at), Some(id)));
         let rows: Vec<OrderRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 \
-               AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
-             ORDER BY created_at DESC, id DESC LIMIT $4"
+            "SELECT {ORDER_COLUMNS} FROM orders \
+             WHERE ($1::uuid IS NULL OR user_id = $1) \
+               AND ($2::text IS NULL OR status = $2) \
+               AND ($3::timestamptz IS NULL OR created_at >= $3) \
+               AND ($4::timestamptz IS NULL OR created_at < $4) \
+               AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
         )))
-        .bind(user_id)
+        .bind(filter.user_id)
+        .bind(filter.status.map(OrderStatus::as_str))
+        .bind(filter.placed_from)
+        .bind(filter.placed_before)
         .bind(after_at)
         .bind(after_id)
         .bind(limit)
