@@ -329,6 +329,7 @@ pub async fn login<U>(user: &Started<U>, email: &str, password: &str) -> String 
         .login(user_pb::LoginRequest {
             email: email.to_owned(),
             password: password.to_owned(),
+            ..Default::default()
         })
         .await
         .unwrap()

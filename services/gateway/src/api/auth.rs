@@ -1,15 +1,16 @@
 //! Accounts and sessions: register, login, refresh, logout, me, and the public keys.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use shop_auth::http::AuthUser;
 use shop_proto::user::v1 as pb;
 
 use super::convert;
 use super::dto::{Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest, Tokens, User};
 use super::extract::ApiJson;
+use super::middleware::ClientAddress;
 use super::problem::ApiError;
 use super::state::AppState;
 
@@ -52,6 +53,7 @@ pub async fn register(
     responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 429, body = ProblemDoc, description = "Rate limited (problem+json)")))]
 pub async fn login(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddress>>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<Tokens>, ApiError> {
     let response = state
@@ -59,6 +61,9 @@ pub async fn login(
         .login(pb::LoginRequest {
             email: body.email,
             password: body.password,
+            client: client
+                .map(|Extension(ClientAddress(ip))| ip)
+                .unwrap_or_default(),
         })
         .await?;
     Ok(Json(tokens(response.tokens)))

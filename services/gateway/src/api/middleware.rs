@@ -56,8 +56,20 @@ fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
         )
 }
 
+/// The client's address as the edge sees it (see [`client_ip`]), for handlers that pass it on
+/// (sign-in counts failures per email and client).
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
 /// Rate limiting: checks the budgets the request draws on, and answers 429 when one is spent.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Also records the client's address for the handlers ([`ClientAddress`]).
+pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let trust_forwarded_for = state
+        .limiter
+        .as_ref()
+        .is_some_and(|limiter| limiter.settings.trust_forwarded_for);
+    let address = client_ip(&request, trust_forwarded_for);
+    request.extensions_mut().insert(ClientAddress(address));
     let Some(limiter) = state.limiter.clone() else {
         return next.run(request).await;
     };

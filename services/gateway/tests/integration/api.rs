@@ -710,7 +710,9 @@ async fn order_list_filters_are_checked_at_the_edge_naming_the_parameter() {
         ("placed_from=yesterday", "placed_from"),
         ("placed_before=2026-13-01T00:00:00Z", "placed_before"),
     ] {
-        let reply = gw.get(&format!("/api/v1/orders?{query}"), Some(&admin)).await;
+        let reply = gw
+            .get(&format!("/api/v1/orders?{query}"), Some(&admin))
+            .await;
         assert_eq!(
             (reply.status, reply.problem()),
             (StatusCode::UNPROCESSABLE_ENTITY, "validation"),

@@ -299,6 +299,7 @@ async fn serve(redis: &str, adjust: impl FnOnce(&mut shop_gateway::config::Setti
     adjust(&mut settings);
     let app = ShopGateway::build(settings).await.unwrap();
     Served {
+        stubs: gw.stubs.clone(),
         public: app.public_addr(),
         admin: app.admin_addr(),
         stop: app.shutdown_trigger(),
@@ -307,6 +308,7 @@ async fn serve(redis: &str, adjust: impl FnOnce(&mut shop_gateway::config::Setti
 }
 
 struct Served {
+    stubs: crate::support::stubs::Stubs,
     public: std::net::SocketAddr,
     admin: std::net::SocketAddr,
     stop: shop_platform::ShutdownTrigger,
@@ -516,4 +518,29 @@ async fn connections_beyond_the_cap_are_shed_with_503_and_retry_after() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     served.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_passes_the_clients_address_so_failures_count_per_client() {
+    let redis = shop_testkit::redis_url().await;
+    let direct = serve(&redis, |_| {}).await;
+    let behind_proxy = serve(&redis, |s| s.rate_limit.trust_forwarded_for = true).await;
+    for served in [&direct, &behind_proxy] {
+        let answer = reqwest::Client::new()
+            .post(format!("http://{}/api/v1/auth/login", served.public))
+            .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
+            .json(&json!({ "email": "ann@example.com", "password": "right password" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    assert_eq!(
+        direct.stubs.script().login_clients,
+        ["127.0.0.1"],
+        "X-Forwarded-For is not trusted unless the gateway sits behind a proxy that sets it"
+    );
+    assert_eq!(behind_proxy.stubs.script().login_clients, ["203.0.113.7"]);
+    direct.stop().await;
+    behind_proxy.stop().await;
 }

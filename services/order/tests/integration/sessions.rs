@@ -106,6 +106,7 @@ async fn sign_in<U>(user: &Started<U>) -> (String, String) {
         .login(user_pb::LoginRequest {
             email: "admin@example.com".to_owned(),
             password: PASSWORD.to_owned(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -110,7 +110,10 @@ impl UserService for GrpcUserService {
         request: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
         let request = request.into_inner();
-        let pair = self.users.login(&request.email, &request.password).await?;
+        let pair = self
+            .users
+            .login(&request.email, &request.password, &request.client)
+            .await?;
         Ok(Response::new(pb::LoginResponse {
             tokens: Some(tokens(pair)),
         }))

@@ -6,47 +6,76 @@ use uuid::Uuid;
 
 use super::tokens::new_refresh_token;
 use super::{TokenPair, UserError, Users};
-use crate::domain::{Email, Password, check_login_password};
+use crate::domain::{Email, LoginThrottle, Password, check_login_password};
+
+/// How long failed sign-ins are remembered.
+const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Users {
     /// Checks the credentials and starts a session. A wrong email and a wrong password are the
-    /// same error and take the same time; an account that failed too often must wait.
+    /// same error and take the same time, and are throttled alike: failures count per email and
+    /// client (`client`: the caller's address as the edge saw it), so a stranger guessing slows
+    /// down only themselves, with a ten times higher ceiling per email from everyone together
+    /// against guessing from many addresses (OWASP's authentication guidance).
     #[tracing::instrument(name = "users.login", skip_all, err(Debug))]
-    pub async fn login(&self, email: &str, password: &str) -> Result<TokenPair, UserError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<TokenPair, UserError> {
         let mut violations = Violations::new();
         let email = violations.check("email", Email::parse(email));
         violations.check("password", check_login_password(password));
         let Some(email) = email.filter(|_| violations.is_empty()) else {
             return Err(UserError::Invalid(violations));
         };
+        let client = if client.is_empty() { "unknown" } else { client };
 
-        let Some(credentials) = self.users.credentials_by_email(&email).await? else {
-            self.waste_a_verification(password).await?;
-            metrics::counter!("users_logins_total", "outcome" => "unknown_email").increment(1);
-            return Err(UserError::InvalidCredentials);
-        };
         let now = Utc::now();
-        if let Some(until) = credentials.locked_until.filter(|until| *until > now) {
+        if let Some(until) = self
+            .users
+            .login_locked_until(&email, client)
+            .await?
+            .filter(|until| *until > now)
+        {
             metrics::counter!("users_logins_total", "outcome" => "throttled").increment(1);
             let retry_after = (until - now).to_std().unwrap_or_default();
             return Err(UserError::LockedOut { retry_after });
         }
 
-        let user = credentials.user;
-        if !self
-            .hasher
-            .verify(password, &credentials.password_hash)
-            .await?
-        {
-            let failures = self.users.record_failed_login(user.id).await?;
-            if let Some(until) = self.throttle.locked_until(failures, now) {
-                self.users.lock_until(user.id, until).await?;
+        let credentials = self.users.credentials_by_email(&email).await?;
+        let verified = match &credentials {
+            None => {
+                self.waste_a_verification(password).await?;
+                false
             }
-            metrics::counter!("users_logins_total", "outcome" => "wrong_password").increment(1);
+            Some(credentials) => {
+                self.hasher
+                    .verify(password, &credentials.password_hash)
+                    .await?
+            }
+        };
+        let Some(credentials) = credentials.filter(|_| verified) else {
+            let failures = self
+                .users
+                .record_failed_login(&email, client, FAILURE_WINDOW)
+                .await?;
+            if let Some(until) = self.throttle.locked_until(failures.from_client, now) {
+                self.users.lock_login(&email, Some(client), until).await?;
+            }
+            if let Some(until) = self
+                .account_throttle()
+                .locked_until(failures.from_anyone, now)
+            {
+                self.users.lock_login(&email, None, until).await?;
+            }
+            metrics::counter!("users_logins_total", "outcome" => "wrong_credentials").increment(1);
             return Err(UserError::InvalidCredentials);
-        }
+        };
 
-        self.users.record_successful_login(user.id).await?;
+        let user = credentials.user;
+        self.users.clear_failed_logins(&email, client).await?;
         let family_id = Uuid::now_v7();
         let (refresh_token, refresh_hash) = new_refresh_token()?;
         self.sessions
@@ -54,6 +83,15 @@ impl Users {
             .await?;
         metrics::counter!("users_logins_total", "outcome" => "ok").increment(1);
         self.pair(&user, family_id, refresh_token).await
+    }
+
+    /// The ceiling for one email from every client together: ten times the free failures of
+    /// one client, then the same doubling waits.
+    fn account_throttle(&self) -> LoginThrottle {
+        LoginThrottle {
+            free_failures: self.throttle.free_failures.saturating_mul(10),
+            ..self.throttle
+        }
     }
 
     /// Verifies against a decoy hash, so an unknown email costs what a wrong password costs.
@@ -77,28 +115,35 @@ mod tests {
     use chrono::Utc;
 
     use crate::app::UserError;
-    use crate::app::ports::Credentials;
+    use crate::app::ports::{Credentials, FailedLogins};
     use crate::app::testing::{Fixture, user};
 
-    fn credentials(locked_until: Option<chrono::DateTime<Utc>>) -> Credentials {
+    fn credentials() -> Credentials {
         Credentials {
             user: user(uuid::Uuid::now_v7(), "ann@example.com"),
             password_hash: "$argon2id$stored".to_owned(),
-            locked_until,
         }
+    }
+
+    fn not_locked(f: &mut Fixture) {
+        f.users
+            .expect_login_locked_until()
+            .returning(|_, _| Ok(None));
     }
 
     #[tokio::test]
     async fn the_right_password_starts_a_session_and_returns_a_signed_pair() {
         let mut f = Fixture::new();
+        not_locked(&mut f);
         f.users
             .expect_credentials_by_email()
-            .returning(|_| Ok(Some(credentials(None))));
+            .returning(|_| Ok(Some(credentials())));
         f.hasher.expect_verify().returning(|_, _| Ok(true));
         f.users
-            .expect_record_successful_login()
+            .expect_clear_failed_logins()
+            .withf(|_, client| client == "203.0.113.7")
             .times(1)
-            .returning(|_| Ok(()));
+            .returning(|_, _| Ok(()));
         f.sessions
             .expect_start()
             .times(1)
@@ -106,7 +151,7 @@ mod tests {
 
         let pair = f
             .app()
-            .login("ann@example.com", "whatever it is")
+            .login("ann@example.com", "whatever it is", "203.0.113.7")
             .await
             .unwrap();
         assert_eq!(pair.access_token.split('.').count(), 3, "a JWS");
@@ -114,22 +159,33 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_wrong_password_counts_a_failure_and_locks_after_the_free_ones() {
+    async fn a_wrong_password_locks_out_that_client_after_the_free_failures_not_everyone() {
         let mut f = Fixture::new();
+        not_locked(&mut f);
         f.users
             .expect_credentials_by_email()
-            .returning(|_| Ok(Some(credentials(None))));
+            .returning(|_| Ok(Some(credentials())));
         f.hasher.expect_verify().returning(|_, _| Ok(false));
         f.users
             .expect_record_failed_login()
             .times(1)
-            .returning(|_| Ok(6));
+            .returning(|_, _, _| {
+                Ok(FailedLogins {
+                    from_client: 6,
+                    from_anyone: 6,
+                })
+            });
         f.users
-            .expect_lock_until()
+            .expect_lock_login()
+            .withf(|_, client, _| *client == Some("203.0.113.7"))
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
 
-        let err = f.app().login("ann@example.com", "wrong").await.unwrap_err();
+        let err = f
+            .app()
+            .login("ann@example.com", "wrong", "203.0.113.7")
+            .await
+            .unwrap_err();
         assert!(matches!(err, UserError::InvalidCredentials), "{err:?}");
     }
 
@@ -138,13 +194,14 @@ mod tests {
         let mut f = Fixture::new();
         let until = Utc::now() + chrono::Duration::seconds(30);
         f.users
-            .expect_credentials_by_email()
-            .returning(move |_| Ok(Some(credentials(Some(until)))));
+            .expect_login_locked_until()
+            .returning(move |_, _| Ok(Some(until)));
+        f.users.expect_credentials_by_email().never();
         f.hasher.expect_verify().never();
 
         let err = f
             .app()
-            .login("ann@example.com", "right or wrong")
+            .login("ann@example.com", "right or wrong", "203.0.113.7")
             .await
             .unwrap_err();
         let UserError::LockedOut { retry_after } = err else {
@@ -154,8 +211,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_email_costs_a_verification_and_says_the_same_as_a_wrong_password() {
+    async fn an_unknown_email_costs_a_verification_and_counts_like_a_wrong_password() {
         let mut f = Fixture::new();
+        not_locked(&mut f);
+        f.users
+            .expect_record_failed_login()
+            .times(1)
+            .returning(|_, _, _| {
+                Ok(FailedLogins {
+                    from_client: 1,
+                    from_anyone: 1,
+                })
+            });
         f.users
             .expect_credentials_by_email()
             .returning(|_| Ok(None));
@@ -170,7 +237,7 @@ mod tests {
 
         let err = f
             .app()
-            .login("nobody@example.com", "guess")
+            .login("nobody@example.com", "guess", "203.0.113.7")
             .await
             .unwrap_err();
         assert!(matches!(err, UserError::InvalidCredentials), "{err:?}");
@@ -179,13 +246,13 @@ mod tests {
     #[tokio::test]
     async fn empty_or_huge_input_is_invalid_not_unauthenticated() {
         let app = Fixture::new().app();
-        let err = app.login("", "").await.unwrap_err();
+        let err = app.login("", "", "").await.unwrap_err();
         let UserError::Invalid(violations) = err else {
             panic!("{err:?}")
         };
         assert_eq!(violations.iter().count(), 2);
         let err = app
-            .login("ann@example.com", &"x".repeat(10_000_000))
+            .login("ann@example.com", &"x".repeat(10_000_000), "")
             .await
             .unwrap_err();
         assert!(matches!(err, UserError::Invalid(_)), "{err:?}");

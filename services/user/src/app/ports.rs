@@ -22,7 +22,14 @@ pub struct NewAccount {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
-    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// Failed sign-ins counted for one email (known or not) within the counting window: from the
+/// client at hand, and from every client together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedLogins {
+    pub from_client: u32,
+    pub from_anyone: u32,
 }
 
 /// Why an account could not be created.
@@ -41,11 +48,30 @@ pub trait UserStore: Send + Sync {
     async fn create(&self, account: NewAccount) -> Result<User, CreateError>;
     async fn credentials_by_email(&self, email: &Email) -> anyhow::Result<Option<Credentials>>;
     async fn by_id(&self, id: UserId) -> anyhow::Result<Option<User>>;
-    /// Counts one more consecutive failure and returns the new count.
-    async fn record_failed_login(&self, id: UserId) -> anyhow::Result<u32>;
-    async fn lock_until(&self, id: UserId, until: DateTime<Utc>) -> anyhow::Result<()>;
-    /// Clears the failure count and any lock.
-    async fn record_successful_login(&self, id: UserId) -> anyhow::Result<()>;
+    /// Until when sign-ins to `email` are refused for `client`: the later of the client's own
+    /// lock and the email's lock for everyone.
+    async fn login_locked_until(
+        &self,
+        email: &Email,
+        client: &str,
+    ) -> anyhow::Result<Option<DateTime<Utc>>>;
+    /// Counts one more failed sign-in to `email` from `client` (and from anyone); failures
+    /// older than `window` are forgotten.
+    async fn record_failed_login(
+        &self,
+        email: &Email,
+        client: &str,
+        window: std::time::Duration,
+    ) -> anyhow::Result<FailedLogins>;
+    /// Refuses sign-ins to `email` until `until`: from `client`, or from anyone when `None`.
+    async fn lock_login<'a>(
+        &self,
+        email: &Email,
+        client: Option<&'a str>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+    /// Forgets `client`'s failures and lock for `email` (it signed in).
+    async fn clear_failed_logins(&self, email: &Email, client: &str) -> anyhow::Result<()>;
     /// Creates an admin account, or makes an existing one admin with this password.
     async fn upsert_admin(&self, account: NewAccount) -> anyhow::Result<User>;
 }

@@ -177,6 +177,7 @@ async fn bad_input_is_invalid_argument_with_field_violations() {
         .login(pb::LoginRequest {
             email: "eve@example.com".to_owned(),
             password: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -308,5 +309,66 @@ async fn repeated_wrong_passwords_make_the_account_wait_even_for_the_right_one()
         Some("LOGIN_THROTTLED")
     );
     assert!(grpc_status::metadata_of(&throttled, "retry_after_seconds").is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_strangers_failures_lock_out_the_stranger_not_the_owner() {
+    let app = TestApp::spawn_with(|s| {
+        s.login.free_failures = 3;
+        s.login.base_delay = Duration::from_secs(60);
+    })
+    .await;
+    app.register("gina@example.com").await;
+    for _ in 0..5 {
+        let _ = app
+            .login_from("gina@example.com", "guess", "198.51.100.9")
+            .await
+            .unwrap_err();
+    }
+    let stranger = app
+        .login_from("gina@example.com", PASSWORD, "198.51.100.9")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        stranger.code(),
+        Code::ResourceExhausted,
+        "the guesser waits"
+    );
+    app.login_from("gina@example.com", PASSWORD, "203.0.113.7")
+        .await
+        .expect("the owner, elsewhere, signs in all the same");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_email_answers_exactly_like_a_known_one_wrong_password_and_lockout_alike() {
+    let app = TestApp::spawn_with(|s| {
+        s.login.free_failures = 3;
+        s.login.base_delay = Duration::from_secs(60);
+    })
+    .await;
+    app.register("hank@example.com").await;
+    let mut answers = Vec::new();
+    for email in ["hank@example.com", "nobody-here@example.com"] {
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let err = app
+                .login_from(email, "wrong password", "198.51.100.9")
+                .await
+                .unwrap_err();
+            seen.push((
+                err.code(),
+                err.message().to_owned(),
+                grpc_status::reason_of(&err),
+            ));
+        }
+        answers.push(seen);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "whether an account exists cannot be told from the answers"
+    );
+    assert_eq!(answers[0][4].0, Code::ResourceExhausted, "{:?}", answers[0]);
     app.stop().await;
 }

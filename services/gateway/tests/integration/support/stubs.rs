@@ -62,6 +62,8 @@ pub struct Script {
     pub refresh_token: Option<String>,
     /// Order ids GetOrder and CancelOrder treat as someone else's (NOT_FOUND).
     pub foreign_orders: Vec<String>,
+    /// The `client` of every Login request, in order.
+    pub login_clients: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -216,7 +218,11 @@ impl UserService for StubUser {
         &self,
         request: Request<usr::LoginRequest>,
     ) -> Result<Response<usr::LoginResponse>, Status> {
-        let expected = self.script.lock().unwrap().password.clone();
+        let expected = {
+            let mut script = self.script.lock().unwrap();
+            script.login_clients.push(request.get_ref().client.clone());
+            script.password.clone()
+        };
         if request.get_ref().password != expected.as_deref().unwrap_or("right password") {
             return Err(Status::unauthenticated("wrong email or password"));
         }

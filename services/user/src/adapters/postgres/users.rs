@@ -10,8 +10,11 @@ use shop_messaging::OutboxWriter;
 use shop_platform::postgres::is_unique_violation;
 use sqlx::{FromRow, PgPool};
 
-use crate::app::ports::{CreateError, Credentials, NewAccount, UserStore};
+use crate::app::ports::{CreateError, Credentials, FailedLogins, NewAccount, UserStore};
 use crate::domain::{Email, User, UserId};
+
+/// The `client` of the row that counts an email's failures from every client together.
+const ANYONE: &str = "*";
 
 #[derive(Debug, Clone)]
 pub struct PgUserStore {
@@ -39,7 +42,6 @@ struct CredentialsRow {
     #[sqlx(flatten)]
     user: UserRow,
     password_hash: String,
-    locked_until: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -109,7 +111,7 @@ impl UserStore for PgUserStore {
 
     async fn credentials_by_email(&self, email: &Email) -> anyhow::Result<Option<Credentials>> {
         let row = sqlx::query_as::<_, CredentialsRow>(
-            "SELECT id, email, name, roles, created_at, password_hash, locked_until \
+            "SELECT id, email, name, roles, created_at, password_hash \
              FROM users WHERE lower(email) = $1",
         )
         .bind(email.as_str())
@@ -120,7 +122,6 @@ impl UserStore for PgUserStore {
             Ok(Credentials {
                 user: User::try_from(row.user)?,
                 password_hash: row.password_hash,
-                locked_until: row.locked_until,
             })
         })
         .transpose()
@@ -138,37 +139,84 @@ impl UserStore for PgUserStore {
         .transpose()
     }
 
-    async fn record_failed_login(&self, id: UserId) -> anyhow::Result<u32> {
-        let failures: i32 = sqlx::query_scalar(
-            "UPDATE users SET failed_logins = failed_logins + 1, updated_at = now() WHERE id = $1 \
-             RETURNING failed_logins",
+    async fn login_locked_until(
+        &self,
+        email: &Email,
+        client: &str,
+    ) -> anyhow::Result<Option<DateTime<Utc>>> {
+        sqlx::query_scalar(
+            "SELECT max(locked_until) FROM login_failures \
+             WHERE email = $1 AND client IN ($2, $3)",
         )
-        .bind(id)
+        .bind(email.as_str())
+        .bind(client)
+        .bind(ANYONE)
         .fetch_one(&self.pool)
         .await
-        .context("counting a failed login")?;
-        Ok(u32::try_from(failures).unwrap_or(0))
+        .context("reading login locks")
     }
 
-    async fn lock_until(&self, id: UserId, until: DateTime<Utc>) -> anyhow::Result<()> {
-        sqlx::query("UPDATE users SET locked_until = $2, updated_at = now() WHERE id = $1")
-            .bind(id)
+    async fn record_failed_login(
+        &self,
+        email: &Email,
+        client: &str,
+        window: std::time::Duration,
+    ) -> anyhow::Result<FailedLogins> {
+        // One row per (email, client) and one per email for everyone (`*`); a failure after a
+        // quiet window starts the count again.
+        let counts: Vec<(String, i32)> = sqlx::query_as(
+            "INSERT INTO login_failures (email, client, failures, last_failure) \
+             SELECT $1, client, 1, now() FROM unnest(ARRAY[$2, $3]) AS client \
+             ON CONFLICT (email, client) DO UPDATE SET \
+                 failures = CASE WHEN login_failures.last_failure < now() - make_interval(secs => $4) \
+                                 THEN 1 ELSE login_failures.failures + 1 END, \
+                 locked_until = CASE WHEN login_failures.last_failure < now() - make_interval(secs => $4) \
+                                 THEN NULL ELSE login_failures.locked_until END, \
+                 last_failure = now() \
+             RETURNING client, failures",
+        )
+        .bind(email.as_str())
+        .bind(client)
+        .bind(ANYONE)
+        .bind(window.as_secs_f64())
+        .fetch_all(&self.pool)
+        .await
+        .context("counting a failed login")?;
+        let count = |who: &str| {
+            counts
+                .iter()
+                .find(|(c, _)| c == who)
+                .map_or(0, |(_, n)| u32::try_from(*n).unwrap_or(0))
+        };
+        Ok(FailedLogins {
+            from_client: count(client),
+            from_anyone: count(ANYONE),
+        })
+    }
+
+    async fn lock_login<'a>(
+        &self,
+        email: &Email,
+        client: Option<&'a str>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE login_failures SET locked_until = $3 WHERE email = $1 AND client = $2")
+            .bind(email.as_str())
+            .bind(client.unwrap_or(ANYONE))
             .bind(until)
             .execute(&self.pool)
             .await
-            .context("locking the account")?;
+            .context("locking logins")?;
         Ok(())
     }
 
-    async fn record_successful_login(&self, id: UserId) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = now() \
-             WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
-        )
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .context("clearing failed logins")?;
+    async fn clear_failed_logins(&self, email: &Email, client: &str) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email = $1 AND client = $2")
+            .bind(email.as_str())
+            .bind(client)
+            .execute(&self.pool)
+            .await
+            .context("clearing failed logins")?;
         Ok(())
     }
 
@@ -178,7 +226,7 @@ impl UserStore for PgUserStore {
              ON CONFLICT (lower(email)) DO UPDATE SET \
                  password_hash = EXCLUDED.password_hash, \
                  roles = ARRAY(SELECT DISTINCT unnest(users.roles || EXCLUDED.roles)), \
-                 failed_logins = 0, locked_until = NULL, updated_at = now() \
+                 updated_at = now() \
              RETURNING id, email, name, roles, created_at",
         )
         .bind(account.id)

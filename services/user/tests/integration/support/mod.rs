@@ -83,11 +83,22 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<pb::TokenPair, tonic::Status> {
+        self.login_from(email, password, "").await
+    }
+
+    /// Signs in as a client at `client` (the address the gateway passes on).
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<pb::TokenPair, tonic::Status> {
         self.client()
             .await
             .login(pb::LoginRequest {
                 email: email.to_owned(),
                 password: password.to_owned(),
+                client: client.to_owned(),
             })
             .await
             .map(|r| r.into_inner().tokens.unwrap())
