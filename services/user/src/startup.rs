@@ -22,6 +22,9 @@ use crate::config::Settings;
 /// The service's schema, from `migrations/`.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// How often failed-login counts past their window are dropped.
+const LOGIN_FAILURE_CLEANUP: Duration = Duration::from_secs(600);
+
 /// The user service.
 #[derive(Debug)]
 pub struct ShopUser;
@@ -100,6 +103,17 @@ impl Service for ShopUser {
                 UserServiceServer::new(GrpcUserService::new(users.clone())),
             )
             .await?;
+        let forgetter = users.clone();
+        host.spawn_periodic("login-failure-cleanup", LOGIN_FAILURE_CLEANUP, move || {
+            let forgetter = forgetter.clone();
+            async move {
+                forgetter
+                    .forget_old_failed_logins()
+                    .await
+                    .map(drop)
+                    .map_err(Into::into)
+            }
+        });
         let publisher = users.clone();
         host.spawn_periodic(
             "revocation-publisher",

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -100,6 +101,21 @@ fn without_wildcard_syntax(mut document: utoipa::openapi::OpenApi) -> utoipa::op
     document
 }
 
+/// The request timeout's bare 408 as a problem like every other error. The body may not have
+/// been read to its end, so the connection closes.
+async fn timeout_problem(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT {
+        return response;
+    }
+    let problem = shop_platform::problem::Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        "Request took too long",
+    )
+    .with_detail("the request did not arrive in time; send it again");
+    ([(header::CONNECTION, "close")], problem).into_response()
+}
+
 /// The OpenAPI document alone (`shop-gateway openapi`).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let (_, mut document) = routes();
@@ -133,6 +149,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             settings.limits.request_timeout,
         ))
+        .layer(axum::middleware::map_response(timeout_problem))
         .with_state(state)
         .route("/openapi.json", get(site::openapi).with_state(document));
     shop_platform::http::observe(security::headers(routes, settings.security.hsts))

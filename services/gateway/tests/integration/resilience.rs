@@ -544,3 +544,28 @@ async fn sign_in_passes_the_clients_address_so_failures_count_per_client() {
     direct.stop().await;
     behind_proxy.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_that_never_finishes_is_cut_off_with_a_408_problem() {
+    use tokio::io::AsyncWriteExt as _;
+    let redis = shop_testkit::redis_url().await;
+    let served = serve(&redis, |s| {
+        s.deadlines.place_order = Duration::from_millis(500);
+        s.limits.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(served.public).await.unwrap();
+    // Headers complete, then ten bytes of a hundred-byte body, then nothing.
+    tcp.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nhost: shop\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"email\":",
+    )
+    .await
+    .unwrap();
+    let (answer, closed) = until_closed(&mut tcp, Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "the connection is closed: {answer}");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("/problems/timeout"), "{answer}");
+    served.stop().await;
+}

@@ -85,6 +85,13 @@ impl Users {
         self.pair(&user, family_id, refresh_token).await
     }
 
+    /// Drops failure counts older than the counting window (they would start again at one
+    /// anyway), so emails sprayed by a guesser do not pile up; returns how many went.
+    pub async fn forget_old_failed_logins(&self) -> Result<u64, UserError> {
+        let window = chrono::Duration::from_std(FAILURE_WINDOW).unwrap_or_default();
+        Ok(self.users.forget_failed_logins(Utc::now() - window).await?)
+    }
+
     /// The ceiling for one email from every client together: ten times the free failures of
     /// one client, then the same doubling waits.
     fn account_throttle(&self) -> LoginThrottle {

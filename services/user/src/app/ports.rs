@@ -72,6 +72,9 @@ pub trait UserStore: Send + Sync {
     ) -> anyhow::Result<()>;
     /// Forgets `client`'s failures and lock for `email` (it signed in).
     async fn clear_failed_logins(&self, email: &Email, client: &str) -> anyhow::Result<()>;
+    /// Forgets failures last seen before `cutoff` whose lock, if any, has ended; returns how
+    /// many (email, client) counts were dropped.
+    async fn forget_failed_logins(&self, cutoff: DateTime<Utc>) -> anyhow::Result<u64>;
     /// Creates an admin account, or makes an existing one admin with this password.
     async fn upsert_admin(&self, account: NewAccount) -> anyhow::Result<User>;
 }

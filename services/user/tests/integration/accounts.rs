@@ -372,3 +372,34 @@ async fn an_unknown_email_answers_exactly_like_a_known_one_wrong_password_and_lo
     assert_eq!(answers[0][4].0, Code::ResourceExhausted, "{:?}", answers[0]);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn failed_login_counts_past_their_window_are_forgotten_and_recent_ones_kept() {
+    let app = TestApp::spawn().await;
+    for email in ["old@example.com", "recent@example.com"] {
+        let _ = app
+            .login_from(email, "wrong password", "198.51.100.9")
+            .await
+            .unwrap_err();
+    }
+    sqlx::query(
+        "UPDATE login_failures SET last_failure = now() - interval '2 hours' \
+         WHERE email = 'old@example.com'",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+
+    let forgotten = app.users.forget_old_failed_logins().await.unwrap();
+    assert_eq!(
+        forgotten, 2,
+        "the old email's own count and its count from everyone"
+    );
+    let left: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT email FROM login_failures ORDER BY email")
+            .fetch_all(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(left, ["recent@example.com"]);
+    app.stop().await;
+}

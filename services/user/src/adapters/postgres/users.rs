@@ -210,6 +210,18 @@ impl UserStore for PgUserStore {
         Ok(())
     }
 
+    async fn forget_failed_logins(&self, cutoff: DateTime<Utc>) -> anyhow::Result<u64> {
+        let forgotten = sqlx::query(
+            "DELETE FROM login_failures WHERE last_failure < $1 \
+               AND (locked_until IS NULL OR locked_until < now())",
+        )
+        .bind(cutoff)
+        .execute(&self.pool)
+        .await
+        .context("forgetting old failed logins")?;
+        Ok(forgotten.rows_affected())
+    }
+
     async fn clear_failed_logins(&self, email: &Email, client: &str) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE email = $1 AND client = $2")
             .bind(email.as_str())
