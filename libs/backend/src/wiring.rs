@@ -1,7 +1,5 @@
 //! The wiring every backend shares: its connections, and the host they make.
 
-use std::convert::Infallible;
-
 use anyhow::Context as _;
 use redis::aio::ConnectionManager;
 use shop_auth::grpc::AuthLayer;
@@ -13,9 +11,8 @@ use shop_platform::admin::Dependency;
 use shop_platform::config::{AdminSettings, ServerSettings, ShutdownSettings};
 use shop_platform::grpc_client::GrpcChannel;
 use shop_platform::service::{self, Service};
-use shop_platform::{ServiceHost, postgres};
+use shop_platform::{GrpcService, ServiceHost, postgres};
 use sqlx::PgPool;
-use tonic::server::NamedService;
 use tower::Layer as _;
 
 use crate::settings::{BackendSettings, OwnSettings};
@@ -116,21 +113,12 @@ impl Backend {
     ///
     /// # Errors
     /// When a listener cannot be bound.
-    pub async fn host<Svc>(
+    pub async fn host<Svc: GrpcService>(
         &self,
         verifier: TokenVerifier,
         server: Svc,
     ) -> anyhow::Result<ServiceHost>
     where
-        Svc: tower::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-            > + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
         Svc::Future: Send + 'static,
     {
         let mut host =

@@ -22,4 +22,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod validation;
 
-pub use server::{ConnectionLimits, ServiceHost, ShutdownTrigger};
+pub use server::{ConnectionLimits, GrpcService, ServiceHost, ShutdownTrigger};

@@ -61,6 +61,34 @@ enum Public {
     },
 }
 
+/// A gRPC service the host can serve: what tonic generates (`FooServiceServer`), possibly
+/// behind layers.
+pub trait GrpcService:
+    tower::Service<
+        http::Request<tonic::body::Body>,
+        Response = http::Response<tonic::body::Body>,
+        Error = Infallible,
+    > + NamedService
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> GrpcService for S where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// How the HTTP server protects itself from slow and from too many clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
@@ -160,17 +188,8 @@ impl ServiceHost {
     /// # Panics
     /// On an HTTP host: registering gRPC services there is a wiring bug caught by any test.
     #[allow(clippy::panic)]
-    pub fn add_service<S>(&mut self, service: S) -> &mut Self
+    pub fn add_service<S: GrpcService>(&mut self, service: S) -> &mut Self
     where
-        S: tower::Service<
-                http::Request<tonic::body::Body>,
-                Response = http::Response<tonic::body::Body>,
-                Error = Infallible,
-            > + NamedService
-            + Clone
-            + Send
-            + Sync
-            + 'static,
         S::Future: Send + 'static,
     {
         match &mut self.public {
