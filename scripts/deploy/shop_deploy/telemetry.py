@@ -24,7 +24,7 @@ def code_metric_names(root: Path) -> set[str]:
     names: set[str] = set()
     for source in [*(root / "libs").rglob("*.rs"), *(root / "services").rglob("*.rs")]:
         names.update(
-            re.findall(r'"([a-z][a-z0-9_]*_(?:total|seconds|backlog))"', source.read_text())
+            re.findall(r'"([a-z][a-z0-9_]*_(?:total|seconds|backlog|up))"', source.read_text())
         )
     return names
 
