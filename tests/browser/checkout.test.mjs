@@ -65,6 +65,21 @@ try {
     await page.getByRole("button", { name: "Log out" }).waitFor();
   });
 
+  await step("no page script can read a token; the session survives a reload", async () => {
+    const cookies = await page.context().cookies();
+    const refresh = cookies.find((c) => c.name === "shop_refresh");
+    if (!refresh || !refresh.httpOnly || refresh.sameSite !== "Strict") {
+      throw new Error(`the refresh token is not an HttpOnly SameSite=Strict cookie: ${JSON.stringify(refresh)}`);
+    }
+    const visible = await page.evaluate(() =>
+      JSON.stringify({ local: { ...localStorage }, session: { ...sessionStorage }, cookie: document.cookie }));
+    if (visible.includes(refresh.value) || /eyJ[\w-]+\.eyJ/.test(visible)) {
+      throw new Error(`a token is readable by page scripts: ${visible}`);
+    }
+    await page.reload();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+  });
+
   await step("two products go into the cart", async () => {
     await page.goto(`${base}/#/`);
     await page.getByRole("button", { name: "Add Ferris Plush to cart" }).click();

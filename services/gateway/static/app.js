@@ -11,20 +11,29 @@ const CARDS = [
   ["tok_insufficient_funds", "Card with insufficient funds"],
 ];
 
-// ---- Session: tokens in localStorage; one refresh attempt when the access token expires.
+// ---- Session: the access token lives in this page's memory only; the refresh token is an
+// HttpOnly cookie scoped to /api/v1/auth that no script can read. The page renews the access
+// token with the cookie when it loads and when the token expires (the X-Shop-CSRF header
+// proves the request comes from a page of the shop: another site cannot send it).
 
 const session = {
-  get access() { return localStorage.getItem("access_token"); },
-  get refresh() { return localStorage.getItem("refresh_token"); },
-  save(tokens) {
-    localStorage.setItem("access_token", tokens.access_token);
-    localStorage.setItem("refresh_token", tokens.refresh_token);
-  },
-  clear() {
-    localStorage.removeItem("access_token");
-    localStorage.removeItem("refresh_token");
-  },
+  access: null,
+  save(tokens) { this.access = tokens.access_token; },
+  clear() { this.access = null; },
   get signedIn() { return Boolean(this.access); },
+  async renew() {
+    const renewed = await fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-shop-csrf": "1" },
+      body: "{}",
+    });
+    if (!renewed.ok) {
+      this.clear();
+      return false;
+    }
+    this.save(await renewed.json());
+    return true;
+  },
 };
 
 async function api(method, path, body, headers = {}) {
@@ -38,17 +47,10 @@ async function api(method, path, body, headers = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   let response = await send();
-  if (response.status === 401 && session.refresh && !path.startsWith("/api/v1/auth/")) {
-    const renewed = await fetch("/api/v1/auth/refresh", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ refresh_token: session.refresh }),
-    });
-    if (renewed.ok) {
-      session.save(await renewed.json());
+  if (response.status === 401 && session.signedIn && !path.startsWith("/api/v1/auth/")) {
+    if (await session.renew()) {
       response = await send();
     } else {
-      session.clear();
       renderAccount();
     }
   }
@@ -292,7 +294,7 @@ async function submitAuth(event, registering) {
   const credentials = { email: form.get("email"), password: form.get("password") };
   try {
     if (registering) await api("POST", "/api/v1/auth/register", { ...credentials, name: form.get("name") });
-    const { data } = await api("POST", "/api/v1/auth/login", credentials);
+    const { data } = await api("POST", "/api/v1/auth/login", { ...credentials, cookie: true });
     session.save(data);
     renderAccount();
     say(registering ? "Welcome to Ferris Shop!" : "You are logged in.");
@@ -331,5 +333,8 @@ document.getElementById("search-form").addEventListener("submit", (event) => {
 });
 window.addEventListener("hashchange", () => { flash.textContent = ""; route(); });
 renderCartCount();
-renderAccount();
-route();
+// A session this browser already has comes back through the cookie, before the first view.
+session.renew().finally(() => {
+  renderAccount();
+  route();
+});

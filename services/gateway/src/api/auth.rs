@@ -1,8 +1,8 @@
 //! Accounts and sessions: register, login, refresh, logout, me, and the public keys.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use shop_auth::http::AuthUser;
 use shop_proto::user::v1 as pb;
@@ -14,14 +14,58 @@ use super::middleware::ClientAddress;
 use super::problem::ApiError;
 use super::state::AppState;
 
+/// The cookie a browser's refresh token lives in.
+const REFRESH_COOKIE: &str = "shop_refresh";
+/// The header that proves a cookie-authenticated request comes from the shop's own pages: a
+/// cross-site request cannot carry a custom header without a CORS preflight, which the gateway
+/// never grants.
+const CSRF_HEADER: &str = "x-shop-csrf";
+
 fn tokens(pair: Option<pb::TokenPair>) -> Tokens {
     let pair = pair.unwrap_or_default();
     Tokens {
         access_token: pair.access_token,
         token_type: pair.token_type,
         expires_in: pair.expires_in,
-        refresh_token: pair.refresh_token,
+        refresh_token: Some(pair.refresh_token),
     }
+}
+
+/// `Set-Cookie` for a browser's refresh token: script-proof, same-site only, sent only to the
+/// auth routes, and gone when the browser closes. An empty token deletes the cookie.
+fn refresh_cookie(token: &str) -> Result<HeaderValue, ApiError> {
+    let lifetime = if token.is_empty() { "; Max-Age=0" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{REFRESH_COOKIE}={token}; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict{lifetime}"
+    ))
+    .map_err(|_| ApiError::BadUpstreamAnswer("refresh token"))
+}
+
+/// The pair as the answer: in the body, or (for a browser) the refresh token in the cookie.
+fn answer(pair: Option<pb::TokenPair>, cookie: bool) -> Result<Response, ApiError> {
+    let mut body = tokens(pair);
+    if !cookie {
+        return Ok(Json(body).into_response());
+    }
+    let refresh = body.refresh_token.take().unwrap_or_default();
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, refresh_cookie(&refresh)?);
+    Ok(response)
+}
+
+/// The refresh token in the request's `shop_refresh` cookie, if any.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == REFRESH_COOKIE)
+        .map(|(_, value)| value.to_owned())
+        .filter(|value| !value.is_empty())
 }
 
 /// Create a customer account.
@@ -55,7 +99,7 @@ pub async fn login(
     State(state): State<AppState>,
     client: Option<Extension<ClientAddress>>,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<Json<Tokens>, ApiError> {
+) -> Result<Response, ApiError> {
     let response = state
         .backends
         .login(pb::LoginRequest {
@@ -66,23 +110,39 @@ pub async fn login(
                 .unwrap_or_default(),
         })
         .await?;
-    Ok(Json(tokens(response.tokens)))
+    answer(response.tokens, body.cookie)
 }
 
-/// Spend a refresh token for a new pair.
+/// Spend a refresh token for a new pair: the one in the body, or a browser's cookie (then
+/// with the `X-Shop-CSRF: 1` header, and the new refresh token goes back into the cookie).
 #[utoipa::path(operation_id = "refresh_tokens", post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)")))]
+    params(("X-Shop-CSRF" = Option<String>, Header, description = "Required (`1`) when the refresh token comes from the cookie")),
+    responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
+              (status = 403, body = ProblemDoc, description = "the cookie without the X-Shop-CSRF header (problem+json)")))]
 pub async fn refresh(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<Json<Tokens>, ApiError> {
+) -> Result<Response, ApiError> {
+    let (refresh_token, from_cookie) = match body.refresh_token {
+        Some(token) => (token, false),
+        None => {
+            if headers
+                .get(CSRF_HEADER)
+                .is_none_or(|v| v.as_bytes() != b"1")
+            {
+                return Err(ApiError::Forbidden(
+                    "a refresh from the cookie needs the X-Shop-CSRF: 1 header",
+                ));
+            }
+            (cookie_token(&headers).ok_or(ApiError::NoSession)?, true)
+        }
+    };
     let response = state
         .backends
-        .refresh(pb::RefreshRequest {
-            refresh_token: body.refresh_token,
-        })
+        .refresh(pb::RefreshRequest { refresh_token })
         .await?;
-    Ok(Json(tokens(response.tokens)))
+    answer(response.tokens, from_cookie)
 }
 
 /// End the session: the access token stops working and cannot be refreshed.
@@ -91,9 +151,14 @@ pub async fn refresh(
 pub async fn logout(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     state.backends.logout(caller.token()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // A browser's cookie goes too; the session it named is over anyway.
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, refresh_cookie("")?)],
+    )
+        .into_response())
 }
 
 /// The signed-in account.

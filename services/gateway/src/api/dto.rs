@@ -51,12 +51,20 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// For browsers: the refresh token is set as an `HttpOnly` cookie (`shop_refresh`, path
+    /// `/api/v1/auth`, `SameSite=Strict`) instead of being returned, so no page script ever
+    /// holds it. Renew with `POST /api/v1/auth/refresh`, body `{}`, header `X-Shop-CSRF: 1`.
+    #[serde(default)]
+    pub cookie: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    pub refresh_token: String,
+    /// Absent: the `shop_refresh` cookie is used instead (and the `X-Shop-CSRF: 1` header is
+    /// required).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 /// An access token and the refresh token that renews it.
@@ -67,7 +75,9 @@ pub struct Tokens {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    pub refresh_token: String,
+    /// Absent when the refresh token went into the `shop_refresh` cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

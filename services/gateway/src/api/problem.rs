@@ -25,6 +25,10 @@ pub enum ApiError {
     NoRoute,
     /// A backend answered with something unusable (a missing field): 502.
     BadUpstreamAnswer(&'static str),
+    /// 403 decided at the edge (a cookie request without its CSRF header).
+    Forbidden(&'static str),
+    /// 401: a browser asked to renew a session it does not have (no cookie).
+    NoSession,
 }
 
 impl From<UpstreamError> for ApiError {
@@ -59,6 +63,15 @@ impl IntoResponse for ApiError {
             }
             Self::NoRoute => Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
                 .with_detail("no such route"),
+            Self::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Not allowed").with_detail(detail)
+            }
+            Self::NoSession => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            )
+            .with_detail("no session to renew: sign in"),
             Self::BadUpstreamAnswer(what) => {
                 tracing::error!(what, "a backend answered without a required field");
                 Problem::new(

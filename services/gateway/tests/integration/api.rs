@@ -729,3 +729,93 @@ async fn order_list_filters_are_checked_at_the_edge_naming_the_parameter() {
         .await;
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.body);
 }
+
+#[tokio::test]
+async fn a_browser_keeps_its_refresh_token_in_an_http_only_cookie_renewed_only_with_the_csrf_header()
+ {
+    let gw = Gateway::start().await;
+    let signed_in = gw
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({ "email": "ann@example.com", "password": "right password", "cookie": true }),
+        )
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert!(signed_in.body["access_token"].is_string());
+    assert!(
+        signed_in.body.get("refresh_token").is_none(),
+        "the page never sees it: {}",
+        signed_in.body
+    );
+    assert_eq!(
+        signed_in.header("set-cookie"),
+        Some("shop_refresh=refresh-1; Path=/api/v1/auth; HttpOnly; Secure; SameSite=Strict")
+    );
+
+    let cookie = [("cookie", "theme=dark; shop_refresh=refresh-1")];
+    let forged = gw
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({})),
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        (forged.status, forged.problem()),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "another site can make the browser send the cookie, but not the header"
+    );
+    let renewed = gw
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({})),
+            &[cookie[0], ("x-shop-csrf", "1")],
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    assert!(renewed.body.get("refresh_token").is_none());
+    assert!(
+        renewed
+            .header("set-cookie")
+            .is_some_and(|c| c.starts_with("shop_refresh=refresh-2;")),
+        "the rotated token goes back into the cookie"
+    );
+    let no_cookie = gw
+        .send(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({})),
+            &[("x-shop-csrf", "1")],
+        )
+        .await;
+    assert_eq!(no_cookie.status, StatusCode::UNAUTHORIZED);
+
+    // API clients that are not browsers keep the JSON flow.
+    let json_flow = gw
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": "refresh-1" }),
+        )
+        .await;
+    assert_eq!(json_flow.body["refresh_token"], "refresh-2");
+    assert_eq!(json_flow.header("set-cookie"), None);
+
+    let (_, token) = gw.stubs.token(false);
+    let logout = gw
+        .send(Method::POST, "/api/v1/auth/logout", Some(&token), None, &[])
+        .await;
+    assert_eq!(logout.status, StatusCode::NO_CONTENT);
+    assert!(
+        logout
+            .header("set-cookie")
+            .is_some_and(|c| c.starts_with("shop_refresh=;") && c.ends_with("Max-Age=0")),
+        "logging out deletes the cookie"
+    );
+}
