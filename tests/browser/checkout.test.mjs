@@ -35,7 +35,8 @@ const step = async (name, body) => {
 };
 
 try {
-  const page = watch(await browser.newPage({ viewport: { width: 1280, height: 900 } }));
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = watch(await context.newPage());
   page.setDefaultTimeout(15_000);
   const email = `shopper-${Date.now()}@example.com`;
   const password = "correct horse battery 42";
@@ -66,7 +67,7 @@ try {
   });
 
   await step("no page script can read a token; the session survives a reload", async () => {
-    const cookies = await page.context().cookies();
+    const cookies = await context.cookies();
     const refresh = cookies.find((c) => c.name === "shop_refresh");
     if (!refresh || !refresh.httpOnly || refresh.sameSite !== "Strict") {
       throw new Error(`the refresh token is not an HttpOnly SameSite=Strict cookie: ${JSON.stringify(refresh)}`);
@@ -78,6 +79,13 @@ try {
     }
     await page.reload();
     await page.getByRole("button", { name: "Log out" }).waitFor();
+    // Two tabs opened at the same instant each renew the session through the one cookie.
+    const tabs = await Promise.all([context.newPage(), context.newPage()]);
+    await Promise.all(tabs.map((tab) => watch(tab).goto(base)));
+    for (const tab of tabs) await tab.getByRole("button", { name: "Log out" }).waitFor();
+    await page.reload();
+    await page.getByRole("button", { name: "Log out" }).waitFor();
+    await Promise.all(tabs.map((tab) => tab.close()));
   });
 
   await step("two products go into the cart", async () => {

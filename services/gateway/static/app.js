@@ -21,18 +21,24 @@ const session = {
   save(tokens) { this.access = tokens.access_token; },
   clear() { this.access = null; },
   get signedIn() { return Boolean(this.access); },
-  async renew() {
-    const renewed = await fetch("/api/v1/auth/refresh", {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-shop-csrf": "1" },
-      body: "{}",
-    });
-    if (!renewed.ok) {
-      this.clear();
-      return false;
-    }
-    this.save(await renewed.json());
-    return true;
+  // Each renewal spends the cookie's refresh token and sets the next one, and a token spent
+  // twice ends the session: tabs of the shop take turns (the Web Locks API), so two tabs opened
+  // at once do not present the same token.
+  renew() {
+    const once = async () => {
+      const renewed = await fetch("/api/v1/auth/refresh", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-shop-csrf": "1" },
+        body: "{}",
+      });
+      if (!renewed.ok) {
+        this.clear();
+        return false;
+      }
+      this.save(await renewed.json());
+      return true;
+    };
+    return navigator.locks ? navigator.locks.request("shop-session-renewal", once) : once();
   },
 };
 
