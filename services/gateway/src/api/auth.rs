@@ -1,9 +1,9 @@
 //! Accounts and sessions: register, login, refresh, logout, me, and the public keys.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use shop_auth::http::AuthUser;
 use shop_proto::user::v1 as pb;
 
@@ -97,7 +97,7 @@ pub async fn register(
     responses((status = 200, body = Tokens, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 429, body = ProblemDoc, description = "Rate limited (problem+json)")))]
 pub async fn login(
     State(state): State<AppState>,
-    client: Option<Extension<ClientAddress>>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let response = state
@@ -105,9 +105,7 @@ pub async fn login(
         .login(pb::LoginRequest {
             email: body.email,
             password: body.password,
-            client: client
-                .map(|Extension(ClientAddress(ip))| ip)
-                .unwrap_or_default(),
+            client,
         })
         .await?;
     answer(response.tokens, body.cookie)

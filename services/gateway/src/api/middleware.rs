@@ -11,8 +11,9 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shop_auth::Caller;
@@ -37,39 +38,47 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
 
 /// The client's address: the first `X-Forwarded-For` hop when the gateway sits behind a
 /// trusted proxy (the Istio ingress), else the TCP peer.
-fn client_ip(request: &Request, trust_forwarded_for: bool) -> String {
+fn client_ip(headers: &HeaderMap, extensions: &Extensions, trust_forwarded_for: bool) -> String {
     if trust_forwarded_for
-        && let Some(first) = request
-            .headers()
+        && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
     {
         return first.trim().to_owned();
     }
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(
-            || "unknown".to_owned(),
-            |ConnectInfo(addr)| addr.ip().to_string(),
-        )
+    extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(
+        || "unknown".to_owned(),
+        |ConnectInfo(addr)| addr.ip().to_string(),
+    )
 }
 
-/// The client's address as the edge sees it (see [`client_ip`]), for handlers that pass it on
-/// (sign-in counts failures per email and client).
+/// The client's address as the edge sees it (see [`client_ip`]), for the handlers that pass it
+/// on (sign-in counts failures per email and client). An extractor, so only they pay for it.
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let trust_forwarded_for = state
+            .limiter
+            .as_ref()
+            .is_some_and(|limiter| limiter.settings.trust_forwarded_for);
+        Ok(Self(client_ip(
+            &parts.headers,
+            &parts.extensions,
+            trust_forwarded_for,
+        )))
+    }
+}
+
 /// Rate limiting: checks the budgets the request draws on, and answers 429 when one is spent.
-/// Also records the client's address for the handlers ([`ClientAddress`]).
-pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let trust_forwarded_for = state
-        .limiter
-        .as_ref()
-        .is_some_and(|limiter| limiter.settings.trust_forwarded_for);
-    let address = client_ip(&request, trust_forwarded_for);
-    request.extensions_mut().insert(ClientAddress(address));
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(limiter) = state.limiter.clone() else {
         return next.run(request).await;
     };
@@ -78,7 +87,11 @@ pub async fn limit(State(state): State<AppState>, mut request: Request, next: Ne
         return next.run(request).await;
     }
     let settings = &limiter.settings;
-    let ip = client_ip(&request, settings.trust_forwarded_for);
+    let ip = client_ip(
+        request.headers(),
+        request.extensions(),
+        settings.trust_forwarded_for,
+    );
 
     let mut checks = Vec::with_capacity(2);
     let path = request.uri().path();
