@@ -146,12 +146,14 @@ impl ShopClient {
         })
     }
 
+    /// Signs up; the answer is the same whether or not the email already had an account, so
+    /// sign in next to find out whether this password opens it.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         name: &str,
-    ) -> Result<User, ClientError> {
+    ) -> Result<SignUpAccepted, ClientError> {
         let body = serde_json::json!({ "email": email, "password": password, "name": name });
         self.call(Method::POST, "/api/v1/auth/register", Some(&body))
             .await

@@ -29,6 +29,13 @@ pub struct User {
     pub roles: Vec<String>,
 }
 
+/// Sign-up's answer: the same whether or not the email already had an account.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SignUpAccepted {
+    pub status: String,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Tokens {
     pub access_token: String,

@@ -299,8 +299,14 @@ async function submitAuth(event, registering) {
   const form = new FormData(event.target);
   const credentials = { email: form.get("email"), password: form.get("password") };
   try {
+    // Sign-up answers alike whether or not the email had an account; signing in tells.
     if (registering) await api("POST", "/api/v1/auth/register", { ...credentials, name: form.get("name") });
-    const { data } = await api("POST", "/api/v1/auth/login", { ...credentials, cookie: true });
+    const { data } = await api("POST", "/api/v1/auth/login", { ...credentials, cookie: true }).catch((error) => {
+      if (registering && error.status === 401) {
+        error.message = "We could not sign you in. If this email already has an account, log in with its password.";
+      }
+      throw error;
+    });
     session.save(data);
     renderAccount();
     say(registering ? "Welcome to Ferris Shop!" : "You are logged in.");

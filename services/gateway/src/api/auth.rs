@@ -6,13 +6,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shop_auth::http::AuthUser;
 use shop_proto::user::v1 as pb;
+use tonic::Code;
 
 use super::convert;
-use super::dto::{Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest, Tokens, User};
+use super::dto::{
+    Jwks, LoginRequest, ProblemDoc, RefreshRequest, RegisterRequest, SignUpAccepted, Tokens, User,
+};
 use super::extract::ApiJson;
 use super::middleware::ClientAddress;
 use super::problem::ApiError;
 use super::state::AppState;
+use crate::adapters::upstream::UpstreamError;
 
 /// The cookie a browser's refresh token lives in.
 const REFRESH_COOKIE: &str = "shop_refresh";
@@ -68,28 +72,40 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter(|value| !value.is_empty())
 }
 
+/// What sign-up answers in every case it accepts the values.
+const SIGN_UP_ACCEPTED: SignUpAccepted = SignUpAccepted {
+    status: "accepted",
+    message: "Sign in with this email and password. If the email already had an account, \
+              only that account's own password signs in.",
+};
+
 /// Create a customer account.
+///
+/// The answer is the same `202` whether the email was free (the account now exists) or
+/// already had an account (nothing changes), and both cost the same password hash in the
+/// user service: sign-up does not tell anyone who has an account here. Invalid values are
+/// still a `422` naming the field: that says nothing about other people.
 #[utoipa::path(operation_id = "register", post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
-    responses((status = 201, body = User, description = "Created"), (status = 409, body = ProblemDoc, description = "email taken"),
+    responses((status = 202, body = SignUpAccepted, description = "Accepted: sign in next (the same answer whether or not the email had an account)"),
               (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)"), (status = 429, body = ProblemDoc, description = "Rate limited (problem+json)")))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let response = state
+    let created = state
         .backends
         .register(pb::RegisterRequest {
             email: body.email,
             password: body.password,
             name: body.name,
         })
-        .await?;
-    let user = response
-        .user
-        .as_ref()
-        .map(convert::user)
-        .ok_or(ApiError::BadUpstreamAnswer("user"))?;
-    Ok((StatusCode::CREATED, Json(user)))
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(UpstreamError::Status(status)) if status.code() == Code::AlreadyExists => {}
+        Err(err) => return Err(err.into()),
+    }
+    Ok((StatusCode::ACCEPTED, Json(SIGN_UP_ACCEPTED)))
 }
 
 /// Exchange email and password for tokens.

@@ -46,6 +46,17 @@ pub struct RegisterRequest {
     pub name: String,
 }
 
+/// Sign-up's answer, the same whether or not the email already had an account, so that
+/// sign-up cannot be used to find out who has one.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SignUpAccepted {
+    /// Always `accepted`.
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+    /// What to do next: sign in with the email and password.
+    pub message: &'static str,
+}
+
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {

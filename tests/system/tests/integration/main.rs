@@ -2,6 +2,7 @@
 //! (a test binary per file would link the crate and its dependencies once per file).
 //! nextest still runs every test in a process of its own.
 
+mod accounts;
 mod lifecycle;
 mod shop;
 mod trace;
