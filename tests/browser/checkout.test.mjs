@@ -1,7 +1,8 @@
 // The storefront's main flow in headless Chromium against the running shop
 // (scripts/dev-up.sh): register, log in, add two products, check out with tok_visa, and find
-// the order CONFIRMED in the history; the docs page renders; and no page breaks the gateway's
-// Content-Security-Policy on the way. Screenshots go to $ARTIFACTS_DIR (tests/artifacts).
+// the order CONFIRMED in the history; the API explorer (/docs) signs in and calls a route as
+// that customer; and no page breaks the gateway's Content-Security-Policy on the way.
+// Screenshots go to $ARTIFACTS_DIR (tests/artifacts).
 //
 //   BASE_URL=http://localhost:8080 node checkout.test.mjs
 import { mkdirSync } from "node:fs";
@@ -119,11 +120,24 @@ try {
     if (overflow > 0) throw new Error(`the page is ${overflow}px wider than the screen`);
   });
 
-  await step("the API docs page renders the OpenAPI document", async () => {
+  await step("the API explorer signs in and calls a route that needs an account", async () => {
     const response = await page.goto(`${base}/docs`);
     const policy = response.headers()["content-security-policy"] ?? "";
-    if (!policy.includes("script-src 'self'")) throw new Error(`/docs has no strict CSP: '${policy}'`);
-    await page.locator("#operations section h2", { hasText: "orders" }).waitFor();
+    if (!policy.includes("script-src 'self';") || policy.includes("unsafe")) {
+      throw new Error(`/docs has no strict CSP: '${policy}'`);
+    }
+    const login = page.locator("#operations-auth-login");
+    await login.locator(".opblock-summary").click();
+    await login.locator("textarea.body-param__text").fill(JSON.stringify({ email, password }));
+    await login.getByRole("button", { name: "Execute" }).click();
+    await login.locator(".live-responses-table .response-col_status", { hasText: "200" }).waitFor();
+    await page.locator("#signed-in", { hasText: "Signed in" }).waitFor();
+    const me = page.locator("#operations-auth-get_me");
+    await me.locator(".opblock-summary").click();
+    await me.getByRole("button", { name: "Execute" }).click();
+    await me.locator(".live-responses-table .response-col_status", { hasText: "200" }).waitFor();
+    await me.locator(".live-responses-table .microlight", { hasText: email }).first().waitFor();
+    await page.screenshot({ path: join(artifacts, "docs.png") });
   });
 
   await step("no page broke the Content-Security-Policy", async () => {

@@ -1,54 +1,45 @@
 "use strict";
-// Renders /openapi.json without any third-party code: this page works offline.
-const el = (tag, text, cls) => { const n = document.createElement(tag); if (text) n.textContent = text; if (cls) n.className = cls; return n; };
-const refName = (schema) => schema && (schema.$ref ? schema.$ref.split("/").pop()
-  : schema.type === "array" ? `${refName(schema.items)}[]` : schema.type || "object");
-fetch("/openapi.json").then((r) => r.json()).then((doc) => {
-  document.getElementById("title").textContent = `${doc.info.title} ${doc.info.version}`;
-  document.getElementById("description").textContent = doc.info.description || "";
-  const root = document.getElementById("operations");
-  root.replaceChildren();
-  root.removeAttribute("aria-busy");
-  const byTag = {};
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const tag = (op.tags || ["other"])[0];
-      (byTag[tag] = byTag[tag] || []).push({ path, method, op });
-    }
+// The API explorer on /docs: Swagger UI (vendored under /static/vendor/swagger-ui/, no CDN)
+// over this gateway's /openapi.json, under the gateway's CSP (this file instead of an inline
+// script). Signing in through the explorer authorizes it: the access token of a login or a
+// refresh answer is kept in this page's memory only and sent as the bearer token after it.
+const signedIn = document.getElementById("signed-in");
+
+function authorizeFrom(response) {
+  const path = new URL(response.url, location.href).pathname;
+  if (!response.ok || !["/api/v1/auth/login", "/api/v1/auth/refresh"].includes(path)) return response;
+  const token = response.body && response.body.access_token;
+  if (typeof token === "string" && token) {
+    window.ui.preauthorizeApiKey("bearer", token);
+    signedIn.textContent = "Signed in: the explorer sends this session's access token.";
   }
-  for (const tag of doc.tags || []) {
-    const section = el("section");
-    section.append(el("h2", tag.name), el("p", tag.description || ""));
-    for (const { path, method, op } of byTag[tag.name] || []) {
-      const details = el("details", null, "op");
-      const summary = el("summary");
-      summary.append(el("span", method.toUpperCase(), `method ${method}`), el("code", path), el("span", op.summary || ""));
-      const body = el("div", null, "body");
-      if (op.description) body.append(el("p", op.description));
-      if (op.security) body.append(el("p", "Needs Authorization: Bearer <access_token>."));
-      for (const p of op.parameters || []) body.append(el("p", `${p.in} ${p.name}${p.required ? " (required)" : ""}: ${p.description || refName(p.schema)}`));
-      const request = op.requestBody && op.requestBody.content && op.requestBody.content["application/json"];
-      if (request) body.append(el("p", `Body: ${refName(request.schema)}`));
-      const responses = el("ul");
-      for (const [status, response] of Object.entries(op.responses || {})) {
-        const content = response.content && Object.values(response.content)[0];
-        responses.append(el("li", `${status} ${response.description || ""}${content && content.schema ? ` → ${refName(content.schema)}` : ""}`));
-      }
-      body.append(el("p", "Responses:"), responses);
-      details.append(summary, body);
-      section.append(details);
-    }
-    root.append(section);
+  return response;
+}
+
+function forgetOnLogout(request) {
+  if (new URL(request.url, location.href).pathname === "/api/v1/auth/logout") {
+    // The logout request itself still carries the token; everything after it goes without.
+    setTimeout(() => { window.ui.authActions.logout(["bearer"]); signedIn.textContent = "Not signed in."; }, 0);
   }
-  const schemas = el("section");
-  schemas.append(el("h2", "Schemas"));
-  for (const [name, schema] of Object.entries((doc.components || {}).schemas || {})) {
-    const details = el("details", null, "op");
-    const summary = el("summary");
-    summary.append(el("code", name));
-    const pre = el("pre", JSON.stringify(schema, null, 2));
-    details.append(summary, pre);
-    schemas.append(details);
-  }
-  root.append(schemas);
-}).catch((error) => { document.getElementById("operations").textContent = `Could not load the document: ${error}`; });
+  return request;
+}
+
+window.addEventListener("DOMContentLoaded", () => {
+  const root = document.getElementById("swagger-ui");
+  root.textContent = "";
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    layout: "BaseLayout",
+    presets: [SwaggerUIBundle.presets.apis],
+    // Nothing leaves the origin: no online validator badge, no telemetry.
+    validatorUrl: null,
+    tryItOutEnabled: true,
+    displayRequestDuration: true,
+    persistAuthorization: false,
+    requestInterceptor: forgetOnLogout,
+    responseInterceptor: authorizeFrom,
+    onComplete: () => root.removeAttribute("aria-busy"),
+  });
+});

@@ -22,6 +22,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -126,6 +128,9 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     document
 }
 
+/// Answers smaller than this are not worth compressing.
+const COMPRESS_ABOVE_BYTES: u16 = 4096;
+
 /// The whole HTTP application: routes, `/openapi.json`, a problem+json 404 for anything else,
 /// request limits, rate limits, security headers, request ids, tracing and metrics.
 pub fn router(state: AppState, settings: &Settings) -> Router {
@@ -151,6 +156,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         ))
         .layer(axum::middleware::map_response(timeout_problem))
         .with_state(state)
-        .route("/openapi.json", get(site::openapi).with_state(document));
+        .route("/openapi.json", get(site::openapi).with_state(document))
+        // gzip for what is large (the explorer's 1.7 MB script, the OpenAPI document, long
+        // lists) when the client accepts it; small answers go as they are, as cheap as before.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES))),
+        );
     shop_platform::http::observe(security::headers(routes, settings.security.hsts))
 }

@@ -16,14 +16,19 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
     style-src 'self'; img-src 'self'; connect-src 'self'; font-src 'self'; \
     manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The API explorer's page (`/docs`): the same, except that images may also be `data:` URLs,
+/// which the vendored Swagger UI stylesheet uses for its icons. An image cannot run script.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+    manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 /// One year, as the HSTS preload list asks.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// Adds the security headers to every response of `router` (HSTS only when `hsts`: the shop
 /// is reached over HTTPS alone).
 pub fn headers<S: Clone + Send + Sync + 'static>(router: Router<S>, hsts: bool) -> Router<S> {
-    let fixed: [(HeaderName, &'static str); 6] = [
-        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    let fixed: [(HeaderName, &'static str); 5] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -36,7 +41,12 @@ pub fn headers<S: Clone + Send + Sync + 'static>(router: Router<S>, hsts: bool) 
             "camera=(), microphone=(), geolocation=(), payment=()",
         ),
     ];
-    let mut router = router;
+    // A page may set a policy of its own (only `/docs` does); every other response gets
+    // the strict one.
+    let mut router = router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ));
     for (name, value) in fixed {
         router = router.layer(SetResponseHeaderLayer::overriding(
             name,

@@ -1,15 +1,17 @@
-//! The storefront, the API docs page and the OpenAPI document: static files compiled into the
-//! binary (no Node build step, no CDN).
+//! The storefront, the API explorer and the OpenAPI document: static files compiled into the
+//! binary (no Node build step, no CDN; the explorer's Swagger UI is vendored from its npm
+//! package by `scripts/vendor-swagger-ui.sh`).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
 use super::problem::ApiError;
+use super::security;
 
 /// Everything under `static/`, embedded at build time.
 #[derive(RustEmbed)]
@@ -43,10 +45,17 @@ pub async fn storefront() -> Response {
     asset("index.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
 }
 
-/// Human-readable API documentation, rendered from `/openapi.json` in the browser.
-#[utoipa::path(operation_id = "docs_page", get, path = "/docs", tag = "site", responses((status = 200, description = "The API docs page", content_type = "text/html")))]
+/// The interactive API explorer (Swagger UI, vendored), over `/openapi.json`.
+#[utoipa::path(operation_id = "docs_page", get, path = "/docs", tag = "site", responses((status = 200, description = "The API explorer", content_type = "text/html")))]
 pub async fn docs() -> Response {
-    asset("docs.html").unwrap_or_else(|| StatusCode::NOT_FOUND.into_response())
+    let Some(mut page) = asset("docs.html") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    page.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(security::DOCS_CONTENT_SECURITY_POLICY),
+    );
+    page
 }
 
 /// The storefront's scripts, styles and images.
