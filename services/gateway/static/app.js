@@ -284,7 +284,7 @@ function authView(mode) {
     el("label", {}, "Email", el("input", { name: "email", type: "email", autocomplete: "email", required: true })),
     el("label", {}, "Password",
       el("input", { name: "password", type: "password", autocomplete: registering ? "new-password" : "current-password", required: true, minlength: registering ? 12 : undefined }),
-      registering ? el("span", { class: "hint" }, "At least 12 characters, mixing letters with digits or symbols.") : null),
+      registering ? el("span", { class: "hint" }, "At least 12 characters: a few words make a good one.") : null),
   ];
   const form = el("form", { class: "stack", onsubmit: (event) => submitAuth(event, registering) },
     fields, el("button", { type: "submit" }, registering ? "Create account" : "Log in"));

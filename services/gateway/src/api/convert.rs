@@ -5,7 +5,7 @@ use shop_proto::inventory::v1 as inventory;
 use shop_proto::order::v1 as order;
 use shop_proto::user::v1 as user;
 
-use super::dto::{Money, Order, OrderItem, Product, TimelineEntry, User};
+use super::dto::{Money, Order, OrderItem, Price, Product, TimelineEntry, User};
 
 pub fn money(m: &PbMoney) -> Money {
     Money {
@@ -14,10 +14,10 @@ pub fn money(m: &PbMoney) -> Money {
     }
 }
 
-pub fn pb_money(m: &Money) -> PbMoney {
+pub fn pb_price(p: &Price) -> PbMoney {
     PbMoney {
-        amount_minor: m.amount_minor,
-        currency: m.currency.clone(),
+        amount_minor: p.amount_minor,
+        currency: p.currency.clone(),
     }
 }
 

@@ -14,6 +14,32 @@ pub struct Money {
     pub currency: String,
 }
 
+/// A price as a client sets it: 0.01 to 100000.00 in the shop's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(example = 1999, minimum = 1, maximum = 10_000_000)]
+    pub amount_minor: i64,
+    #[schema(example = "EUR", pattern = "^EUR$")]
+    pub currency: String,
+}
+
+/// An integer as JSON Schema counts them: `105` and `105.0` alike (a number with no
+/// fractional part), within `i64`.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(n) = number.as_i64() {
+        return Ok(n);
+    }
+    number
+        .as_f64()
+        .filter(|n| n.fract() == 0.0 && *n >= -(2f64.powi(63)) && *n < 2f64.powi(63))
+        // The range check above makes the cast exact.
+        .map(|n| n as i64)
+        .ok_or_else(|| serde::de::Error::custom(format!("{number} is not a whole number")))
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Product {
     pub id: String,
@@ -38,11 +64,27 @@ pub struct User {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "ann@example.com")]
+    /// Stored lower-cased; surrounding spaces are dropped.
+    #[schema(
+        example = "ann@example.com",
+        max_length = 254,
+        pattern = "^[^@\\s\\u0000-\\u001F\\u007F-\\u009F]{1,64}@(?:[^@.\\s\\u0000-\\u001F\\u007F-\\u009F]+\\.)+[^@.\\s\\u0000-\\u001F\\u007F-\\u009F]+$"
+    )]
     pub email: String,
-    /// At least 12 characters, mixing at least two kinds (lower, upper, digits, symbols).
+    /// 12 to 128 characters, no control characters. No rules on kinds of characters: length
+    /// is what makes a password strong (NIST SP 800-63B).
+    #[schema(
+        min_length = 12,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub password: String,
-    #[schema(example = "Ann Example")]
+    /// Up to 100 characters, not blank; surrounding spaces are dropped.
+    #[schema(
+        example = "Ann Example",
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
 }
 
@@ -60,7 +102,13 @@ pub struct SignUpAccepted {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(
+        example = "ann@example.com",
+        max_length = 254,
+        pattern = "^[^@\\s\\u0000-\\u001F\\u007F-\\u009F]{1,64}@(?:[^@.\\s\\u0000-\\u001F\\u007F-\\u009F]+\\.)+[^@.\\s\\u0000-\\u001F\\u007F-\\u009F]+$"
+    )]
     pub email: String,
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
     /// For browsers: the refresh token is set as an `HttpOnly` cookie (`shop_refresh`, path
     /// `/api/v1/auth`, `SameSite=Strict`) instead of being returned, so no page script ever
@@ -75,6 +123,7 @@ pub struct RefreshRequest {
     /// Absent: the `shop_refresh` cookie is used instead (and the `X-Shop-CSRF: 1` header is
     /// required).
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 512)]
     pub refresh_token: Option<String>,
 }
 
@@ -94,11 +143,23 @@ pub struct Tokens {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
+    /// Up to 200 characters, not blank.
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: String,
-    pub price: Money,
+    pub price: Price,
+    /// Empty, or a path on this site such as `/static/products/mug.svg` (the storefront's CSP
+    /// loads images from the shop's own origin only).
     #[serde(default)]
+    #[schema(
+        max_length = 2048,
+        pattern = "^(?:/(?:[A-Za-z0-9._~%-][A-Za-z0-9._~%/-]*)?)?$"
+    )]
     pub image_url: String,
 }
 
@@ -106,9 +167,19 @@ pub struct CreateProductRequest {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProductRequest {
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: Option<String>,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
-    pub price: Option<Money>,
+    #[schema(nullable)]
+    pub price: Option<Price>,
+    #[schema(
+        max_length = 2048,
+        pattern = "^(?:/(?:[A-Za-z0-9._~%-][A-Za-z0-9._~%/-]*)?)?$"
+    )]
     pub image_url: Option<String>,
     pub active: Option<bool>,
 }
@@ -116,23 +187,52 @@ pub struct UpdateProductRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockRequest {
-    /// Units received (positive) or written off (negative).
+    /// Units received (positive) or written off (negative): 1 to 1000000 either way.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(schema_with = stock_delta)]
     pub delta: i64,
+}
+
+/// -1000000 to -1 or 1 to 1000000: a change of nothing is not an adjustment.
+fn stock_delta() -> utoipa::openapi::Schema {
+    let range = |low: f64, high: f64| {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Int64,
+            )))
+            .minimum(Some(low))
+            .maximum(Some(high))
+    };
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(range(-1_000_000.0, -1.0))
+        .item(range(1.0, 1_000_000.0))
+        .description(Some(
+            "Units received (positive) or written off (negative): 1 to 1000000 either way.",
+        ))
+        .build()
+        .into()
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderItemRequest {
+    #[schema(format = Uuid)]
     pub product_id: String,
+    /// 1 to 10000.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderRequest {
+    /// 1 to 50 lines, each naming a different product.
+    #[schema(min_items = 1, max_items = 50)]
     pub items: Vec<OrderItemRequest>,
     /// A test card token such as `tok_visa`; never a card number.
-    #[schema(example = "tok_visa")]
+    #[schema(example = "tok_visa", pattern = "^[A-Za-z0-9_]{1,64}$")]
     pub card_token: String,
 }
 
@@ -173,8 +273,9 @@ pub struct Order {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelRequest {
-    /// Recorded in the timeline.
+    /// Recorded in the timeline; up to 200 characters.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub reason: String,
 }
 

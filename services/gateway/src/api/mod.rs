@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod dto;
 pub mod extract;
 pub mod middleware;
+mod openapi_rules;
 pub mod orders;
 pub mod problem;
 pub mod products;
@@ -125,7 +126,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
         .routes(routes!(site::openapi))
         .split_for_parts();
     document.merge(openapi_route);
-    document
+    openapi_rules::apply(document)
 }
 
 /// Answers smaller than this are not worth compressing.

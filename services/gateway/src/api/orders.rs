@@ -9,22 +9,21 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AuthUser;
 use shop_platform::problem::FieldError;
-use shop_proto::common::v1::PageRequest;
 use shop_proto::convert::timestamp;
 use shop_proto::order::v1 as pb;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::convert;
 use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc};
 use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text};
 use super::problem::ApiError;
-use super::products::MAX_PAGE_SIZE;
+use super::products::page_request;
 use super::state::AppState;
 
 /// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
 /// request, else 202 with the order as it stands and a `Location` to poll.
 #[utoipa::path(operation_id = "place_order", post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(("Idempotency-Key" = String, Header, description = "Required. The same key and body return the same order")),
+    params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~](?:[ -~]*[!-~])?$", description = "Required: 1 to 255 printable ASCII characters. The same key and body return the same order")),
     request_body = PlaceOrderRequest,
     responses((status = 201, body = Order, description = "Created"), (status = 202, body = Order, description = "still in progress"),
               (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
@@ -72,20 +71,37 @@ pub async fn place(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListOrders {
-    /// Up to 100; 20 when absent.
+    /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// `next_page_token` of the previous page (repeat the filters with it).
     pub page_token: Option<String>,
-    /// Only orders in this status: `PENDING`, `RESERVED`, `CONFIRMED`, `REJECTED` or
-    /// `CANCELLED`.
+    /// Only orders in this status.
+    #[param(value_type = Option<StatusFilter>, inline)]
     pub status: Option<String>,
     /// Only this customer's orders. Admins only, or a customer naming themselves (403
     /// otherwise).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub customer_id: Option<String>,
     /// Only orders placed at or after this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub placed_from: Option<String>,
     /// Only orders placed before this instant (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub placed_before: Option<String>,
+}
+
+/// The statuses an order list can be filtered by (the document's enumeration; the handler
+/// reads the name and answers 422 for any other).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum StatusFilter {
+    Pending,
+    Reserved,
+    Confirmed,
+    Rejected,
+    Cancelled,
 }
 
 /// Orders, newest first: the signed-in customer's; for an admin, every customer's (or one
@@ -122,7 +138,7 @@ fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
         });
     };
     let status = match query.status.as_deref() {
-        None | Some("") => pb::OrderStatus::Unspecified,
+        None => pb::OrderStatus::Unspecified,
         Some(name) => pb::OrderStatus::from_str_name(&format!("ORDER_STATUS_{name}"))
             .filter(|s| *s != pb::OrderStatus::Unspecified)
             .unwrap_or_else(|| {
@@ -133,12 +149,14 @@ fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
                 pb::OrderStatus::Unspecified
             }),
     };
-    let customer_id = query.customer_id.unwrap_or_default();
-    if !customer_id.is_empty() && uuid::Uuid::parse_str(&customer_id).is_err() {
+    if let Some(id) = &query.customer_id
+        && uuid::Uuid::parse_str(id).is_err()
+    {
         invalid("customer_id", "must be a UUID");
     }
+    let customer_id = query.customer_id.unwrap_or_default();
     let mut instant = |field: &str, value: Option<String>| {
-        let value = value.filter(|v| !v.is_empty())?;
+        let value = value?;
         match chrono::DateTime::parse_from_rfc3339(&value) {
             Ok(at) => Some(timestamp(at.with_timezone(&chrono::Utc))),
             Err(_) => {
@@ -152,15 +170,12 @@ fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
     };
     let placed_from = instant("placed_from", query.placed_from);
     let placed_before = instant("placed_before", query.placed_before);
+    let page = page_request(query.page_size, query.page_token, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
-    let page_size = i32::try_from(query.page_size.unwrap_or(0).min(MAX_PAGE_SIZE)).unwrap_or(0);
     Ok(pb::ListOrdersRequest {
-        page: Some(PageRequest {
-            page_size,
-            page_token: query.page_token.unwrap_or_default(),
-        }),
+        page: Some(page),
         status: status.into(),
         customer_id,
         placed_from,
@@ -170,7 +185,7 @@ fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
 
 /// One order with its timeline. Someone else's order is 404.
 #[utoipa::path(operation_id = "get_order", get, path = "/api/v1/orders/{id}", tag = "orders", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Order id")),
+    params(("id" = String, Path, format = Uuid, description = "Order id")),
     responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)")))]
 pub async fn get(
     State(state): State<AppState>,
@@ -188,7 +203,7 @@ pub async fn get(
 
 /// Cancel a confirmed order: the stock goes back and the payment is refunded.
 #[utoipa::path(operation_id = "cancel_order", post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Order id")), request_body(content = Option<CancelRequest>),
+    params(("id" = String, Path, format = Uuid, description = "Order id")), request_body(content = Option<CancelRequest>),
     responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)"),
               (status = 409, body = ProblemDoc, description = "the order is not confirmed")))]
 pub async fn cancel(
@@ -197,15 +212,16 @@ pub async fn cancel(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Order>, ApiError> {
-    // The body is optional: an empty one means "no reason given".
+    // The body is optional: an empty one, or `null`, means "no reason given".
     let reason = if body.is_empty() {
         String::new()
     } else {
-        serde_json::from_slice::<CancelRequest>(&body)
+        serde_json::from_slice::<Option<CancelRequest>>(&body)
             .map_err(|err| {
                 ApiError::BadRequest(format!("the body is not a valid cancellation: {err}"))
             })?
-            .reason
+            .map(|request| request.reason)
+            .unwrap_or_default()
     };
     check_text("reason", &reason)?;
     let message = pb::CancelOrderRequest {

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AdminUser;
+use shop_platform::problem::FieldError;
 use shop_proto::common::v1::PageRequest;
 use shop_proto::inventory::v1 as pb;
 use utoipa::IntoParams;
@@ -20,19 +21,47 @@ use super::extract::{ApiJson, ApiQuery, OptionalRequestId};
 use super::problem::ApiError;
 use super::state::AppState;
 
-/// The largest page a client may ask for; larger requests are capped.
+/// The largest page a client may ask for.
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// The longest catalog search, in characters.
+const MAX_QUERY_CHARS: usize = 100;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListProducts {
     /// Case-insensitive text to find in names and descriptions.
+    #[param(max_length = 100)]
     pub q: Option<String>,
-    /// Up to 100; 20 when absent.
+    /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
     /// `next_page_token` of the previous page.
     pub page_token: Option<String>,
+}
+
+/// A page request from a listing's query: a size from 1 to [`MAX_PAGE_SIZE`] (0, the
+/// backend's default, when absent), and the token as given.
+pub fn page_request(
+    page_size: Option<u32>,
+    page_token: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> PageRequest {
+    let page_size = match page_size {
+        None => 0,
+        Some(size @ 1..=MAX_PAGE_SIZE) => i32::try_from(size).unwrap_or(0),
+        Some(_) => {
+            errors.push(FieldError {
+                field: "page_size".to_owned(),
+                message: format!("must be 1 to {MAX_PAGE_SIZE}"),
+            });
+            0
+        }
+    };
+    PageRequest {
+        page_size,
+        page_token: page_token.unwrap_or_default(),
+    }
 }
 
 /// Browse the catalog.
@@ -42,15 +71,23 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListProducts>,
 ) -> Result<Json<Page<Product>>, ApiError> {
-    let page_size = i32::try_from(query.page_size.unwrap_or(0).min(MAX_PAGE_SIZE)).unwrap_or(0);
+    let mut errors = Vec::new();
+    let page = page_request(query.page_size, query.page_token, &mut errors);
+    let text = query.q.unwrap_or_default();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        errors.push(FieldError {
+            field: "q".to_owned(),
+            message: format!("must be at most {MAX_QUERY_CHARS} characters"),
+        });
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Invalid(errors));
+    }
     let response = state
         .backends
         .list_products(pb::ListProductsRequest {
-            page: Some(PageRequest {
-                page_size,
-                page_token: query.page_token.unwrap_or_default(),
-            }),
-            query: query.q.unwrap_or_default(),
+            page: Some(page),
+            query: text,
             include_inactive: false,
         })
         .await?;
@@ -66,7 +103,7 @@ pub async fn list(
 
 /// One product.
 #[utoipa::path(operation_id = "get_product", get, path = "/api/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, description = "Product id")),
+    params(("id" = String, Path, format = Uuid, description = "Product id")),
     responses((status = 200, body = Product, description = "OK"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)")))]
 pub async fn get(
     State(state): State<AppState>,
@@ -91,7 +128,7 @@ async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {
 
 /// Add a product to the catalog (admin). An `Idempotency-Key` (UUID) makes retries safe.
 #[utoipa::path(operation_id = "create_product", post, path = "/api/v1/products", tag = "products", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, format = Uuid, description = "UUID; a retry with the same key returns the first result")),
     request_body = CreateProductRequest,
     responses((status = 201, body = Product, description = "Created"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn create(
@@ -103,7 +140,7 @@ pub async fn create(
     let request_id = request_id.unwrap_or_else(Uuid::now_v7).to_string();
     let message = pb::CreateProductRequest {
         request_id,
-        price: Some(convert::pb_money(&body.price)),
+        price: Some(convert::pb_price(&body.price)),
         name: body.name,
         description: body.description,
         image_url: body.image_url,
@@ -123,7 +160,7 @@ pub async fn create(
 
 /// Change some fields of a product (admin).
 #[utoipa::path(operation_id = "update_product", patch, path = "/api/v1/products/{id}", tag = "products", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Product id")), request_body = UpdateProductRequest,
+    params(("id" = String, Path, format = Uuid, description = "Product id")), request_body = UpdateProductRequest,
     responses((status = 200, body = Product, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"),
               (status = 404, body = ProblemDoc, description = "Not found (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn update(
@@ -138,7 +175,7 @@ pub async fn update(
             caller.token(),
             pb::UpdateProductRequest {
                 product_id: id.clone(),
-                price: body.price.as_ref().map(convert::pb_money),
+                price: body.price.as_ref().map(convert::pb_price),
                 name: body.name,
                 description: body.description,
                 image_url: body.image_url,
@@ -157,8 +194,8 @@ pub async fn update(
 
 /// Receive or write off stock (admin). An `Idempotency-Key` (UUID) makes retries safe.
 #[utoipa::path(operation_id = "adjust_stock", post, path = "/api/v1/products/{id}/stock", tag = "products", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Product id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "UUID; a retry with the same key adjusts once")),
+    params(("id" = String, Path, format = Uuid, description = "Product id"),
+           ("Idempotency-Key" = Option<String>, Header, nullable = false, format = Uuid, description = "UUID; a retry with the same key adjusts once")),
     request_body = StockRequest,
     responses((status = 200, body = Product, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"),
               (status = 404, body = ProblemDoc, description = "Not found (problem+json)"), (status = 409, body = ProblemDoc, description = "Conflict (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]

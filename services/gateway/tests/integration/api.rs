@@ -768,6 +768,10 @@ async fn order_list_filters_are_checked_at_the_edge_naming_the_parameter() {
         ("customer_id=bob", "customer_id"),
         ("placed_from=yesterday", "placed_from"),
         ("placed_before=2026-13-01T00:00:00Z", "placed_before"),
+        ("status=", "status"),
+        ("customer_id=", "customer_id"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
     ] {
         let reply = gw
             .get(&format!("/api/v1/orders?{query}"), Some(&admin))
@@ -877,4 +881,53 @@ async fn a_browser_keeps_its_refresh_token_in_an_http_only_cookie_renewed_only_w
             .is_some_and(|c| c.starts_with("shop_refresh=;") && c.ends_with("Max-Age=0")),
         "logging out deletes the cookie"
     );
+}
+
+#[tokio::test]
+async fn values_are_held_to_what_the_openapi_document_says_no_less_and_no_more() {
+    let gw = Gateway::start().await;
+    let (_, admin) = gw.stubs.token(true);
+    // A whole number written with a fraction part is still a whole number (JSON Schema's
+    // `integer`); a real fraction is not.
+    let whole = json!({ "name": "Pin", "price": { "amount_minor": 599.0, "currency": "EUR" } });
+    let created = gw.post("/api/v1/products", Some(&admin), whole).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let fraction = json!({ "name": "Pin", "price": { "amount_minor": 599.5, "currency": "EUR" } });
+    assert_eq!(
+        gw.post("/api/v1/products", Some(&admin), fraction)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    // Catalog pages are 1 to 100 long and searches at most 100 characters.
+    for query in [
+        "page_size=0",
+        "page_size=101",
+        &format!("q={}", "a".repeat(101)),
+    ] {
+        let reply = gw.get(&format!("/api/v1/products?{query}"), None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+    }
+    assert_eq!(
+        gw.get("/api/v1/products?page_size=100", None).await.status,
+        StatusCode::OK
+    );
+    // A cancellation's body may be absent, `null`, or an object.
+    let (_, customer) = gw.stubs.token(false);
+    for body in [
+        None,
+        Some(json!(null)),
+        Some(json!({ "reason": "changed my mind" })),
+    ] {
+        let reply = gw
+            .send(
+                Method::POST,
+                "/api/v1/orders/abc/cancel",
+                Some(&customer),
+                body.clone(),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{body:?}: {}", reply.body);
+    }
 }

@@ -9,7 +9,8 @@ use super::ports::{Change, OutgoingEvent};
 use super::{OrderError, OrderView, Orders};
 use crate::domain::OrderStatus;
 
-const MAX_REASON: usize = 500;
+/// The payment service records a refund's reason, which is this, up to the same bound.
+const MAX_REASON: usize = 200;
 
 impl Orders {
     /// Owner or admin; someone else's order is NOT_FOUND. Cancelling twice returns the order.

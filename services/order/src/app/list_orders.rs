@@ -67,11 +67,6 @@ impl Orders {
                 Uuid::parse_str(&customer_id).map_err(|_| "must be a UUID"),
             )
         };
-        if let (Some(from), Some(before)) = (placed_from, placed_before)
-            && from >= before
-        {
-            violations.add("placed_before", "must be later than placed_from");
-        }
         if page_size < 0 {
             violations.add("page_size", "must not be negative");
         }

@@ -73,9 +73,14 @@ impl OrderRequest {
                 }
             }
         }
-        let card = card_token.trim();
-        if violations.text("card_token", card) && (card.is_empty() || card.len() > 64) {
-            violations.add("card_token", "must be a card token such as tok_visa");
+        let card = card_token;
+        let token_shaped = (1..=64).contains(&card.len())
+            && card.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !token_shaped {
+            violations.add(
+                "card_token",
+                "must be a card token such as tok_visa (1 to 64 letters, digits or _)",
+            );
         }
         violations.into_result()?;
         parsed.sort_by_key(|l| l.product_id);
@@ -102,6 +107,25 @@ pub fn fingerprint(request: &OrderRequest) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_token_is_1_to_64_letters_digits_or_underscores_as_given() {
+        let line = [(Uuid::now_v7().to_string(), 1)];
+        for fine in ["tok_visa", "tok_chargeDeclined", &"t".repeat(64)] {
+            assert!(OrderRequest::parse("k", &line, fine).is_ok(), "{fine}");
+        }
+        for refused in [
+            "",
+            " tok_visa",
+            "tok visa",
+            "tok-visa",
+            "tök",
+            &"t".repeat(65),
+        ] {
+            let err = OrderRequest::parse("k", &line, refused).unwrap_err();
+            assert_eq!(err.iter().next().unwrap().field, "card_token", "{refused}");
+        }
+    }
 
     #[test]
     fn line_order_does_not_change_the_fingerprint_but_content_does() {

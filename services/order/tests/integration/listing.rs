@@ -166,7 +166,8 @@ async fn an_admin_lists_every_customers_orders_by_customer_status_and_time() {
     .unwrap();
     assert_eq!(own.len(), 3);
 
-    let backwards = list(
+    // A window that holds no instant is not an error: it simply holds no orders.
+    let empty = list(
         &shop,
         &shop.admin_token,
         pb::ListOrdersRequest {
@@ -176,7 +177,7 @@ async fn an_admin_lists_every_customers_orders_by_customer_status_and_time() {
         },
     )
     .await
-    .unwrap_err();
-    assert_eq!(backwards.code(), Code::InvalidArgument);
+    .unwrap();
+    assert!(empty.is_empty(), "{empty:?}");
     shop.stop().await;
 }

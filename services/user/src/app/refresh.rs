@@ -9,7 +9,7 @@ impl Users {
     #[tracing::instrument(name = "users.refresh", skip_all, err(Debug))]
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, UserError> {
         // Our tokens are 43 characters; anything far off is not one of ours.
-        if refresh_token.is_empty() || refresh_token.len() > 512 {
+        if refresh_token.is_empty() || refresh_token.chars().count() > 512 {
             return Err(UserError::InvalidRefreshToken);
         }
         let (next_token, next_hash) = new_refresh_token()?;
