@@ -186,6 +186,12 @@ impl SystemShop {
 
     /// A signed-in admin, made with `shop-user create-admin` as an operator would.
     pub async fn admin(&self, email: &str) -> anyhow::Result<ShopClient> {
+        let token = self.admin_token(email).await?;
+        Ok(self.client().with_token(&token))
+    }
+
+    /// The access token of a new admin, made with `shop-user create-admin`.
+    pub async fn admin_token(&self, email: &str) -> anyhow::Result<String> {
         let password = "an admin's long passphrase";
         run_tool(
             "shop-user",
@@ -194,9 +200,7 @@ impl SystemShop {
             &[("SHOP_ADMIN_PASSWORD", password)],
         )
         .await?;
-        let client = self.client();
-        let tokens = client.login(email, password).await?;
-        Ok(client.with_token(&tokens.access_token))
+        Ok(self.client().login(email, password).await?.access_token)
     }
 
     /// Stops every service with SIGTERM, the gateway first, as an orchestrator would.
