@@ -36,7 +36,7 @@ def validate(root: Path, bin_dir: Path, node_dir: Path, with_postgres: bool = Tr
     report.stage("k8s-schema", check_k8s_schema(rendered))
     report.stage("istio", check_istio(rendered, node_dir))
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
-    report.stage("hardening", check_hardening(rendered, compose))
+    report.stage("hardening", check_hardening(rendered, compose, root))
     report.stage("routes", check_routes(rendered, root))
     binaries = Binaries(bin_dir)
     report.stage("access", check_access(rendered, binaries))
