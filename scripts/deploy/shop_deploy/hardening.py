@@ -134,6 +134,11 @@ def check_hardening(rendered: Rendered, compose: Doc, root: Path) -> Problems:
     gateway_port = next(s.public for s in service_table(root) if s.name == "gateway")
     for path, docs in rendered.items():
         for doc in docs:
+            if doc.get("kind") == "PodDisruptionBudget" and "minAvailable" in doc["spec"]:
+                problems.append(
+                    f"{where_of(path, doc)}: minAvailable blocks every drain of a single replica;"
+                    " use maxUnavailable"
+                )
             pod = pod_spec(doc)
             if pod is None:
                 continue

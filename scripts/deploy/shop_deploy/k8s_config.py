@@ -277,6 +277,62 @@ def _istio_problems(
     return problems
 
 
+def seconds(duration: str) -> float:
+    """`2s`, `800ms`, `1m 30s` (humantime, as the binaries print, or Istio's) in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)", duration)
+    return sum(float(n) * units[unit] for n, unit in parts)
+
+
+def caller_deadlines(
+    workloads: dict[str, list[Workload]],
+) -> dict[tuple[str, str], tuple[float, str]]:
+    """The longest deadline any caller gives a call, by (callee, kind of route: reads/writes),
+    with the setting it comes from."""
+    longest: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def note(callee: str, kind: str, value: str, setting: str) -> None:
+        if seconds(value) > longest.get((callee, kind), (0.0, ""))[0]:
+            longest[(callee, kind)] = (seconds(value), setting)
+
+    for gateway in workloads.get("gateway", []):
+        deadlines = gateway.settings["deadlines"]
+        for callee in gateway.settings["upstream"]:
+            note(callee, "reads", deadlines["read"], "the gateway's deadlines.read")
+            note(callee, "writes", deadlines["write"], "the gateway's deadlines.write")
+        note("order", "writes", deadlines["place_order"], "the gateway's deadlines.place_order")
+    for order in workloads.get("order", []):
+        step = order.settings["saga"]["step_timeout"]
+        for callee in ("inventory", "payment"):
+            for kind in ("reads", "writes"):
+                note(callee, kind, step, "the saga's step_timeout")
+    return longest
+
+
+def _timeout_problems(rendered: Rendered, workloads: dict[str, list[Workload]]) -> Problems:
+    """Each backend route's mesh timeout is longer than the longest deadline its callers give:
+    the caller's deadline decides, and its error is DEADLINE_EXCEEDED, not a mesh 504."""
+    problems: Problems = []
+    deadlines = caller_deadlines(workloads)
+    for path, docs in rendered.items():
+        for doc in docs:
+            if doc.get("kind") != "VirtualService":
+                continue
+            for host in doc["spec"].get("hosts", []):
+                callee = host.split(".")[0]
+                for route in doc["spec"].get("http", []):
+                    kind = "reads" if route.get("match") else "writes"
+                    limit = deadlines.get((callee, kind))
+                    if limit is None or "timeout" not in route:
+                        continue
+                    if seconds(route["timeout"]) <= limit[0]:
+                        problems.append(
+                            f"{where_of(path, doc)} route {route.get('name', kind)}: timeout"
+                            f" {route['timeout']} is not longer than {limit[1]} ({limit[0]:g}s)"
+                        )
+    return problems
+
+
 def check_k8s_config(rendered: Rendered, root: Path, binaries: Binaries) -> Problems:
     cluster = _Cluster(rendered, root)
     workloads, problems = _workloads(rendered, root, cluster, binaries)
@@ -285,4 +341,5 @@ def check_k8s_config(rendered: Rendered, root: Path, binaries: Binaries) -> Prob
         + _upstream_problems(cluster, workloads)
         + _service_problems(cluster, workloads)
         + _istio_problems(rendered, cluster, workloads)
+        + _timeout_problems(rendered, workloads)
     )

@@ -1,12 +1,14 @@
-"""The mesh's routes: a timeout on every one, and retries only on idempotent reads that exist in
-proto/ (Istio retries by default, so `retries` must be explicit)."""
+"""The mesh's routes: a timeout on every one, retries explicit (Istio retries by default), none
+on a backend's routes (its callers retry already: the gateway reads within a retry budget, the
+saga its steps; a second layer in the mesh multiplies the attempts), and on other routes (the
+ingress) only on idempotent reads that exist in proto/."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from .common import Doc, Problems, Rendered, where_of
+from .common import SHOP_SERVICES, Doc, Problems, Rendered, where_of
 
 READ_METHOD = re.compile(r"^(Get|List|BatchGet)[A-Z]")
 
@@ -32,7 +34,13 @@ def _is_read(match: Doc) -> bool:
     return bool(match.get("method", {}).get("exact") == "GET" and set(match) == {"method"})
 
 
-def route_problems(label: str, route: Doc, methods: set[str]) -> Problems:
+def is_backend_host(host: str) -> bool:
+    """A host of a service that other shop services call (every one but the gateway)."""
+    name = host.split(".")[0]
+    return name in SHOP_SERVICES and name != "gateway"
+
+
+def route_problems(label: str, route: Doc, methods: set[str], backend: bool = False) -> Problems:
     problems: Problems = []
     if "timeout" not in route:
         problems.append(f"{label}: no timeout")
@@ -46,6 +54,12 @@ def route_problems(label: str, route: Doc, methods: set[str]) -> Problems:
             problems.append(f"{label}: {uri} is not an RPC in proto/")
     if attempts == 0:
         return problems
+    if backend:
+        return [
+            *problems,
+            f"{label}: retries {attempts} in the mesh on top of the callers' own retries"
+            " (the gateway's budgeted read retries, the saga's step retries): one layer only",
+        ]
     if not matches:
         problems.append(f"{label}: retries {attempts} on a catch-all route (writes included)")
     for match in matches:
@@ -64,6 +78,9 @@ def check_routes(rendered: Rendered, root: Path) -> Problems:
         if doc.get("kind") == "VirtualService"
         for i, route in enumerate(doc["spec"].get("http", []))
         for problem in route_problems(
-            f"{where_of(path, doc)} route {route.get('name', i)}", route, methods
+            f"{where_of(path, doc)} route {route.get('name', i)}",
+            route,
+            methods,
+            any(is_backend_host(host) for host in doc["spec"].get("hosts", [])),
         )
     ]
