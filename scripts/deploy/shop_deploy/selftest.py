@@ -86,6 +86,8 @@ CASES = [
              "hardening", "debug exporter"),
     Breakage("a deprecated collector exporter name", "infra/otel-collector/config.yaml",
              "  otlp_grpc/jaeger:\n", "  otlp/jaeger:\n", "hardening", "'otlp' is deprecated"),
+    Breakage("an alert whose runbook section was renamed", "docs/runbooks.md",
+             "## OutboxStuck\n", "## Stuck outbox\n", "telemetry", "OutboxStuck"),
     Breakage("a dashboard on a metric nobody exports", "scripts/deploy/dashboards.py",
              '"sum(rate(orders_placed_total[1m]))"', '"sum(rate(orders_shipped_total[1m]))"',
              "telemetry", "orders_shipped_total"),
@@ -93,7 +95,7 @@ CASES = [
 
 COPIED = [
     "docker-compose.yml", "Dockerfile", ".dockerignore", "services.toml", "infra", "k8s", "proto",
-    "libs", "services", "scripts/deploy",
+    "libs", "services", "scripts/deploy", "Cargo.toml", "docs/runbooks.md",
 ]  # fmt: skip
 
 

@@ -1,11 +1,13 @@
-"""Dashboards generated from scripts/deploy/dashboards.py, and every metric the dashboards and
-the alert rules use exported by the code."""
+"""Dashboards generated from scripts/deploy/dashboards.py, every metric the dashboards and the
+alert rules use exported by the code, and every alert linked to its runbook: a `runbook_url`
+into docs/runbooks.md (on the repository Cargo.toml names) whose section names the alert."""
 
 from __future__ import annotations
 
 import json
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -41,6 +43,38 @@ def promql_metrics(expr: str) -> set[str]:
     }
 
 
+def heading_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def runbook_problems(root: Path, alerts: list[dict[str, object]]) -> Problems:
+    """Each alert's runbook_url leads to the section of docs/runbooks.md that names it."""
+    repository = tomllib.loads((root / "Cargo.toml").read_text())["workspace"]["package"][
+        "repository"
+    ]
+    prefix = f"{repository}/blob/main/docs/runbooks.md#"
+    sections = {
+        heading_anchor(line[3:]): line[3:]
+        for line in (root / "docs/runbooks.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
+    problems: Problems = []
+    for rule in alerts:
+        name = str(rule.get("alert"))
+        annotations = rule.get("annotations")
+        url = str(annotations.get("runbook_url", "")) if isinstance(annotations, dict) else ""
+        if not url.startswith(prefix):
+            problems.append(f"alerts.yml: {name} has no runbook_url starting {prefix}")
+            continue
+        section = sections.get(url.removeprefix(prefix))
+        if section is None:
+            problems.append(f"alerts.yml: {name}: {url} is no section of docs/runbooks.md")
+        elif not re.search(rf"\b{re.escape(name)}\b", section):
+            problems.append(f"alerts.yml: {name}: its runbook section '{section}' does not name it")
+    return problems
+
+
 def check_telemetry(root: Path) -> Problems:
     problems: Problems = []
     result = run([sys.executable, str(root / "scripts/deploy/dashboards.py"), "--check"])
@@ -63,6 +97,7 @@ def check_telemetry(root: Path) -> Problems:
                 problems.append(
                     f"alerts.yml: {rule.get('alert')} needs a severity label and a summary"
                 )
+    problems += runbook_problems(root, [r for g in alerts["groups"] for r in g["rules"]])
     exported = code_metric_names(root) | {"up"}
     for where, expr in exprs:
         for metric in promql_metrics(expr):
