@@ -56,8 +56,10 @@ until [[ -s "$work/shop.json" ]]; do
   ((SECONDS < deadline)) || die "isolated-shop not ready after 90 s"
   sleep 0.2
 done
-field() { python3 -c 'import json, sys; print(eval("json.load(sys.stdin)" + sys.argv[1]))' "$1" <"$work/shop.json"; }
-base=$(field '["base_url"]')
+# isolated-shop's line: {"base_url": ..., "admin_tokens": [...]}, read one value at a time.
+shop_info() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1" <"$work/shop.json"; }
+token() { python3 -c 'import json, sys; print(json.load(sys.stdin)["admin_tokens"][int(sys.argv[1])])' "$1" <"$work/shop.json"; }
+base=$(shop_info base_url)
 log "fuzzing the shop at $base"
 
 fuzz() {
@@ -65,8 +67,8 @@ fuzz() {
     run "$base/openapi.json" --checks all --no-color "$@"
 }
 log "every route but logout, ${SHOP_FUZZ_SECONDS:-120} s"
-fuzz -H "Authorization: Bearer $(field '["admin_tokens"][0]')" \
+fuzz -H "Authorization: Bearer $(token 0)" \
   --exclude-operation-id logout --max-time "${SHOP_FUZZ_SECONDS:-120}" "$@"
 log "logout"
-fuzz -H "Authorization: Bearer $(field '["admin_tokens"][1]')" \
+fuzz -H "Authorization: Bearer $(token 1)" \
   --include-operation-id logout --max-time 20 "$@"

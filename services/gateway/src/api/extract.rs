@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shop_kernel::validation::forbidden_character;
 use shop_platform::problem::FieldError;
+use shop_proto::common::v1::PageRequest;
 
 use super::problem::ApiError;
 
@@ -178,5 +179,32 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalRequestId {
             .ok_or_else(|| {
                 ApiError::BadRequest("the Idempotency-Key header must be a UUID here".to_owned())
             })
+    }
+}
+
+/// The largest page a client may ask for.
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A page request from a listing's query: a size from 1 to [`MAX_PAGE_SIZE`] (0, the
+/// backend's default, when absent), and the token as given.
+pub fn page_request(
+    page_size: Option<u32>,
+    page_token: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> PageRequest {
+    let page_size = match page_size {
+        None => 0,
+        Some(size @ 1..=MAX_PAGE_SIZE) => i32::try_from(size).unwrap_or(0),
+        Some(_) => {
+            errors.push(FieldError {
+                field: "page_size".to_owned(),
+                message: format!("must be 1 to {MAX_PAGE_SIZE}"),
+            });
+            0
+        }
+    };
+    PageRequest {
+        page_size,
+        page_token: page_token.unwrap_or_default(),
     }
 }

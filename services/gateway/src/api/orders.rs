@@ -15,9 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::convert;
 use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc};
-use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text};
+use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text, page_request};
 use super::problem::ApiError;
-use super::products::page_request;
 use super::state::AppState;
 
 /// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the

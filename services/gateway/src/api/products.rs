@@ -8,7 +8,6 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AdminUser;
 use shop_platform::problem::FieldError;
-use shop_proto::common::v1::PageRequest;
 use shop_proto::inventory::v1 as pb;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -17,12 +16,10 @@ use super::convert;
 use super::dto::{
     CreateProductRequest, Page, ProblemDoc, Product, StockRequest, UpdateProductRequest,
 };
-use super::extract::{ApiJson, ApiQuery, OptionalRequestId};
+use super::extract::{ApiJson, ApiQuery, OptionalRequestId, page_request};
 use super::problem::ApiError;
 use super::state::AppState;
 
-/// The largest page a client may ask for.
-pub const MAX_PAGE_SIZE: u32 = 100;
 /// The longest catalog search, in characters.
 const MAX_QUERY_CHARS: usize = 100;
 
@@ -40,30 +37,6 @@ pub struct ListProducts {
     pub page_token: Option<String>,
 }
 
-/// A page request from a listing's query: a size from 1 to [`MAX_PAGE_SIZE`] (0, the
-/// backend's default, when absent), and the token as given.
-pub fn page_request(
-    page_size: Option<u32>,
-    page_token: Option<String>,
-    errors: &mut Vec<FieldError>,
-) -> PageRequest {
-    let page_size = match page_size {
-        None => 0,
-        Some(size @ 1..=MAX_PAGE_SIZE) => i32::try_from(size).unwrap_or(0),
-        Some(_) => {
-            errors.push(FieldError {
-                field: "page_size".to_owned(),
-                message: format!("must be 1 to {MAX_PAGE_SIZE}"),
-            });
-            0
-        }
-    };
-    PageRequest {
-        page_size,
-        page_token: page_token.unwrap_or_default(),
-    }
-}
-
 /// Browse the catalog.
 #[utoipa::path(operation_id = "list_products", get, path = "/api/v1/products", tag = "products", params(ListProducts),
     responses((status = 200, body = Page<Product>, description = "OK"), (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
@@ -73,6 +46,7 @@ pub async fn list(
 ) -> Result<Json<Page<Product>>, ApiError> {
     let mut errors = Vec::new();
     let page = page_request(query.page_size, query.page_token, &mut errors);
+    // Counted before the inventory trims it: the bound is the document's, on what is sent.
     let text = query.q.unwrap_or_default();
     if text.chars().count() > MAX_QUERY_CHARS {
         errors.push(FieldError {

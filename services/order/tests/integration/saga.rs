@@ -238,6 +238,42 @@ async fn a_rejected_order_cannot_be_cancelled() {
 }
 
 #[tokio::test]
+async fn a_cancel_reason_longer_than_a_refund_can_record_is_refused_and_the_order_stays() {
+    let shop = Shop::start().await;
+    let product = shop.product(3, 100).await;
+    let order = shop.place(&product, 1, "tok_visa").await.unwrap();
+    let cancel = |reason: String| {
+        authed(
+            pb::CancelOrderRequest {
+                order_id: order.id.clone(),
+                reason,
+            },
+            &shop.customer_token,
+        )
+    };
+    let err = shop
+        .orders()
+        .await
+        .cancel_order(cancel("r".repeat(201)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(shop.processor().total_refunds(), 0);
+    let cancelled = shop
+        .orders()
+        .await
+        .cancel_order(cancel("r".repeat(200)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        cancelled.order.unwrap().status(),
+        pb::OrderStatus::Cancelled
+    );
+    shop.stop().await;
+}
+
+#[tokio::test]
 async fn another_customers_order_is_not_found_but_an_admin_sees_it() {
     let shop = Shop::start().await;
     let product = shop.product(3, 100).await;
