@@ -18,8 +18,9 @@ pub enum UserCommand {
         #[arg(long, default_value = "Administrator")]
         name: String,
     },
-    /// Make a new key sign access tokens; the previous key stays published until the tokens
-    /// it signed have expired
+    /// Publish a new signing key, which signs access tokens once SHOP_TOKENS__KEY_PUBLISH_AHEAD
+    /// (10 minutes) has passed; the previous key signs until then and stays published until
+    /// the tokens it signed have expired
     RotateSigningKey,
     /// Make credentials for a service that calls others as itself: prints its secret (for that
     /// service's SHOP_IDENTITY__CLIENT_SECRET) and the secret's digest (for this service's
@@ -53,7 +54,10 @@ pub async fn run(
                 .rotate_signing_key()
                 .await
                 .map_err(|err| anyhow::anyhow!("cannot rotate the signing key: {err}"))?;
-            tracing::info!(%kid, "new signing key is current");
+            tracing::info!(
+                %kid,
+                "new signing key published; it signs once SHOP_TOKENS__KEY_PUBLISH_AHEAD has passed"
+            );
             Ok(())
         }
         UserCommand::ServiceCredentials { name } => {

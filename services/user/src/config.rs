@@ -50,6 +50,11 @@ pub struct TokenSettings {
     /// Service tokens live briefly too; their holders renew them in the background.
     #[serde(with = "humantime_serde")]
     pub service_ttl: Duration,
+    /// A rotated-in signing key is published this long before it signs: longer than any
+    /// verifier's JWKS refresh (istiod's is 5 minutes in k8s/istio/install/istio.yaml), so none
+    /// meets a token signed with a key it has not fetched.
+    #[serde(with = "humantime_serde")]
+    pub key_publish_ahead: Duration,
 }
 
 /// Brute-force protection per account.
@@ -87,6 +92,7 @@ impl Default for UserSettings {
                 access_ttl: Duration::from_secs(15 * 60),
                 refresh_ttl: Duration::from_secs(30 * 24 * 3600),
                 service_ttl: Duration::from_secs(10 * 60),
+                key_publish_ahead: Duration::from_secs(10 * 60),
             },
             login: LoginSettings {
                 free_failures: 5,

@@ -45,7 +45,12 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     keys.ensure_one().await?;
     // A retired key stays published as long as a token it signed can still be valid.
     let overlap = settings.tokens.access_ttl + settings.auth.leeway + Duration::from_secs(60);
-    let keyring = Keyring::new(keys, settings.auth.clone(), overlap);
+    let keyring = Keyring::new(
+        keys,
+        settings.auth.clone(),
+        overlap,
+        settings.tokens.key_publish_ahead,
+    );
     let users = Users::new(Dependencies {
         users: Arc::new(PgUserStore::new(backend.pool(), backend.outbox())),
         sessions: Arc::new(PgSessionStore::new(backend.pool())),

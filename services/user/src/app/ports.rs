@@ -145,12 +145,14 @@ pub struct StoredKey {
 pub trait KeyStore: Send + Sync {
     /// Creates the first key unless one exists; safe when replicas start together.
     async fn ensure_one(&self) -> anyhow::Result<()>;
-    /// The key that signs now: the newest unretired one.
+    /// The key that signs now: the most recently activated one that has not retired.
     async fn current(&self) -> anyhow::Result<StoredKey>;
-    /// Keys to publish: unretired, or retired less than `overlap` ago.
+    /// Keys to publish: unretired (including one not yet signing), or retired less than
+    /// `overlap` ago.
     async fn published(&self, overlap: std::time::Duration) -> anyhow::Result<Vec<StoredKey>>;
-    /// Adds a new current key; the previous one stays published.
-    async fn rotate(&self) -> anyhow::Result<StoredKey>;
+    /// Adds a key that is published now and signs from `publish_ahead` on, when the current
+    /// one retires (it stays published for the overlap after).
+    async fn rotate(&self, publish_ahead: std::time::Duration) -> anyhow::Result<StoredKey>;
 }
 
 /// Password hashing (argon2id in production; slow by design, so never on the async runtime).

@@ -113,6 +113,7 @@ impl Fixture {
                 Arc::new(keys),
                 AuthSettings::default(),
                 Duration::from_secs(960),
+                Duration::from_secs(600),
             ),
             denylist: denylist.clone(),
             throttle: LoginThrottle {

@@ -1,6 +1,12 @@
 //! Signing keys: one is created on first start even when replicas start together, rotation
-//! publishes both keys, and tokens signed before a rotation stay valid.
+//! publishes the new key at once but signs with it only after the publish-ahead time, and
+//! tokens signed before a rotation stay valid.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A test fails loudly at the first surprise.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::support::{PASSWORD, TestApp, authed, test_settings};
 use shop_proto::user::v1 as pb;
@@ -43,7 +49,9 @@ async fn after_a_rotation_the_jwks_lists_both_keys_and_old_tokens_still_work() {
     assert_eq!(keys.len(), 2);
     assert!(keys.iter().any(|k| k.kid == new_kid));
 
+    // Published ahead (10 minutes by default): the old key still signs.
     let after = app.login("hank@example.com", PASSWORD).await.unwrap();
+    assert_eq!(kid_of(&after.access_token), old_keys[0].kid);
     for token in [&before.access_token, &after.access_token] {
         app.client()
             .await
@@ -57,6 +65,48 @@ async fn after_a_rotation_the_jwks_lists_both_keys_and_old_tokens_still_work() {
             .unwrap();
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_signs_once_its_publish_ahead_time_has_passed() {
+    let app = TestApp::spawn_with(|s| s.tokens.key_publish_ahead = Duration::from_secs(2)).await;
+    let user = app.register("ivy@example.com").await;
+    let before = app.login("ivy@example.com", PASSWORD).await.unwrap();
+    let old_kid = kid_of(&before.access_token);
+
+    let new_kid = app.users.rotate_signing_key().await.unwrap();
+    let published: Vec<String> = jwks(&app).await.into_iter().map(|k| k.kid).collect();
+    assert!(published.contains(&new_kid) && published.contains(&old_kid));
+    let early = app.login("ivy@example.com", PASSWORD).await.unwrap();
+    assert_eq!(kid_of(&early.access_token), old_kid, "not before its time");
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let late = app.login("ivy@example.com", PASSWORD).await.unwrap();
+    assert_eq!(kid_of(&late.access_token), new_kid, "signs once active");
+    // The retired key stays published for the tokens it signed, which keep working.
+    let published: Vec<String> = jwks(&app).await.into_iter().map(|k| k.kid).collect();
+    assert!(published.contains(&old_kid));
+    for token in [&before.access_token, &late.access_token] {
+        app.client()
+            .await
+            .get_user(authed(
+                pb::GetUserRequest {
+                    user_id: user.id.clone(),
+                },
+                token,
+            ))
+            .await
+            .unwrap();
+    }
+    app.stop().await;
+}
+
+/// The `kid` in a token's header.
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let json = URL_SAFE_NO_PAD.decode(header).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
 }
 
 async fn jwks(app: &TestApp) -> Vec<pb::Jwk> {

@@ -1,5 +1,6 @@
 //! Signing keys in Postgres. Creation and rotation take an advisory lock, so replicas that
-//! start together create one first key between them, not one each.
+//! start together create one first key between them, not one each. A rotated-in key is
+//! published at once and signs from its `active_from` on (see migration 0006).
 
 use std::time::Duration;
 
@@ -41,16 +42,21 @@ impl From<KeyRow> for StoredKey {
     }
 }
 
-async fn insert_new_key(tx: &mut PgConnection) -> anyhow::Result<StoredKey> {
+/// Stores a new key that signs from `ahead` from now on (and is published at once).
+async fn insert_new_key(tx: &mut PgConnection, ahead: Duration) -> anyhow::Result<StoredKey> {
     let pair = shop_auth::keys::generate()?;
     let kid = Uuid::now_v7().simple().to_string();
-    sqlx::query("INSERT INTO signing_key (kid, private_key, public_key) VALUES ($1, $2, $3)")
-        .bind(&kid)
-        .bind(&pair.private_pkcs8_der)
-        .bind(pair.public_key.as_slice())
-        .execute(tx)
-        .await
-        .context("storing the signing key")?;
+    sqlx::query(
+        "INSERT INTO signing_key (kid, private_key, public_key, active_from) \
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4))",
+    )
+    .bind(&kid)
+    .bind(&pair.private_pkcs8_der)
+    .bind(pair.public_key.as_slice())
+    .bind(ahead.as_secs_f64())
+    .execute(tx)
+    .await
+    .context("storing the signing key")?;
     tracing::info!(%kid, "signing key created");
     Ok(StoredKey {
         kid,
@@ -78,7 +84,8 @@ impl KeyStore for PgKeyStore {
                 .await
                 .context("counting signing keys")?;
         if live == 0 {
-            insert_new_key(&mut tx).await?;
+            // Nothing was published before it, so nothing to wait for: it signs at once.
+            insert_new_key(&mut tx, Duration::ZERO).await?;
         }
         tx.commit().await.context("committing the key")?;
         Ok(())
@@ -86,8 +93,9 @@ impl KeyStore for PgKeyStore {
 
     async fn current(&self) -> anyhow::Result<StoredKey> {
         sqlx::query_as::<_, KeyRow>(
-            "SELECT kid, private_key, public_key FROM signing_key WHERE retired_at IS NULL \
-             ORDER BY created_at DESC, kid DESC LIMIT 1",
+            "SELECT kid, private_key, public_key FROM signing_key \
+             WHERE active_from <= now() AND (retired_at IS NULL OR retired_at > now()) \
+             ORDER BY active_from DESC, kid DESC LIMIT 1",
         )
         .fetch_optional(&self.pool)
         .await
@@ -109,7 +117,7 @@ impl KeyStore for PgKeyStore {
         Ok(rows.into_iter().map(StoredKey::from).collect())
     }
 
-    async fn rotate(&self) -> anyhow::Result<StoredKey> {
+    async fn rotate(&self, publish_ahead: Duration) -> anyhow::Result<StoredKey> {
         let mut tx = self
             .pool
             .begin()
@@ -120,11 +128,16 @@ impl KeyStore for PgKeyStore {
             .execute(&mut *tx)
             .await
             .context("locking key rotation")?;
-        sqlx::query("UPDATE signing_key SET retired_at = now() WHERE retired_at IS NULL")
-            .execute(&mut *tx)
-            .await
-            .context("retiring the current key")?;
-        let key = insert_new_key(&mut tx).await?;
+        // The keys that sign now, or were going to, retire when the new one starts signing.
+        sqlx::query(
+            "UPDATE signing_key SET retired_at = now() + make_interval(secs => $1) \
+             WHERE retired_at IS NULL",
+        )
+        .bind(publish_ahead.as_secs_f64())
+        .execute(&mut *tx)
+        .await
+        .context("retiring the current key")?;
+        let key = insert_new_key(&mut tx, publish_ahead).await?;
         tx.commit().await.context("committing the rotation")?;
         Ok(key)
     }
