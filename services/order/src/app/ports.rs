@@ -73,6 +73,14 @@ pub struct Change {
 }
 
 /// Orders, their lines, their timeline, and the saga's bookkeeping.
+/// The sagas in flight, as the recovery worker reports them (`orders_saga_backlog`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InFlight {
+    pub count: i64,
+    /// Seconds since the oldest in-flight order was placed; 0 when there is none.
+    pub oldest_age_seconds: f64,
+}
+
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait OrderStore: Send + Sync {
@@ -88,6 +96,8 @@ pub trait OrderStore: Send + Sync {
     async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()>;
     /// Orders in flight that nobody drives: the recovery worker's work list.
     async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
+    /// How many sagas are in flight (PENDING or RESERVED), and how old the oldest is.
+    async fn in_flight(&self) -> anyhow::Result<InFlight>;
     /// The orders `filter` admits, newest first, after the given (created_at, id).
     async fn list(
         &self,

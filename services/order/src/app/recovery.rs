@@ -14,6 +14,12 @@ impl Orders {
     /// One round of the recovery worker: takes over every stalled saga it can and drives it;
     /// returns how many.
     pub async fn recover_stalled(&self) -> anyhow::Result<usize> {
+        // The backlog gauges: what the SagaBacklog alert reads. A saga older than its deadline
+        // and still in flight means recovery is not keeping up.
+        let in_flight = self.store.in_flight().await?;
+        #[allow(clippy::cast_precision_loss)] // A gauge; exact beyond 2^52 orders does not matter.
+        metrics::gauge!("orders_saga_backlog").set(in_flight.count as f64);
+        metrics::gauge!("orders_saga_oldest_in_flight_seconds").set(in_flight.oldest_age_seconds);
         let mut resumed = 0;
         for id in self.store.stalled(BATCH).await? {
             let lease = Lease {

@@ -9,7 +9,11 @@ use std::time::Duration;
 use crate::support::Shop;
 use async_trait::async_trait;
 use shop_events::Money;
-use shop_order::app::ports::{ChargeOutcome, InventoryPort, PaymentPort, Reserved, StepError};
+use shop_messaging::OutboxWriter;
+use shop_order::adapters::postgres::PgOrderStore;
+use shop_order::app::ports::{
+    ChargeOutcome, InFlight, InventoryPort, OrderStore as _, PaymentPort, Reserved, StepError,
+};
 use shop_order::domain::{OrderRequest, RequestedLine};
 use shop_order::startup::Peers;
 use tokio::sync::Notify;
@@ -130,6 +134,11 @@ async fn crash_and_recover(
         status == "PENDING" || status == "RESERVED",
         "died mid-saga, found {status}"
     );
+    // What the recovery worker reports as the saga backlog (orders_saga_backlog).
+    let store = PgOrderStore::new(database.1.clone(), OutboxWriter::new("order"));
+    let in_flight = store.in_flight().await.unwrap();
+    assert_eq!(in_flight.count, 1, "the dead process's order is in flight");
+    assert!(in_flight.oldest_age_seconds >= 0.0);
     tokio::time::sleep(down_for).await;
 
     let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
@@ -154,6 +163,14 @@ async fn crash_and_recover(
         },
     )
     .await;
+    assert_eq!(
+        store.in_flight().await.unwrap(),
+        InFlight {
+            count: 0,
+            oldest_age_seconds: 0.0
+        },
+        "nothing is left in flight"
+    );
     (order_id, database.1)
 }
 

@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::app::ports::{
-    Appended, Change, Created, Lease, NewOrder, OrderFilter, OrderStore, OutgoingEvent,
+    Appended, Change, Created, InFlight, Lease, NewOrder, OrderFilter, OrderStore, OutgoingEvent,
 };
 use crate::domain::{
     LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
@@ -395,6 +395,20 @@ impl OrderStore for PgOrderStore {
         .fetch_all(&self.pool)
         .await
         .context("finding stalled orders")
+    }
+
+    async fn in_flight(&self) -> anyhow::Result<InFlight> {
+        let (count, oldest): (i64, Option<f64>) = sqlx::query_as(
+            "SELECT count(*), extract(epoch FROM now() - min(created_at))::float8 \
+             FROM orders WHERE status IN ('PENDING', 'RESERVED')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("measuring the sagas in flight")?;
+        Ok(InFlight {
+            count,
+            oldest_age_seconds: oldest.unwrap_or(0.0),
+        })
     }
 
     async fn list(
