@@ -19,3 +19,6 @@ REVOKE ALL ON DATABASE orders FROM PUBLIC;
 CREATE ROLE payment_svc LOGIN PASSWORD 'payment_svc';
 CREATE DATABASE payments OWNER payment_svc;
 REVOKE ALL ON DATABASE payments FROM PUBLIC;
+
+-- The metrics exporter's login: the statistics views (pg_monitor), no data.
+CREATE ROLE shop_monitor LOGIN PASSWORD 'shop_monitor' IN ROLE pg_monitor;
