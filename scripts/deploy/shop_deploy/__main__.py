@@ -19,7 +19,7 @@ def main() -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--bin-dir", type=Path, required=True, help="where the shop-* binaries are")
-    parser.add_argument("--node-dir", type=Path, default=REPO / "scripts/deploy/istio-check")
+    parser.add_argument("--node-dir", type=Path, default=REPO / "scripts/deploy/node-checks")
     parser.add_argument("--root", type=Path, default=REPO, help="the repository to validate")
     parser.add_argument(
         "--self-test", action="store_true", help="check that known breakages are caught"

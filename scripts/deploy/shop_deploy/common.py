@@ -21,9 +21,11 @@ REPO = Path(__file__).resolve().parents[3]
 KUSTOMIZATIONS = [
     "k8s/overlays/dev",
     "k8s/overlays/prod",
+    "k8s/overlays/prod/canary",
     "k8s/istio",
     "k8s/istio/canary",
     "k8s/istio/fault-injection",
+    "k8s/monitoring",
 ]
 # Variables a service reads besides its SHOP_<SECTION>__<KEY> settings.
 STANDARD_VARS = frozenset({"RUST_LOG", "OTEL_EXPORTER_OTLP_ENDPOINT"})
@@ -121,6 +123,6 @@ class Report:
             self.failures.setdefault(name, []).extend(problems)
         found = self.failures.get(name, [])
         status = "ok" if not found else f"FAILED ({len(found)})"
-        print(f"  {name:<11} {status}", flush=True)
+        print(f"  {name:<12} {status}", flush=True)
         for problem in found:
             print(f"      {problem}", flush=True)

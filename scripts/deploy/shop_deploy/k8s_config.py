@@ -1,6 +1,7 @@
 """Kubernetes and Istio: each shop container's environment (ConfigMaps, Secrets, env) parsed by
 its binary, and its ports, probes, upstreams, Services, subsets, authorization ports and mTLS
-ports agreeing with what the binary listens on."""
+ports agreeing with what the binary listens on; the collector each one sends traces to deployed
+or named in full; production images from a registry."""
 
 from __future__ import annotations
 
@@ -119,6 +120,41 @@ class _Cluster:
         return None
 
 
+def _collector_problems(
+    where: str, path: str, env: dict[str, str], local: set[str], cluster: _Cluster
+) -> Problems:
+    """The collector a container sends traces to exists: a short name must be a Service of the
+    same rendering (an overlay deploys everything it names; an Istio variation is applied on top
+    of an overlay, so any overlay's Service will do), a qualified name is the operator's."""
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if not endpoint:
+        return []
+    host = urlsplit(endpoint).hostname or ""
+    if "." in host:
+        return []
+    known = local if path.startswith("k8s/overlays/") else set(cluster.services)
+    if host in known:
+        return []
+    return [
+        f"{where}: OTEL_EXPORTER_OTLP_ENDPOINT names {host}, which {path} does not deploy;"
+        " point it at your collector"
+    ]
+
+
+def _registry_problems(rendered: Rendered) -> Problems:
+    """Production pulls every shop image from a registry: a bare ferris-shop/<service> image
+    exists only where `docker compose build` made it (a dev cluster)."""
+    return [
+        f"{where_of(path, doc)} container {c['name']}: image {c['image']} has no registry"
+        for path, docs in rendered.items()
+        if path.startswith("k8s/overlays/prod")
+        for doc in docs
+        if (pod := pod_spec(doc)) is not None
+        for c in pod.get("initContainers", []) + pod.get("containers", [])
+        if str(c.get("image", "")).startswith("ferris-shop/")
+    ]
+
+
 def _container_problems(
     where: str, binary: str, container: Doc, settings: Doc
 ) -> tuple[dict[str, int], Problems]:
@@ -172,6 +208,7 @@ def _workloads(
                         f"{where}: shop-{binary} rejects its environment: {parsed.error}"
                     )
                     continue
+                problems += _collector_problems(where, path, env, local_services, cluster)
                 if "SHOP_DATABASE__URL" in env and "postgres" in local_services:
                     problems += check_database_url(
                         where, env["SHOP_DATABASE__URL"], roles, local_services
@@ -342,4 +379,5 @@ def check_k8s_config(rendered: Rendered, root: Path, binaries: Binaries) -> Prob
         + _service_problems(cluster, workloads)
         + _istio_problems(rendered, cluster, workloads)
         + _timeout_problems(rendered, workloads)
+        + _registry_problems(rendered)
     )

@@ -1,7 +1,8 @@
 """The mesh's routes: a timeout on every one, retries explicit (Istio retries by default), none
 on a backend's routes (its callers retry already: the gateway reads within a retry budget, the
 saga its steps; a second layer in the mesh multiplies the attempts), and on other routes (the
-ingress) only on idempotent reads that exist in proto/."""
+ingress) only on idempotent reads that exist in proto/. The edge routes on no header and strips
+the ones only the mesh may send (the canary's)."""
 
 from __future__ import annotations
 
@@ -69,9 +70,48 @@ def route_problems(label: str, route: Doc, methods: set[str], backend: bool = Fa
     return problems
 
 
+# Headers only the mesh may set: the edge removes them from every request it forwards.
+INTERNAL_HEADERS = ("x-canary",)
+
+
+def edge_problems(label: str, route: Doc) -> Problems:
+    """A route of the ingress: routes on no header a client could forge, and strips the
+    internal ones, so only a workload inside the mesh can ask for the canary."""
+    problems: Problems = []
+    for match in route.get("match", []):
+        if match.get("headers"):
+            problems.append(
+                f"{label}: routes on headers {sorted(match['headers'])}, which anyone outside"
+                " can send"
+            )
+    removed = route.get("headers", {}).get("request", {}).get("remove", [])
+    for header in INTERNAL_HEADERS:
+        if header not in removed:
+            problems.append(f"{label}: does not remove {header} from outside requests")
+    return problems
+
+
+def is_public_edge(doc: Doc) -> bool:
+    """A VirtualService for outside clients: bound to an ingress Gateway, not only to the mesh's
+    sidecars, for a public host (not the ingress's own cluster name, which istiod uses)."""
+    gateways = doc["spec"].get("gateways", ["mesh"])
+    hosts = doc["spec"].get("hosts", [])
+    return any(g != "mesh" for g in gateways) and any(
+        not h.endswith(".cluster.local") for h in hosts
+    )
+
+
 def check_routes(rendered: Rendered, root: Path) -> Problems:
     methods = proto_methods(root)
-    return [
+    edge = [
+        problem
+        for path, docs in rendered.items()
+        for doc in docs
+        if doc.get("kind") == "VirtualService" and is_public_edge(doc)
+        for i, route in enumerate(doc["spec"].get("http", []))
+        for problem in edge_problems(f"{where_of(path, doc)} route {route.get('name', i)}", route)
+    ]
+    return edge + [
         problem
         for path, docs in rendered.items()
         for doc in docs

