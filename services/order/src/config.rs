@@ -62,6 +62,9 @@ pub struct SagaSettings {
     /// How long the recovery worker drives one saga per round.
     #[serde(with = "humantime_serde")]
     pub recovery_budget: Duration,
+    /// How many stalled sagas the recovery worker claims and drives at once per round (per
+    /// replica). After an outage the backlog is worked off this many at a time.
+    pub recovery_concurrency: usize,
 }
 
 impl SagaSettings {
@@ -72,6 +75,7 @@ impl SagaSettings {
             lease: self.lease,
             duplicate_wait: self.duplicate_wait,
             recovery_budget: self.recovery_budget,
+            recovery_concurrency: self.recovery_concurrency,
         }
     }
 }
@@ -98,6 +102,7 @@ impl Default for OrderSettings {
                 duplicate_wait: Duration::from_secs(3),
                 recovery_interval: Duration::from_secs(1),
                 recovery_budget: Duration::from_secs(10),
+                recovery_concurrency: 32,
             },
         }
     }
@@ -120,6 +125,12 @@ impl Validate for OrderSettings {
             return Err(ConfigError::new(
                 &["saga", "lease"],
                 "must be longer than request_budget and recovery_budget",
+            ));
+        }
+        if saga.recovery_concurrency == 0 {
+            return Err(ConfigError::new(
+                &["saga", "recovery_concurrency"],
+                "must be at least 1",
             ));
         }
         if saga.deadline <= saga.request_budget {

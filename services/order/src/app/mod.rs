@@ -32,6 +32,8 @@ pub struct SagaPolicy {
     pub duplicate_wait: Duration,
     /// How long the recovery worker drives one order per round.
     pub recovery_budget: Duration,
+    /// How many stalled sagas the recovery worker claims and drives at once per round.
+    pub recovery_concurrency: usize,
 }
 
 /// The order service's application: every use case is a method, in its own file.

@@ -91,11 +91,11 @@ pub trait OrderStore: Send + Sync {
     async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>>;
     /// Stores a transition; false when the order moved on (or the lease was lost) meanwhile.
     async fn apply(&self, change: Change) -> anyhow::Result<bool>;
-    /// Takes the lease of an order in flight whose lease is free or expired.
-    async fn take_lease(&self, id: Uuid, lease: Lease) -> anyhow::Result<bool>;
     async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()>;
-    /// Orders in flight that nobody drives: the recovery worker's work list.
-    async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>>;
+    /// Takes `lease` on up to `limit` orders in flight that nobody drives (free or expired
+    /// lease), oldest first, skipping rows another replica is claiming: the recovery worker's
+    /// work for one round.
+    async fn claim_stalled(&self, limit: i64, lease: Lease) -> anyhow::Result<Vec<Uuid>>;
     /// How many sagas are in flight (PENDING or RESERVED), and how old the oldest is.
     async fn in_flight(&self) -> anyhow::Result<InFlight>;
     /// The orders `filter` admits, newest first, after the given (created_at, id).

@@ -462,6 +462,7 @@ mod tests {
                     lease: Duration::from_secs(30),
                     duplicate_wait: Duration::from_secs(1),
                     recovery_budget: budget,
+                    recovery_concurrency: 1,
                 },
             );
             let order = orders

@@ -255,3 +255,136 @@ async fn a_saga_recovered_after_its_deadline_is_compensated_and_the_money_return
     );
     shop.stop().await;
 }
+
+/// A processor that answers every charge, slowly.
+struct SlowCharges<P: ?Sized> {
+    inner: Arc<P>,
+    delay: Duration,
+}
+
+#[async_trait]
+impl<P: PaymentPort + ?Sized> PaymentPort for SlowCharges<P> {
+    async fn charge(
+        &self,
+        order_id: Uuid,
+        user_id: Uuid,
+        amount: &Money,
+        card: &str,
+    ) -> Result<ChargeOutcome, StepError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.charge(order_id, user_id, amount, card).await
+    }
+
+    async fn refund(&self, order_id: Uuid, reason: &str) -> Result<(), StepError> {
+        self.inner.refund(order_id, reason).await
+    }
+}
+
+/// After an outage, a backlog of stalled sagas whose charges each take a while: one at a time
+/// they would outlive their deadline (12 x 1.5 s against 10 s) and be compensated; claimed as a
+/// batch and driven together, every one is confirmed, and each is charged once.
+#[tokio::test]
+async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() {
+    const ORDERS: u64 = 12;
+    let mut shop = Shop::start().await;
+    let product = shop.product(ORDERS.try_into().unwrap(), 1000).await;
+    let database = shop.shop.new_database().await;
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    let hang = Arc::new(Notify::new());
+    let doomed = shop
+        .shop
+        .order_on(
+            &shop.user,
+            database.clone(),
+            move |real: Peers| Peers {
+                inventory: Arc::new(DiesAfter {
+                    inner: real.inventory,
+                    acted: hang,
+                }),
+                payment: real.payment,
+            },
+            |s| {
+                s.upstream.inventory = inventory;
+                s.upstream.payment = payment;
+                s.saga.deadline = Duration::from_secs(10);
+                s.saga.lease = Duration::from_secs(1);
+                s.saga.request_budget = Duration::from_millis(900);
+                s.saga.recovery_interval = Duration::from_secs(3600);
+            },
+        )
+        .await;
+    let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
+    let placing: Vec<_> = (0..ORDERS)
+        .map(|_| {
+            let request = OrderRequest::parse(
+                &Uuid::now_v7().to_string(),
+                &[(product.clone(), 1)],
+                "tok_visa",
+            )
+            .unwrap();
+            let (orders, caller) = (doomed.handle.clone(), caller.clone());
+            tokio::spawn(async move { orders.place_order(&caller, request).await })
+        })
+        .collect();
+    shop.eventually(Duration::from_secs(15), "every order reserved", || async {
+        shop.stock(&product).await.1 == i64::try_from(ORDERS).unwrap()
+    })
+    .await;
+    for task in &placing {
+        task.abort();
+    }
+    shop.shop.stop_service(doomed.addr).await;
+
+    let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
+    let restarted = shop
+        .shop
+        .order_on(
+            user,
+            database.clone(),
+            |real: Peers| Peers {
+                inventory: real.inventory,
+                payment: Arc::new(SlowCharges {
+                    inner: real.payment,
+                    delay: Duration::from_millis(1500),
+                }),
+            },
+            |s| {
+                s.upstream.inventory = inventory;
+                s.upstream.payment = payment;
+                s.saga.deadline = Duration::from_secs(10);
+                s.saga.step_timeout = Duration::from_secs(4);
+                s.saga.recovery_interval = Duration::from_millis(100);
+            },
+        )
+        .await;
+    shop.eventually(
+        Duration::from_secs(30),
+        "the recovery worker ends every saga",
+        || async {
+            let open: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM orders WHERE status NOT IN ('CONFIRMED', 'REJECTED')",
+            )
+            .fetch_one(&restarted.pool)
+            .await
+            .unwrap();
+            open == 0
+        },
+    )
+    .await;
+    let outcomes: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT status, reason FROM orders ORDER BY created_at")
+            .fetch_all(&restarted.pool)
+            .await
+            .unwrap();
+    assert_eq!(outcomes.len() as u64, ORDERS);
+    assert!(
+        outcomes.iter().all(|(status, _)| status == "CONFIRMED"),
+        "every saga confirmed before its deadline: {outcomes:?}"
+    );
+    assert_eq!(
+        shop.processor().total_captures(),
+        ORDERS,
+        "each charged once"
+    );
+    shop.stop().await;
+}

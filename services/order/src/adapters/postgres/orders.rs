@@ -361,20 +361,6 @@ impl OrderStore for PgOrderStore {
         Ok(true)
     }
 
-    async fn take_lease(&self, id: Uuid, lease: Lease) -> anyhow::Result<bool> {
-        let taken = sqlx::query(
-            "UPDATE orders SET lease_token = $2, lease_until = $3 \
-             WHERE id = $1 AND status IN ('PENDING', 'RESERVED') AND (lease_until IS NULL OR lease_until < now())",
-        )
-        .bind(id)
-        .bind(lease.token.as_uuid())
-        .bind(lease.until)
-        .execute(&self.pool)
-        .await
-        .context("taking the lease")?;
-        Ok(taken.rows_affected() == 1)
-    }
-
     async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()> {
         sqlx::query("UPDATE orders SET lease_token = NULL, lease_until = NULL WHERE id = $1 AND lease_token = $2")
             .bind(id)
@@ -385,16 +371,21 @@ impl OrderStore for PgOrderStore {
         Ok(())
     }
 
-    async fn stalled(&self, limit: i64) -> anyhow::Result<Vec<Uuid>> {
+    async fn claim_stalled(&self, limit: i64, lease: Lease) -> anyhow::Result<Vec<Uuid>> {
         sqlx::query_scalar(
-            "SELECT id FROM orders WHERE status IN ('PENDING', 'RESERVED') \
-               AND (lease_until IS NULL OR lease_until < now()) \
-             ORDER BY created_at LIMIT $1",
+            "UPDATE orders SET lease_token = $2, lease_until = $3 \
+             WHERE id IN ( \
+                 SELECT id FROM orders WHERE status IN ('PENDING', 'RESERVED') \
+                   AND (lease_until IS NULL OR lease_until < now()) \
+                 ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
         )
         .bind(limit)
+        .bind(lease.token.as_uuid())
+        .bind(lease.until)
         .fetch_all(&self.pool)
         .await
-        .context("finding stalled orders")
+        .context("claiming stalled orders")
     }
 
     async fn in_flight(&self) -> anyhow::Result<InFlight> {
