@@ -68,6 +68,10 @@ pub struct LoginSettings {
     pub base_delay: Duration,
     #[serde(with = "humantime_serde")]
     pub max_delay: Duration,
+    /// Password hashes (sign-up, sign-in, password checks) computed at once. Each argon2id
+    /// hash holds 19 MiB for its duration, so this bounds that memory (and the CPU a burst
+    /// of sign-ins can take); more wait their turn. The number of cores is plenty.
+    pub max_concurrent_hashes: usize,
 }
 
 impl LoginSettings {
@@ -98,6 +102,7 @@ impl Default for UserSettings {
                 free_failures: 5,
                 base_delay: Duration::from_secs(1),
                 max_delay: Duration::from_secs(15 * 60),
+                max_concurrent_hashes: 2,
             },
             service_clients: BTreeMap::new(),
             revocations: RevocationSettings {
@@ -109,6 +114,12 @@ impl Default for UserSettings {
 
 impl Validate for UserSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        if self.login.max_concurrent_hashes == 0 {
+            return Err(ConfigError::new(
+                &["login", "max_concurrent_hashes"],
+                "must be at least 1",
+            ));
+        }
         if self.tokens.access_ttl < Duration::from_secs(60)
             || self.tokens.access_ttl > Duration::from_secs(3600)
         {
