@@ -66,6 +66,22 @@ enum DieAfter {
     Charge,
 }
 
+/// The settings of an order service on `shop`'s inventory and payment with saga `deadline`,
+/// then `saga` applied to the rest of the saga settings.
+fn on_peers<F: FnOnce(&mut shop_order::config::SagaSettings)>(
+    shop: &Shop,
+    deadline: Duration,
+    saga: F,
+) -> impl FnOnce(&mut shop_order::Settings) + use<F> {
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    move |s| {
+        s.upstream.inventory = inventory;
+        s.upstream.payment = payment;
+        s.saga.deadline = deadline;
+        saga(&mut s.saga);
+    }
+}
+
 /// Places an order through an order service whose driver dies after `point`, stops that
 /// service, starts a fresh one on the same database, and returns the order id and that
 /// database once the recovery worker has brought the order to an end.
@@ -95,18 +111,15 @@ async fn crash_and_recover(
         },
     };
     let database = shop.shop.new_database().await;
-    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    let settings = on_peers(shop, deadline, |saga| {
+        saga.lease = Duration::from_secs(1);
+        saga.request_budget = Duration::from_secs(30);
+        // The doomed process must not recover its own order before it dies.
+        saga.recovery_interval = Duration::from_secs(3600);
+    });
     let doomed = shop
         .shop
-        .order_on(&shop.user, database.clone(), decorate, |s| {
-            s.upstream.inventory = inventory;
-            s.upstream.payment = payment;
-            s.saga.deadline = deadline;
-            s.saga.lease = Duration::from_secs(1);
-            s.saga.request_budget = Duration::from_secs(30);
-            // The doomed process must not recover its own order before it dies.
-            s.saga.recovery_interval = Duration::from_secs(3600);
-        })
+        .order_on(&shop.user, database.clone(), decorate, settings)
         .await;
 
     let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
@@ -141,15 +154,17 @@ async fn crash_and_recover(
     assert!(in_flight.oldest_age_seconds >= 0.0);
     tokio::time::sleep(down_for).await;
 
-    let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
+    let settings = on_peers(shop, deadline, |saga| {
+        saga.recovery_interval = Duration::from_millis(100);
+    });
     let restarted = shop
         .shop
-        .order_on(user, database.clone(), std::convert::identity, |s| {
-            s.upstream.inventory = inventory;
-            s.upstream.payment = payment;
-            s.saga.deadline = deadline;
-            s.saga.recovery_interval = Duration::from_millis(100);
-        })
+        .order_on(
+            &shop.user,
+            database.clone(),
+            std::convert::identity,
+            settings,
+        )
         .await;
     shop.eventually(
         Duration::from_secs(30),
@@ -281,7 +296,7 @@ impl<P: PaymentPort + ?Sized> PaymentPort for SlowCharges<P> {
 }
 
 /// After an outage, a backlog of stalled sagas whose charges each take a while: one at a time
-/// they would outlive their deadline (12 x 1.5 s against 10 s) and be compensated; claimed as a
+/// they would outlive their deadline (12 x 3 s against 20 s) and be compensated; claimed as a
 /// batch and driven together, every one is confirmed, and each is charged once.
 #[tokio::test]
 async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() {
@@ -289,8 +304,12 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
     let mut shop = Shop::start().await;
     let product = shop.product(ORDERS.try_into().unwrap(), 1000).await;
     let database = shop.shop.new_database().await;
-    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
     let hang = Arc::new(Notify::new());
+    let settings = on_peers(&shop, Duration::from_secs(20), |saga| {
+        saga.lease = Duration::from_secs(1);
+        saga.request_budget = Duration::from_millis(900);
+        saga.recovery_interval = Duration::from_secs(3600);
+    });
     let doomed = shop
         .shop
         .order_on(
@@ -303,14 +322,7 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
                 }),
                 payment: real.payment,
             },
-            |s| {
-                s.upstream.inventory = inventory;
-                s.upstream.payment = payment;
-                s.saga.deadline = Duration::from_secs(10);
-                s.saga.lease = Duration::from_secs(1);
-                s.saga.request_budget = Duration::from_millis(900);
-                s.saga.recovery_interval = Duration::from_secs(3600);
-            },
+            settings,
         )
         .await;
     let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
@@ -335,30 +347,27 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
     }
     shop.shop.stop_service(doomed.addr).await;
 
-    let (user, inventory, payment) = (&shop.user, shop.inventory.uri(), shop.payment.uri());
+    let settings = on_peers(&shop, Duration::from_secs(20), |saga| {
+        saga.step_timeout = Duration::from_secs(5);
+        saga.recovery_interval = Duration::from_millis(100);
+    });
     let restarted = shop
         .shop
         .order_on(
-            user,
+            &shop.user,
             database.clone(),
             |real: Peers| Peers {
                 inventory: real.inventory,
                 payment: Arc::new(SlowCharges {
                     inner: real.payment,
-                    delay: Duration::from_millis(1500),
+                    delay: Duration::from_secs(3),
                 }),
             },
-            |s| {
-                s.upstream.inventory = inventory;
-                s.upstream.payment = payment;
-                s.saga.deadline = Duration::from_secs(10);
-                s.saga.step_timeout = Duration::from_secs(4);
-                s.saga.recovery_interval = Duration::from_millis(100);
-            },
+            settings,
         )
         .await;
     shop.eventually(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         "the recovery worker ends every saga",
         || async {
             let open: i64 = sqlx::query_scalar(

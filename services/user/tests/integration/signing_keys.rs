@@ -53,16 +53,7 @@ async fn after_a_rotation_the_jwks_lists_both_keys_and_old_tokens_still_work() {
     let after = app.login("hank@example.com", PASSWORD).await.unwrap();
     assert_eq!(kid_of(&after.access_token), old_keys[0].kid);
     for token in [&before.access_token, &after.access_token] {
-        app.client()
-            .await
-            .get_user(authed(
-                pb::GetUserRequest {
-                    user_id: user.id.clone(),
-                },
-                token,
-            ))
-            .await
-            .unwrap();
+        assert_accepted(&app, &user.id, token).await;
     }
     app.stop().await;
 }
@@ -87,18 +78,23 @@ async fn a_rotated_key_signs_once_its_publish_ahead_time_has_passed() {
     let published: Vec<String> = jwks(&app).await.into_iter().map(|k| k.kid).collect();
     assert!(published.contains(&old_kid));
     for token in [&before.access_token, &late.access_token] {
-        app.client()
-            .await
-            .get_user(authed(
-                pb::GetUserRequest {
-                    user_id: user.id.clone(),
-                },
-                token,
-            ))
-            .await
-            .unwrap();
+        assert_accepted(&app, &user.id, token).await;
     }
     app.stop().await;
+}
+
+/// The service accepts `token` for a call that needs one.
+async fn assert_accepted(app: &TestApp, user_id: &str, token: &str) {
+    app.client()
+        .await
+        .get_user(authed(
+            pb::GetUserRequest {
+                user_id: user_id.to_owned(),
+            },
+            token,
+        ))
+        .await
+        .unwrap();
 }
 
 /// The `kid` in a token's header.
