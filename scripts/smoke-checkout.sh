@@ -21,11 +21,18 @@ def call(method, path, body=None, token=None, headers=None):
         request.add_header("authorization", f"Bearer {token}")
     for name, value in (headers or {}).items():
         request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=15) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as err:
-        sys.exit(f"smoke: {method} {path} answered {err.code}: {err.read().decode()[:300]}")
+    # Sign-in is rate limited per client address (20 a minute): a shop that other tests have
+    # just used may answer 429 for a few seconds, and a client backs off and tries again.
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=15) as answer:
+                return answer.status, json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as err:
+            if err.code == 429 and time.monotonic() < deadline:
+                time.sleep(5)
+                continue
+            sys.exit(f"smoke: {method} {path} answered {err.code}: {err.read().decode()[:300]}")
 
 def wait_for_catalog(within):
     """The shop may still be starting (compose): wait for a product in stock."""
