@@ -22,7 +22,8 @@ def call(method, path, body=None, token=None, headers=None):
     for name, value in (headers or {}).items():
         request.add_header(name, value)
     # Sign-in is rate limited per client address (20 a minute): a shop that other tests have
-    # just used may answer 429 for a few seconds, and a client backs off and tries again.
+    # just used may answer 429 for a few seconds; a client waits as Retry-After says and
+    # tries again.
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -30,7 +31,8 @@ def call(method, path, body=None, token=None, headers=None):
                 return answer.status, json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as err:
             if err.code == 429 and time.monotonic() < deadline:
-                time.sleep(5)
+                wait = err.headers.get("retry-after", "5")
+                time.sleep(min(float(wait) if wait.isdigit() else 5.0, 30.0))
                 continue
             sys.exit(f"smoke: {method} {path} answered {err.code}: {err.read().decode()[:300]}")
 
