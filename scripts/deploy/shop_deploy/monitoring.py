@@ -84,7 +84,7 @@ def relabel(rules: list[Doc], labels: dict[str, str]) -> dict[str, str] | None:
     return labels
 
 
-def discovered(pod: Doc, labels: dict[str, str], annotations: dict[str, str]) -> dict[str, str]:
+def discovered(labels: dict[str, str], annotations: dict[str, str]) -> dict[str, str]:
     """The meta labels Kubernetes discovery gives a pod (one target, its first port)."""
     meta = {
         "__address__": "10.0.0.1",
@@ -119,7 +119,7 @@ def discovery_problems(root: Path, rendered: Rendered) -> Problems:
         template: Doc = doc["spec"]["template"]["metadata"]
         labels: dict[str, str] = template.get("labels", {})
         name = labels.get("app.kubernetes.io/name", "")
-        target = relabel(rules, discovered(pod, labels, template.get("annotations") or {}))
+        target = relabel(rules, discovered(labels, template.get("annotations") or {}))
         where = f"{where_of(DEV, doc)}"
         if name in admin:
             want = {"job": "ferris-shop", "app": name, "__address__": f"10.0.0.1:{admin[name]}"}

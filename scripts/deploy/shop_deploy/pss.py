@@ -7,6 +7,7 @@ needs the proxy running first, which only native sidecars give."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def install_settings(root: Path) -> tuple[bool, bool, Problems]:
 
 def injected(pod: Doc, cni: bool, native: bool) -> Doc:
     """The pod spec after Istio's injection with these install settings."""
-    pod = yaml.safe_load(yaml.safe_dump(pod))  # a deep copy
+    pod = copy.deepcopy(pod)
     init = {
         "name": "istio-validation" if cni else "istio-init",
         "image": "docker.io/istio/proxyv2",
