@@ -18,9 +18,9 @@ use crate::adapters::amqp::RefundsToTimeline;
 use crate::adapters::grpc::{ACCESS, GrpcOrderService};
 use crate::adapters::inventory_client::InventoryClient;
 use crate::adapters::payment_client::PaymentClient;
-use crate::adapters::postgres::PgOrderStore;
-use crate::app::Orders;
-use crate::app::ports::{InventoryPort, PaymentPort};
+use crate::adapters::postgres::{PgCartStore, PgOrderStore};
+use crate::app::ports::{CatalogPort, InventoryPort, PaymentPort};
+use crate::app::{Carts, Orders};
 use crate::config::Settings;
 
 /// The service's schema, from `migrations/`.
@@ -31,16 +31,20 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 pub struct Peers {
     pub inventory: Arc<dyn InventoryPort>,
     pub payment: Arc<dyn PaymentPort>,
+    /// The catalog the cart is priced with (the inventory service).
+    pub catalog: Arc<dyn CatalogPort>,
 }
 
 impl Peers {
     /// The real gRPC clients, at the addresses in the settings, calling as `identity`.
     pub fn from_settings(settings: &Settings, identity: &ServiceIdentity) -> anyhow::Result<Self> {
+        let inventory = Arc::new(InventoryClient::new(
+            identity.attach(channel(&settings.upstream.inventory)?),
+            settings.saga.step_timeout,
+        ));
         Ok(Self {
-            inventory: Arc::new(InventoryClient::new(
-                identity.attach(channel(&settings.upstream.inventory)?),
-                settings.saga.step_timeout,
-            )),
+            catalog: inventory.clone(),
+            inventory,
             payment: Arc::new(PaymentClient::new(
                 identity.attach(channel(&settings.upstream.payment)?),
                 settings.saga.step_timeout,
@@ -69,10 +73,11 @@ impl ShopOrder {
             peers.payment,
             settings.saga.policy(),
         );
+        let carts = Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog);
         let mut host = backend
             .host(
                 backend.verifier(user),
-                OrderServiceServer::new(GrpcOrderService::new(orders.clone())),
+                OrderServiceServer::new(GrpcOrderService::new(orders.clone(), carts)),
             )
             .await?;
         renewal.install(&mut host);

@@ -309,4 +309,66 @@ impl Backends {
         )
         .await
     }
+
+    // The order service's carts: each call is the caller's own cart.
+
+    pub async fn get_cart(&self, token: &str) -> Result<order::GetCartResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.read);
+        unary(
+            upstream,
+            Call::Read,
+            deadline,
+            Some(token),
+            order::GetCartRequest {},
+            |mut c, r| async move { c.get_cart(r).await },
+        )
+        .await
+    }
+
+    pub async fn set_cart_item(
+        &self,
+        token: &str,
+        message: order::SetCartItemRequest,
+    ) -> Result<order::SetCartItemResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.write);
+        unary(
+            upstream,
+            Call::Write,
+            deadline,
+            Some(token),
+            message,
+            |mut c, r| async move { c.set_cart_item(r).await },
+        )
+        .await
+    }
+
+    pub async fn clear_cart(&self, token: &str) -> Result<order::ClearCartResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.write);
+        unary(
+            upstream,
+            Call::Write,
+            deadline,
+            Some(token),
+            order::ClearCartRequest {},
+            |mut c, r| async move { c.clear_cart(r).await },
+        )
+        .await
+    }
+
+    pub async fn merge_cart(
+        &self,
+        token: &str,
+        message: order::MergeCartRequest,
+    ) -> Result<order::MergeCartResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.write);
+        unary(
+            upstream,
+            Call::Write,
+            deadline,
+            Some(token),
+            message,
+            |mut c, r| async move { c.merge_cart(r).await },
+        )
+        .await
+    }
 }

@@ -5,7 +5,7 @@ use shop_proto::inventory::v1 as inventory;
 use shop_proto::order::v1 as order;
 use shop_proto::user::v1 as user;
 
-use super::dto::{Money, Order, OrderItem, Price, Product, TimelineEntry, User};
+use super::dto::{Cart, CartLine, Money, Order, OrderItem, Price, Product, TimelineEntry, User};
 
 pub fn money(m: &PbMoney) -> Money {
     Money {
@@ -81,5 +81,33 @@ pub fn order(o: &order::Order) -> Order {
                 detail: e.detail.clone(),
             })
             .collect(),
+    }
+}
+
+pub fn cart(c: &order::Cart) -> Cart {
+    let zero = |m: Option<&PbMoney>| {
+        m.map(money).unwrap_or_else(|| Money {
+            amount_minor: 0,
+            currency: String::new(),
+        })
+    };
+    Cart {
+        items: c
+            .lines
+            .iter()
+            .map(|l| CartLine {
+                product_id: l.product_id.clone(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: zero(l.unit_price.as_ref()),
+                line_total: zero(l.line_total.as_ref()),
+                available: l.available,
+                active: l.active,
+                price_changed: l.price_changed,
+                seen_price: zero(l.seen_price.as_ref()),
+            })
+            .collect(),
+        subtotal: c.subtotal.as_ref().map(money),
+        item_count: c.lines.iter().map(|l| l.quantity).sum(),
     }
 }

@@ -279,6 +279,67 @@ pub struct CancelRequest {
     pub reason: String,
 }
 
+/// How many units of a product the cart should hold.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartItemRequest {
+    /// 0 to 99; 0 removes the line.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 99)]
+    pub quantity: i64,
+}
+
+/// One line of a guest's cart (kept in the browser before signing in).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuestCartItem {
+    #[schema(format = Uuid)]
+    pub product_id: String,
+    /// 1 to 99.
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 99)]
+    pub quantity: i64,
+}
+
+/// A guest's cart, to be added to the signed-in customer's.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeCartRequest {
+    /// At most 50 lines, each naming a different product.
+    #[schema(max_items = 50)]
+    pub items: Vec<GuestCartItem>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CartLine {
+    pub product_id: String,
+    /// Empty when the product is gone from the catalog.
+    pub name: String,
+    pub quantity: i64,
+    /// The catalog's price now.
+    pub unit_price: Money,
+    pub line_total: Money,
+    /// Units in stock now; the cart does not hold stock.
+    pub available: i64,
+    /// False when the product is no longer sold: not in the subtotal, cannot be checked out.
+    pub active: bool,
+    /// The price moved since this line was added or its quantity last set.
+    pub price_changed: bool,
+    /// The unit price when the line was added or its quantity last set.
+    pub seen_price: Money,
+}
+
+/// The signed-in customer's cart, at today's prices.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Cart {
+    /// In the order the products were first added.
+    pub items: Vec<CartLine>,
+    /// The sum of the active lines; absent for an empty cart.
+    pub subtotal: Option<Money>,
+    /// Total units across the lines.
+    pub item_count: i64,
+}
+
 /// A page of a list and where the next one starts.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Page<T> {

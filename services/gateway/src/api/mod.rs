@@ -3,6 +3,7 @@
 //! middleware every request goes through.
 
 pub mod auth;
+pub mod cart;
 mod convert;
 pub mod dashboard;
 pub mod dto;
@@ -47,6 +48,7 @@ use crate::config::Settings;
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "products", description = "The catalog"),
+        (name = "cart", description = "The signed-in customer's cart"),
         (name = "orders", description = "Checkout and order history"),
         (name = "dashboard", description = "The storefront's home page in one call"),
         (name = "site", description = "Storefront, docs and this document"),
@@ -86,6 +88,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::place, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
+        .routes(routes!(cart::get, cart::clear))
+        .routes(routes!(cart::set_item))
+        .routes(routes!(cart::merge))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(site::storefront))
         .routes(routes!(site::docs))

@@ -436,6 +436,83 @@ async fn order_history_reads_and_cancellation() {
 }
 
 #[tokio::test]
+async fn the_cart_is_the_customers_own_and_bad_lines_are_422_naming_the_field() {
+    let gw = Gateway::start().await;
+    let (_, token) = gw.stubs.token(false);
+    assert_eq!(
+        gw.get("/api/v1/cart", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let empty = gw.get("/api/v1/cart", Some(&token)).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(
+        empty.body,
+        json!({ "items": [], "subtotal": null, "item_count": 0 })
+    );
+
+    let product = uuid::Uuid::now_v7().to_string();
+    let put = |uri: String, body| {
+        let gw = &gw;
+        let token = token.clone();
+        async move {
+            gw.send(Method::PUT, &uri, Some(&token), Some(body), &[])
+                .await
+        }
+    };
+    let set = put(
+        format!("/api/v1/cart/items/{product}"),
+        json!({ "quantity": 2 }),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.body["items"][0]["product_id"], product.as_str());
+    assert_eq!(set.body["items"][0]["line_total"]["amount_minor"], 2598);
+    assert_eq!(set.body["items"][0]["price_changed"], false);
+    assert_eq!(set.body["subtotal"]["amount_minor"], 2598);
+    assert_eq!(set.body["item_count"], 2);
+
+    // The order service's refusal (here the stub's, in its words) is a 422 naming the field.
+    let refused = put(
+        "/api/v1/cart/items/nope".to_owned(),
+        json!({ "quantity": 1 }),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "product_id");
+    let fractional = put(
+        format!("/api/v1/cart/items/{product}"),
+        json!({ "quantity": 1.5 }),
+    )
+    .await;
+    assert_eq!(fractional.status, StatusCode::BAD_REQUEST);
+    let unknown_field = put(format!("/api/v1/cart/items/{product}"), json!({ "qty": 1 })).await;
+    assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
+
+    let merged = gw
+        .post(
+            "/api/v1/cart/merge",
+            Some(&token),
+            json!({ "items": [{ "product_id": uuid::Uuid::now_v7().to_string(), "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK);
+    assert_eq!(merged.body["item_count"], 3);
+
+    let cleared = gw
+        .send(Method::DELETE, "/api/v1/cart", Some(&token), None, &[])
+        .await;
+    assert_eq!(
+        (cleared.status, cleared.body["item_count"].as_i64()),
+        (StatusCode::OK, Some(0))
+    );
+}
+
+#[tokio::test]
 async fn the_dashboard_degrades_part_by_part() {
     let gw = Gateway::start().await;
     let (_, token) = gw.stubs.token(false);

@@ -22,6 +22,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/orders/{id}/cancel"),
     ("get", "/api/v1/dashboard"),
     ("get", "/.well-known/jwks.json"),
+    ("get", "/api/v1/cart"),
+    ("delete", "/api/v1/cart"),
+    ("put", "/api/v1/cart/items/{product_id}"),
+    ("post", "/api/v1/cart/merge"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
     ("get", "/"),
@@ -64,7 +68,10 @@ async fn the_served_document_is_openapi_3_1_and_lists_every_route() {
 async fn every_documented_route_is_served() {
     let gw = Gateway::start().await;
     for (method, path) in ROUTES {
-        let uri = path.replace("{id}", "x").replace("{path}", "app.js");
+        let uri = path
+            .replace("{id}", "x")
+            .replace("{product_id}", "x")
+            .replace("{path}", "app.js");
         let reply = gw
             .send(
                 method.to_uppercase().parse().unwrap(),

@@ -11,11 +11,11 @@ use shop_proto::order::v1 as pb;
 use shop_proto::order::v1::order_service_server::OrderService;
 use tonic::{Code, Request, Response, Status};
 
-use crate::app::{ListQuery, OrderError, OrderView, Orders};
-use crate::domain::{Order, OrderRequest, OrderStatus, TimelineEntry};
+use crate::app::{Carts, ListQuery, OrderError, OrderView, Orders};
+use crate::domain::{Cart, CartItem, Order, OrderRequest, OrderStatus, TimelineEntry};
 
 /// Who may call each RPC: people, for their own orders (admins for anyone's; the use cases
-/// check ownership).
+/// check ownership) and their own cart.
 pub static ACCESS: AccessTable = AccessTable::new(
     "shop.order.v1.OrderService",
     &[
@@ -23,6 +23,10 @@ pub static ACCESS: AccessTable = AccessTable::new(
         Rule::new("GetOrder", &[Allow::Customers]),
         Rule::new("ListOrders", &[Allow::Customers]),
         Rule::new("CancelOrder", &[Allow::Customers]),
+        Rule::new("GetCart", &[Allow::Customers]),
+        Rule::new("SetCartItem", &[Allow::Customers]),
+        Rule::new("ClearCart", &[Allow::Customers]),
+        Rule::new("MergeCart", &[Allow::Customers]),
     ],
 );
 
@@ -30,11 +34,12 @@ pub static ACCESS: AccessTable = AccessTable::new(
 #[derive(Debug, Clone)]
 pub struct GrpcOrderService {
     orders: Orders,
+    carts: Carts,
 }
 
 impl GrpcOrderService {
-    pub fn new(orders: Orders) -> Self {
-        Self { orders }
+    pub fn new(orders: Orders, carts: Carts) -> Self {
+        Self { orders, carts }
     }
 }
 
@@ -64,6 +69,7 @@ impl From<OrderError> for Status {
             OrderError::Forbidden => {
                 Status::permission_denied("only admins may list another customer's orders")
             }
+            OrderError::Unavailable(message) => Status::unavailable(message),
             OrderError::Unexpected(err) => grpc_status::internal(&err),
         }
     }
@@ -127,6 +133,27 @@ fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
         created_at: Some(timestamp(o.created_at())),
         updated_at: Some(timestamp(o.updated_at())),
         timeline: timeline.iter().map(entry).collect(),
+    }
+}
+
+fn cart(c: &Cart) -> pb::Cart {
+    pb::Cart {
+        lines: c
+            .lines
+            .iter()
+            .map(|l| pb::CartLine {
+                product_id: l.product_id.to_string(),
+                name: l.name.clone(),
+                quantity: l.quantity,
+                unit_price: Some(PbMoney::from(&l.unit_price)),
+                line_total: Some(PbMoney::from(&l.line_total)),
+                available: l.available,
+                active: l.active,
+                price_changed: l.price_changed,
+                seen_price: Some(PbMoney::from(&l.seen_price)),
+            })
+            .collect(),
+        subtotal: c.subtotal.as_ref().map(PbMoney::from),
     }
 }
 
@@ -220,6 +247,61 @@ impl OrderService for GrpcOrderService {
             .await?;
         Ok(Response::new(pb::CancelOrderResponse {
             order: Some(view(&cancelled)),
+        }))
+    }
+
+    async fn get_cart(
+        &self,
+        request: Request<pb::GetCartRequest>,
+    ) -> Result<Response<pb::GetCartResponse>, Status> {
+        let caller = caller(&request)?;
+        let found = self.carts.get(caller.user_id()).await?;
+        Ok(Response::new(pb::GetCartResponse {
+            cart: Some(cart(&found)),
+        }))
+    }
+
+    async fn set_cart_item(
+        &self,
+        request: Request<pb::SetCartItemRequest>,
+    ) -> Result<Response<pb::SetCartItemResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let item = CartItem::parse(&r.product_id, r.quantity)
+            .map_err(|violations| grpc_status::invalid_argument(&violations))?;
+        let updated = self.carts.set_item(caller.user_id(), item).await?;
+        Ok(Response::new(pb::SetCartItemResponse {
+            cart: Some(cart(&updated)),
+        }))
+    }
+
+    async fn clear_cart(
+        &self,
+        request: Request<pb::ClearCartRequest>,
+    ) -> Result<Response<pb::ClearCartResponse>, Status> {
+        let caller = caller(&request)?;
+        let cleared = self.carts.clear(caller.user_id()).await?;
+        Ok(Response::new(pb::ClearCartResponse {
+            cart: Some(cart(&cleared)),
+        }))
+    }
+
+    async fn merge_cart(
+        &self,
+        request: Request<pb::MergeCartRequest>,
+    ) -> Result<Response<pb::MergeCartResponse>, Status> {
+        let caller = caller(&request)?;
+        let lines: Vec<(String, i64)> = request
+            .into_inner()
+            .lines
+            .into_iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect();
+        let guest = CartItem::parse_guest_cart(&lines)
+            .map_err(|violations| grpc_status::invalid_argument(&violations))?;
+        let merged = self.carts.merge(caller.user_id(), guest).await?;
+        Ok(Response::new(pb::MergeCartResponse {
+            cart: Some(cart(&merged)),
         }))
     }
 }

@@ -12,8 +12,8 @@ use shop_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::app::ports::{InventoryPort, Reserved, StepError};
-use crate::domain::{PricedLine, RejectReason, RequestedLine};
+use crate::app::ports::{CatalogPort, InventoryPort, Reserved, StepError};
+use crate::domain::{CatalogProduct, PricedLine, RejectReason, RequestedLine};
 
 #[derive(Debug, Clone)]
 pub struct InventoryClient {
@@ -144,5 +144,38 @@ impl InventoryPort for InventoryClient {
             .await
             .map_err(|status| step_error(&status))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl CatalogPort for InventoryClient {
+    async fn products(&self, ids: &[Uuid]) -> Result<Vec<CatalogProduct>, StepError> {
+        let request = self.request(pb::BatchGetProductsRequest {
+            product_ids: ids.iter().map(Uuid::to_string).collect(),
+        });
+        let products = self
+            .client
+            .clone()
+            .batch_get_products(request)
+            .await
+            .map_err(|status| {
+                StepError::Transient(format!("{:?}: {}", status.code(), status.message()))
+            })?
+            .into_inner()
+            .products;
+        products
+            .iter()
+            .map(|p| {
+                Ok(CatalogProduct {
+                    id: Uuid::parse_str(&p.id).map_err(|_| {
+                        StepError::Transient("inventory sent a bad product id".to_owned())
+                    })?,
+                    name: p.name.clone(),
+                    unit_price: money(p.price.as_ref())?,
+                    available: p.available,
+                    active: p.active,
+                })
+            })
+            .collect()
     }
 }

@@ -17,6 +17,9 @@ pub enum OrderError {
     /// The caller may not see what they asked for (another customer's orders).
     #[error("only admins may list another customer's orders")]
     Forbidden,
+    /// A peer the use case reads did not answer; worth retrying.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }

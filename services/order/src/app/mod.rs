@@ -1,6 +1,7 @@
 //! Use cases of the order service, one file each, and the ports they depend on.
 
 mod cancel_order;
+mod cart;
 mod error;
 pub mod events;
 mod get_order;
@@ -14,6 +15,7 @@ mod saga;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use cart::Carts;
 pub use error::OrderError;
 pub use list_orders::{ListQuery, OrderPage};
 use ports::{InventoryPort, OrderStore, PaymentPort};

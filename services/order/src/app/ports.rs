@@ -9,7 +9,10 @@ use shop_kernel::LeaseToken;
 use shop_messaging::InboxEntry;
 use uuid::Uuid;
 
-use crate::domain::{Order, OrderStatus, PricedLine, RejectReason, RequestedLine, TimelineEntry};
+use crate::domain::{
+    CatalogProduct, Order, OrderStatus, PricedLine, RejectReason, RequestedLine, StoredCartLine,
+    TimelineEntry,
+};
 
 /// Which orders a listing shows: every field that is set must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,4 +184,45 @@ pub trait PaymentPort: Send + Sync {
     ) -> Result<ChargeOutcome, StepError>;
     /// Makes sure the order's payment keeps no money (idempotent; no payment is fine).
     async fn refund(&self, order_id: Uuid, reason: &str) -> Result<(), StepError>;
+}
+
+/// What storing a cart line came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartWrite {
+    Stored,
+    /// The line is new and the cart already holds the most lines it may.
+    Full,
+}
+
+/// Every customer's cart.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait CartStore: Send + Sync {
+    /// The customer's lines, in the order they were first added.
+    async fn lines(&self, user_id: Uuid) -> anyhow::Result<Vec<StoredCartLine>>;
+    /// Sets one line (adding it when new, unless the cart holds `max_lines` already).
+    async fn set(
+        &self,
+        user_id: Uuid,
+        line: StoredCartLine,
+        max_lines: usize,
+    ) -> anyhow::Result<CartWrite>;
+    async fn remove(&self, user_id: Uuid, product_id: Uuid) -> anyhow::Result<()>;
+    async fn clear(&self, user_id: Uuid) -> anyhow::Result<()>;
+    /// Adds a guest's lines in one transaction: each quantity onto the line the customer
+    /// has (capped by the cart's bound), new lines while the cart has room.
+    async fn merge(
+        &self,
+        user_id: Uuid,
+        guest: Vec<StoredCartLine>,
+        max_lines: usize,
+    ) -> anyhow::Result<()>;
+}
+
+/// The catalog as the cart reads it.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait CatalogPort: Send + Sync {
+    /// The products among `ids` that exist (inactive ones included), any order.
+    async fn products(&self, ids: &[Uuid]) -> Result<Vec<CatalogProduct>, StepError>;
 }

@@ -1,10 +1,15 @@
 //! Domain of the order service: the order aggregate and the rules of its saga, free of
 //! frameworks.
 
+mod cart;
 mod order;
 mod place;
 mod saga;
 
+pub use cart::{
+    Cart, CartItem, CartLine, CatalogProduct, MAX_CART_LINES, MAX_CART_QUANTITY, StoredCartLine,
+    merged_quantity,
+};
 pub use order::{
     LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
     TimelineEvent, TransitionError,

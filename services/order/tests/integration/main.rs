@@ -5,6 +5,7 @@
 mod support;
 
 mod attacks;
+mod cart;
 mod invariants;
 mod listing;
 mod pact_consumer;

@@ -96,6 +96,7 @@ async fn crash_and_recover(
     let dies = acted.clone();
     let decorate = move |real: Peers| match point {
         DieAfter::Reserve => Peers {
+            catalog: real.catalog,
             inventory: Arc::new(DiesAfter {
                 inner: real.inventory,
                 acted: dies,
@@ -103,6 +104,7 @@ async fn crash_and_recover(
             payment: real.payment,
         },
         DieAfter::Charge => Peers {
+            catalog: real.catalog,
             inventory: real.inventory,
             payment: Arc::new(DiesAfter {
                 inner: real.payment,
@@ -316,6 +318,7 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
             &shop.user,
             database.clone(),
             move |real: Peers| Peers {
+                catalog: real.catalog,
                 inventory: Arc::new(DiesAfter {
                     inner: real.inventory,
                     acted: hang,
@@ -357,6 +360,7 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
             &shop.user,
             database.clone(),
             |real: Peers| Peers {
+                catalog: real.catalog,
                 inventory: real.inventory,
                 payment: Arc::new(SlowCharges {
                     inner: real.payment,

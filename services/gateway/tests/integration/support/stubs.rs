@@ -64,6 +64,8 @@ pub struct Script {
     pub foreign_orders: Vec<String>,
     /// The `client` of every Login request, in order.
     pub login_clients: Vec<String>,
+    /// The cart every caller shares (the stub knows one customer's).
+    pub cart: Vec<ord::CartLine>,
 }
 
 #[derive(Clone)]
@@ -563,5 +565,93 @@ impl OrderService for StubOrder {
                 ord::OrderStatus::Cancelled,
             )),
         }))
+    }
+
+    async fn get_cart(
+        &self,
+        request: Request<ord::GetCartRequest>,
+    ) -> Result<Response<ord::GetCartResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        let cart = stub_cart(&self.script.lock().unwrap().cart);
+        Ok(Response::new(ord::GetCartResponse { cart: Some(cart) }))
+    }
+
+    async fn set_cart_item(
+        &self,
+        request: Request<ord::SetCartItemRequest>,
+    ) -> Result<Response<ord::SetCartItemResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        let r = request.into_inner();
+        // The rule of the real service the gateway relies on it for, in its words.
+        if Uuid::parse_str(&r.product_id).is_err() {
+            return Err(shop_platform::grpc_status::invalid_argument(
+                &shop_platform::validation::Violations::single("product_id", "must be a UUID"),
+            ));
+        }
+        let mut script = self.script.lock().unwrap();
+        script.cart.retain(|l| l.product_id != r.product_id);
+        if r.quantity > 0 {
+            script.cart.push(stub_cart_line(&r.product_id, r.quantity));
+        }
+        Ok(Response::new(ord::SetCartItemResponse {
+            cart: Some(stub_cart(&script.cart)),
+        }))
+    }
+
+    async fn clear_cart(
+        &self,
+        request: Request<ord::ClearCartRequest>,
+    ) -> Result<Response<ord::ClearCartResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        self.script.lock().unwrap().cart.clear();
+        Ok(Response::new(ord::ClearCartResponse {
+            cart: Some(stub_cart(&[])),
+        }))
+    }
+
+    async fn merge_cart(
+        &self,
+        request: Request<ord::MergeCartRequest>,
+    ) -> Result<Response<ord::MergeCartResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        let mut script = self.script.lock().unwrap();
+        for line in request.into_inner().lines {
+            script
+                .cart
+                .push(stub_cart_line(&line.product_id, line.quantity));
+        }
+        Ok(Response::new(ord::MergeCartResponse {
+            cart: Some(stub_cart(&script.cart)),
+        }))
+    }
+}
+
+fn eur(amount_minor: i64) -> Option<Money> {
+    Some(Money {
+        amount_minor,
+        currency: "EUR".to_owned(),
+    })
+}
+
+fn stub_cart_line(product_id: &str, quantity: i64) -> ord::CartLine {
+    ord::CartLine {
+        product_id: product_id.to_owned(),
+        name: "Crab Mug".to_owned(),
+        quantity,
+        unit_price: eur(1299),
+        line_total: eur(1299 * quantity),
+        available: 7,
+        active: true,
+        price_changed: false,
+        seen_price: eur(1299),
+    }
+}
+
+fn stub_cart(lines: &[ord::CartLine]) -> ord::Cart {
+    ord::Cart {
+        lines: lines.to_vec(),
+        subtotal: (!lines.is_empty())
+            .then(|| eur(lines.iter().map(|l| 1299 * l.quantity).sum()))
+            .flatten(),
     }
 }
