@@ -96,12 +96,31 @@ try {
     await page.locator("#cart-count", { hasText: "2" }).waitFor();
   });
 
+  await step("the cart is the account's, and a guest's cart merges into it on signing in", async () => {
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.locator("#cart-count", { hasText: /^0$/ }).waitFor();
+    await page.goto(`${base}/#/`);
+    await page.getByRole("button", { name: "Add Ferris Plush to cart" }).click();
+    await page.locator("#cart-count", { hasText: /^1$/ }).waitFor();
+    await page.getByRole("link", { name: "Log in" }).click();
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("#cart-count", { hasText: /^3$/ }).waitFor();
+    await page.getByRole("heading", { name: "Your cart" }).waitFor();
+    const plush = page.locator('tr[data-product="Ferris Plush"] [aria-label="quantity"]');
+    await plush.filter({ hasText: /^2$/ }).waitFor();
+    await page.screenshot({ path: join(artifacts, "cart.png"), fullPage: true });
+  });
+
   await step("checkout with tok_visa confirms the order", async () => {
     await page.getByRole("link", { name: /Cart/ }).click();
     await page.getByLabel("Pay with").selectOption("tok_visa");
     await page.getByRole("button", { name: /Place order/ }).click();
     await page.locator("#order-status", { hasText: "CONFIRMED" }).waitFor();
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    // Emptied once the order is confirmed.
+    await page.locator("#cart-count", { hasText: /^0$/ }).waitFor();
     await page.screenshot({ path: join(artifacts, "order-confirmed.png"), fullPage: true });
   });
 

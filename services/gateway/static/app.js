@@ -77,26 +77,66 @@ function describeProblem(problem, status) {
   return [problem.title, problem.detail, fields].filter(Boolean).join(": ");
 }
 
-// ---- Cart: product id -> {product, quantity}, kept in localStorage.
+// ---- Cart. A guest's lives in this browser (localStorage: product id -> {product, quantity},
+// prices as they were when added). A signed-in customer's is the shop's (/api/v1/cart): the same
+// on every device, shown at today's prices. Signing in merges the guest's cart into the account's.
 
-const cart = {
+const MAX_UNITS = 99;
+
+const guestCart = {
   load() { return JSON.parse(localStorage.getItem("cart") || "{}"); },
   save(items) { localStorage.setItem("cart", JSON.stringify(items)); renderCartCount(); },
-  add(product) {
-    const items = this.load();
-    const line = items[product.id] || { product, quantity: 0 };
-    line.quantity = Math.min(line.quantity + 1, Math.max(product.available, 1));
-    line.product = product;
-    items[product.id] = line;
-    this.save(items);
-  },
-  set(id, quantity) {
-    const items = this.load();
-    if (quantity <= 0) delete items[id]; else items[id].quantity = quantity;
-    this.save(items);
-  },
   clear() { this.save({}); },
-  count() { return Object.values(this.load()).reduce((n, line) => n + line.quantity, 0); },
+};
+
+const cart = {
+  // The account's cart as the shop last answered it; null when signed out or not read yet.
+  server: null,
+  count() {
+    if (session.signedIn) return this.server ? this.server.item_count : 0;
+    return Object.values(guestCart.load()).reduce((n, line) => n + line.quantity, 0);
+  },
+  remember(data) { this.server = data; renderCartCount(); return data; },
+  async refresh() {
+    return session.signedIn ? this.remember((await api("GET", "/api/v1/cart")).data) : null;
+  },
+  async add(product) {
+    if (!session.signedIn) {
+      const items = guestCart.load();
+      const line = items[product.id] || { product, quantity: 0 };
+      line.quantity = Math.min(line.quantity + 1, Math.max(product.available, 1), MAX_UNITS);
+      line.product = product;
+      items[product.id] = line;
+      guestCart.save(items);
+      return;
+    }
+    const line = this.server && this.server.items.find((l) => l.product_id === product.id);
+    await this.set(product.id, Math.min((line ? line.quantity : 0) + 1, MAX_UNITS));
+  },
+  async set(id, quantity) {
+    quantity = Math.max(0, Math.min(quantity, MAX_UNITS));
+    if (!session.signedIn) {
+      const items = guestCart.load();
+      if (quantity === 0) delete items[id]; else items[id].quantity = quantity;
+      guestCart.save(items);
+      return;
+    }
+    this.remember((await api("PUT", `/api/v1/cart/items/${encodeURIComponent(id)}`, { quantity })).data);
+  },
+  async clear() {
+    if (session.signedIn) this.remember((await api("DELETE", "/api/v1/cart")).data);
+    else guestCart.clear();
+  },
+  // After signing in: the guest's lines go into the account's cart, then leave this browser.
+  async merge() {
+    const items = Object.values(guestCart.load())
+      .map((l) => ({ product_id: l.product.id, quantity: Math.min(l.quantity, MAX_UNITS) }));
+    if (!items.length) return this.refresh();
+    this.remember((await api("POST", "/api/v1/cart/merge", { items })).data);
+    guestCart.clear();
+    return this.server;
+  },
+  forget() { this.server = null; renderCartCount(); },
 };
 
 // ---- Rendering helpers.
@@ -158,7 +198,14 @@ async function shopView(query = "") {
           type: "button",
           disabled: product.available <= 0,
           "aria-label": `Add ${product.name} to cart`,
-          onclick: () => { cart.add(product); say(`${product.name} is in your cart.`); },
+          onclick: async () => {
+            try {
+              await cart.add(product);
+              say(`${product.name} is in your cart.`);
+            } catch (error) {
+              say(error.message, "error");
+            }
+          },
         }, "Add to cart"))));
     show(el("h1", {}, query ? `Results for “${query}”` : "Products"),
       cards.length ? el("div", { class: "grid" }, cards) : el("p", {}, "Nothing matches."));
@@ -167,46 +214,116 @@ async function shopView(query = "") {
   }
 }
 
-function cartView() {
-  const lines = Object.values(cart.load());
-  if (!lines.length) {
-    show(el("h1", {}, "Your cart"), el("p", {}, "The cart is empty. ", el("a", { href: "#/" }, "Browse the shop.")));
-    return;
-  }
-  const total = lines.reduce((sum, l) => sum + l.product.price.amount_minor * l.quantity, 0);
+function emptyCart() {
+  show(el("h1", {}, "Your cart"), el("p", {}, "The cart is empty. ", el("a", { href: "#/" }, "Browse the shop.")));
+}
+
+function quantityControls(id, name, quantity, rerender) {
+  const change = (to) => async () => {
+    try {
+      await cart.set(id, to);
+      rerender();
+    } catch (error) {
+      say(error.message, "error");
+    }
+  };
+  return el("span", { class: "qty" },
+    el("button", { type: "button", class: "secondary", "aria-label": `One less ${name}`, onclick: change(quantity - 1) }, "−"),
+    el("span", { "aria-label": "quantity" }, quantity),
+    el("button", { type: "button", class: "secondary", "aria-label": `One more ${name}`, disabled: quantity >= MAX_UNITS, onclick: change(quantity + 1) }, "+"),
+    el("button", { type: "button", class: "secondary", "aria-label": `Remove ${name}`, onclick: change(0) }, "Remove"));
+}
+
+const cartHead = () => el("thead", {}, el("tr", {},
+  el("th", { scope: "col" }, "Product"), el("th", { scope: "col" }, "Quantity"),
+  el("th", { scope: "col" }, "Price"), el("th", { scope: "col" }, "Subtotal")));
+
+// A guest sees the prices from when they added each product; the shop's are shown on signing in.
+function guestCartView() {
+  const lines = Object.values(guestCart.load());
+  if (!lines.length) return emptyCart();
   const currency = lines[0].product.price.currency;
   const rows = lines.map((line) => el("tr", {},
     el("td", {}, line.product.name),
-    el("td", {}, el("span", { class: "qty" },
-      el("button", { type: "button", class: "secondary", "aria-label": `One less ${line.product.name}`, onclick: () => { cart.set(line.product.id, line.quantity - 1); cartView(); } }, "−"),
-      el("span", { "aria-label": "quantity" }, line.quantity),
-      el("button", { type: "button", class: "secondary", "aria-label": `One more ${line.product.name}`, onclick: () => { cart.set(line.product.id, line.quantity + 1); cartView(); } }, "+"))),
+    el("td", {}, quantityControls(line.product.id, line.product.name, line.quantity, guestCartView)),
     el("td", {}, money(line.product.price)),
     el("td", {}, money({ amount_minor: line.product.price.amount_minor * line.quantity, currency }))));
+  show(el("h1", {}, "Your cart"),
+    el("div", { class: "panel" }, el("table", {}, cartHead(), el("tbody", {}, rows))),
+    el("div", { class: "panel" }, el("p", {}, el("a", { href: "#/login" }, "Log in"),
+      " to check out. Your cart comes with you, at today's prices.")));
+}
+
+async function cartView() {
+  if (!session.signedIn) return guestCartView();
+  show(el("h1", {}, "Your cart"), el("p", { "aria-busy": "true" }, "Loading…"));
+  let data;
+  try {
+    data = await cart.refresh();
+  } catch (error) {
+    say(error.message, "error");
+    return;
+  }
+  if (!data.items.length) return emptyCart();
+  const notices = (line) => [
+    line.price_changed
+      ? el("div", { class: "notice" }, `Price changed from ${money(line.seen_price)} to ${money(line.unit_price)}.`)
+      : null,
+    !line.active ? el("div", { class: "notice" }, "No longer sold: remove it to check out.") : null,
+    line.active && line.quantity > line.available
+      ? el("div", { class: "notice" }, line.available > 0 ? `Only ${line.available} left in stock.` : "Sold out for now.")
+      : null,
+  ];
+  const rows = data.items.map((line) => {
+    const name = line.name || "A product no longer in the catalog";
+    return el("tr", { "data-product": name },
+      el("td", {}, name, notices(line)),
+      el("td", {}, quantityControls(line.product_id, name, line.quantity, cartView)),
+      el("td", {}, money(line.unit_price)),
+      el("td", {}, money(line.line_total)));
+  });
+  const changed = data.items.filter((l) => l.price_changed);
+  const blocked = data.items.some((l) => !l.active);
+  // A moved price is never charged silently: the customer accepts it (setting a line again is
+  // seeing its price) before the order can be placed.
+  const accept = async () => {
+    try {
+      for (const line of changed) await cart.set(line.product_id, line.quantity);
+      cartView();
+    } catch (error) {
+      say(error.message, "error");
+    }
+  };
   const cardSelect = el("select", { id: "card", name: "card" }, CARDS.map(([value, label]) => el("option", { value }, label)));
   const form = el("form", { class: "stack", onsubmit: checkout },
+    changed.length
+      ? el("p", { class: "notice", role: "status" }, "Some prices changed since you added them. ",
+          el("button", { type: "button", class: "secondary", onclick: accept }, "Accept the new prices"))
+      : null,
     el("label", { for: "card" }, "Pay with", cardSelect,
       el("span", { class: "hint" }, "Test cards only: no real card numbers are ever accepted.")),
-    el("button", { type: "submit", id: "place-order" }, `Place order (${money({ amount_minor: total, currency })})`));
+    el("button", { type: "submit", id: "place-order", disabled: changed.length > 0 || blocked },
+      `Place order (${money(data.subtotal)})`));
   show(el("h1", {}, "Your cart"),
-    el("div", { class: "panel" }, el("table", {},
-      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Product"), el("th", { scope: "col" }, "Quantity"), el("th", { scope: "col" }, "Price"), el("th", { scope: "col" }, "Subtotal"))),
-      el("tbody", {}, rows))),
-    el("div", { class: "panel" }, session.signedIn ? form : el("p", {}, el("a", { href: "#/login" }, "Log in"), " to check out.")));
+    el("div", { class: "panel" }, el("table", {}, cartHead(), el("tbody", {}, rows))),
+    el("div", { class: "panel" }, form));
 }
 
 async function checkout(event) {
   event.preventDefault();
   const button = document.getElementById("place-order");
   button.disabled = true;
-  const items = Object.values(cart.load()).map((l) => ({ product_id: l.product.id, quantity: l.quantity }));
+  const items = (cart.server ? cart.server.items : [])
+    .filter((l) => l.active)
+    .map((l) => ({ product_id: l.product_id, quantity: l.quantity }));
   // One key per checkout attempt: a double click or a retry after a network error places one order.
   const key = sessionStorage.getItem("checkout_key") || crypto.randomUUID();
   sessionStorage.setItem("checkout_key", key);
   try {
     const { data } = await api("POST", "/api/v1/orders", { items, card_token: document.getElementById("card").value }, { "idempotency-key": key });
     sessionStorage.removeItem("checkout_key");
-    if (data.status !== "REJECTED") cart.clear();
+    // The cart is emptied once the order is confirmed, not before: a declined card keeps it.
+    sessionStorage.setItem("clear_cart_after", data.id);
     location.hash = `#/orders/${data.id}`;
   } catch (error) {
     say(error.message, "error");
@@ -242,6 +359,10 @@ async function orderView(id) {
   try {
     const { data: order } = await api("GET", `/api/v1/orders/${encodeURIComponent(id)}`);
     const inFlight = order.status === "PENDING" || order.status === "RESERVED";
+    if (!inFlight && sessionStorage.getItem("clear_cart_after") === order.id) {
+      sessionStorage.removeItem("clear_cart_after");
+      if (order.status === "CONFIRMED") await cart.clear();
+    }
     show(
       el("h1", {}, "Order ", el("span", { class: `badge ${order.status}`, id: "order-status" }, order.status)),
       el("div", { class: "panel" },
@@ -309,8 +430,9 @@ async function submitAuth(event, registering) {
     });
     session.save(data);
     renderAccount();
+    const merged = await cart.merge();
     say(registering ? "Welcome to Ferris Shop!" : "You are logged in.");
-    location.hash = Object.keys(cart.load()).length ? "#/cart" : "#/";
+    location.hash = merged && merged.items.length ? "#/cart" : "#/";
   } catch (error) {
     say(error.message, "error");
   }
@@ -319,6 +441,7 @@ async function submitAuth(event, registering) {
 async function logout() {
   try { await api("POST", "/api/v1/auth/logout"); } catch (_) { /* the session ends here anyway */ }
   session.clear();
+  cart.forget();
   renderAccount();
   say("You are logged out.");
   location.hash = "#/";
@@ -346,7 +469,10 @@ document.getElementById("search-form").addEventListener("submit", (event) => {
 window.addEventListener("hashchange", () => { flash.textContent = ""; route(); });
 renderCartCount();
 // A session this browser already has comes back through the cookie, before the first view.
-session.renew().finally(() => {
-  renderAccount();
-  route();
-});
+session.renew()
+  .then((signedIn) => (signedIn ? cart.merge() : null))
+  .catch((error) => say(error.message, "error"))
+  .finally(() => {
+    renderAccount();
+    route();
+  });
