@@ -59,8 +59,20 @@ status, _ = call("POST", "/api/v1/auth/register", {"email": email, "password": p
 assert status == 202, status
 _, tokens = call("POST", "/api/v1/auth/login", {"email": email, "password": password})
 token = tokens["access_token"]
+# The checkout a shopper makes: the product into the cart, a shipping quote, the cart ordered
+# at the quoted total.
+status, cart = call("PUT", f"/api/v1/cart/items/{product['id']}", {"quantity": 1}, token=token)
+assert status == 200 and cart["item_count"] == 1, (status, cart)
+status, quote = call("GET", "/api/v1/shipping/options?country=IE", token=token)
+assert status == 200, (status, quote)
+standard = next(o for o in quote["options"] if o["method"] == "standard")
+expected = {"amount_minor": quote["subtotal"]["amount_minor"] + standard["price"]["amount_minor"],
+            "currency": quote["subtotal"]["currency"]}
+address = {"name": "Smoke Test", "line1": "1 Crab Lane", "city": "Dublin",
+           "postal_code": "D02 X285", "country": "IE"}
 status, order = call("POST", "/api/v1/orders",
-                     {"items": [{"product_id": product["id"], "quantity": 1}], "card_token": "tok_visa"},
+                     {"card_token": "tok_visa", "shipping_address": address,
+                      "shipping_method": "standard", "expected_total": expected},
                      token=token, headers={"idempotency-key": str(uuid.uuid4())})
 deadline = time.monotonic() + 60
 while order["status"] not in ("CONFIRMED", "REJECTED", "CANCELLED") and time.monotonic() < deadline:
@@ -69,6 +81,9 @@ while order["status"] not in ("CONFIRMED", "REJECTED", "CANCELLED") and time.mon
 if order["status"] != "CONFIRMED":
     sys.exit(f"smoke: order {order['id']} ended {order['status']} ({order.get('reason')})")
 total = order["total"]
-print(f"smoke: order {order['id']} for 1 x {product['name']} CONFIRMED,"
-      f" {total['amount_minor']} {total['currency']} minor units charged")
+assert total == expected, (total, expected)
+_, cart = call("GET", "/api/v1/cart", token=token)
+assert cart["item_count"] == 0, f"smoke: the cart was not emptied by the confirmed order: {cart}"
+print(f"smoke: order {order['id']} for 1 x {product['name']} from the cart CONFIRMED,"
+      f" {total['amount_minor']} {total['currency']} minor units charged (shipping included)")
 PY

@@ -73,10 +73,31 @@ pub struct NewOrderItem {
     pub quantity: i64,
 }
 
+/// Where an order is delivered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingAddress {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, in capitals.
+    pub country: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewOrder {
-    pub items: Vec<NewOrderItem>,
+    /// The products to order; `None` checks out the customer's cart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<NewOrderItem>>,
     pub card_token: String,
+    pub shipping_address: ShippingAddress,
+    /// `standard` or `express`.
+    pub shipping_method: String,
+    /// The total the customer was shown; another is refused (409 `price-changed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_total: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -100,7 +121,15 @@ pub struct Order {
     pub status: String,
     pub reason: String,
     pub items: Vec<OrderItem>,
+    #[serde(default)]
+    pub subtotal: Option<Money>,
+    #[serde(default)]
+    pub shipping: Option<Money>,
     pub total: Option<Money>,
+    #[serde(default)]
+    pub shipping_address: Option<ShippingAddress>,
+    #[serde(default)]
+    pub shipping_method: Option<String>,
     pub created_at: String,
     pub timeline: Vec<TimelineEntry>,
 }

@@ -67,13 +67,14 @@ impl ShopOrder {
         let (identity, renewal) = ServiceIdentity::new(&settings.identity, user.clone());
         let peers = decorate(Peers::from_settings(&settings, &identity)?);
         let backend = Backend::connect::<Self>(&settings).await?;
+        let carts = Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog);
         let orders = Orders::new(
             Arc::new(PgOrderStore::new(backend.pool(), backend.outbox())),
             peers.inventory,
             peers.payment,
+            carts.clone(),
             settings.saga.policy(),
         );
-        let carts = Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog);
         let mut host = backend
             .host(
                 backend.verifier(user),

@@ -182,7 +182,9 @@ request = function()
   sent = sent + 1
   local token = tokens[(sent + thread_id) % #tokens + 1]
   local product = products[sent % #products + 1]
-  local body = '{{"items":[{{"product_id":"' .. product .. '","quantity":1}}],"card_token":"tok_visa"}}'
+  local body = '{{"items":[{{"product_id":"' .. product .. '","quantity":1}}],"card_token":"tok_visa",'
+    .. '"shipping_address":{{"name":"Load Tester","line1":"1 Crab Lane","city":"Dublin","postal_code":"D02 X285","country":"IE"}},'
+    .. '"shipping_method":"standard"}}'
   return wrk.format("POST", "/api/v1/orders", {{
     ["Authorization"] = "Bearer " .. token,
     ["Idempotency-Key"] = "{run}-" .. thread_id .. "-" .. sent,

@@ -11,3 +11,15 @@ mod shop;
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use process::{BIN_DIR_ENV, ServiceProcess, binary_path};
 pub use shop::SystemShop;
+
+/// A delivery address in Dublin (standard shipping: 4.95 EUR, free from 50.00 EUR).
+pub fn dublin() -> shop_client::ShippingAddress {
+    shop_client::ShippingAddress {
+        name: "Ann Reader".to_owned(),
+        line1: "1 Crab Lane".to_owned(),
+        line2: String::new(),
+        city: "Dublin".to_owned(),
+        postal_code: "D02 X285".to_owned(),
+        country: "IE".to_owned(),
+    }
+}

@@ -10,7 +10,9 @@
 use pact_consumer::builders::RequestBuilder;
 use pact_consumer::prelude::*;
 use pact_consumer::{each_like, json_pattern, like, term};
-use shop_client::{Money, NewOrder, NewOrderItem, NewProduct, ProductChanges, ShopClient};
+use shop_client::{
+    Money, NewOrder, NewOrderItem, NewProduct, ProductChanges, ShippingAddress, ShopClient,
+};
 
 const PRODUCT_ID: &str = "01936b2e-5a4c-7d3e-9f10-4b2c8d1e6a01";
 const MISSING_ID: &str = "01936b2e-5a4c-7d3e-9f10-00000000dead";
@@ -90,6 +92,17 @@ fn order(status: &str) -> JsonPattern {
             "detail": like!("1 item(s)"),
         }),
     })
+}
+
+fn dublin() -> ShippingAddress {
+    ShippingAddress {
+        name: "Ann Reader".to_owned(),
+        line1: "1 Crab Lane".to_owned(),
+        line2: String::new(),
+        city: "Dublin".to_owned(),
+        postal_code: "D02 X285".to_owned(),
+        country: "IE".to_owned(),
+    }
 }
 
 /// The Authorization header of a signed-in caller: the provider mints a real token for the
@@ -264,6 +277,15 @@ async fn shop_client_against_the_gateway() {
                 .json_body(json_pattern!({
                     "items": [{ "product_id": PRODUCT_ID, "quantity": 1 }],
                     "card_token": "tok_visa",
+                    "shipping_address": {
+                        "name": "Ann Reader",
+                        "line1": "1 Crab Lane",
+                        "line2": "",
+                        "city": "Dublin",
+                        "postal_code": "D02 X285",
+                        "country": "IE",
+                    },
+                    "shipping_method": "standard",
                 })),
         );
         i.response.created().json_body(order("CONFIRMED"));
@@ -277,7 +299,19 @@ async fn shop_client_against_the_gateway() {
                 .path("/api/v1/orders")
                 .header("Idempotency-Key", "empty-1")
                 .content_type("application/json")
-                .json_body(json_pattern!({ "items": [], "card_token": "tok_visa" })),
+                .json_body(json_pattern!({
+                    "items": [],
+                    "card_token": "tok_visa",
+                    "shipping_address": {
+                        "name": "Ann Reader",
+                        "line1": "1 Crab Lane",
+                        "line2": "",
+                        "city": "Dublin",
+                        "postal_code": "D02 X285",
+                        "country": "IE",
+                    },
+                    "shipping_method": "standard",
+                })),
         );
         i.response
             .status(422)
@@ -473,11 +507,14 @@ async fn shop_client_against_the_gateway() {
         .place_order(
             "checkout-1",
             &NewOrder {
-                items: vec![NewOrderItem {
+                items: Some(vec![NewOrderItem {
                     product_id: PRODUCT_ID.to_owned(),
                     quantity: 1,
-                }],
+                }]),
                 card_token: "tok_visa".to_owned(),
+                shipping_address: dublin(),
+                shipping_method: "standard".to_owned(),
+                expected_total: None,
             },
         )
         .await
@@ -488,8 +525,11 @@ async fn shop_client_against_the_gateway() {
         .place_order(
             "empty-1",
             &NewOrder {
-                items: vec![],
+                items: Some(vec![]),
                 card_token: "tok_visa".to_owned(),
+                shipping_address: dublin(),
+                shipping_method: "standard".to_owned(),
+                expected_total: None,
             },
         )
         .await

@@ -371,4 +371,21 @@ impl Backends {
         )
         .await
     }
+
+    pub async fn get_shipping_options(
+        &self,
+        token: &str,
+        message: order::GetShippingOptionsRequest,
+    ) -> Result<order::GetShippingOptionsResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.read);
+        unary(
+            upstream,
+            Call::Read,
+            deadline,
+            Some(token),
+            message,
+            |mut c, r| async move { c.get_shipping_options(r).await },
+        )
+        .await
+    }
 }

@@ -5,7 +5,10 @@ use shop_proto::inventory::v1 as inventory;
 use shop_proto::order::v1 as order;
 use shop_proto::user::v1 as user;
 
-use super::dto::{Cart, CartLine, Money, Order, OrderItem, Price, Product, TimelineEntry, User};
+use super::dto::{
+    Cart, CartLine, Money, Order, OrderItem, Price, Product, ShippingAddress, ShippingMethod,
+    TimelineEntry, User,
+};
 
 pub fn money(m: &PbMoney) -> Money {
     Money {
@@ -70,7 +73,18 @@ pub fn order(o: &order::Order) -> Order {
                 unit_price: l.unit_price.as_ref().map(money),
             })
             .collect(),
+        subtotal: o.subtotal.as_ref().map(money),
+        shipping: o.shipping.as_ref().map(money),
         total: o.total.as_ref().map(money),
+        shipping_address: o.shipping_address.as_ref().map(|a| ShippingAddress {
+            name: a.name.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }),
+        shipping_method: shipping_method(o.shipping_method()),
         created_at: rfc3339(o.created_at.as_ref()),
         timeline: o
             .timeline
@@ -81,6 +95,32 @@ pub fn order(o: &order::Order) -> Order {
                 detail: e.detail.clone(),
             })
             .collect(),
+    }
+}
+
+pub fn shipping_method(method: order::ShippingMethod) -> Option<ShippingMethod> {
+    match method {
+        order::ShippingMethod::Standard => Some(ShippingMethod::Standard),
+        order::ShippingMethod::Express => Some(ShippingMethod::Express),
+        order::ShippingMethod::Unspecified => None,
+    }
+}
+
+pub fn pb_shipping_method(method: ShippingMethod) -> order::ShippingMethod {
+    match method {
+        ShippingMethod::Standard => order::ShippingMethod::Standard,
+        ShippingMethod::Express => order::ShippingMethod::Express,
+    }
+}
+
+pub fn pb_address(a: &ShippingAddress) -> order::ShippingAddress {
+    order::ShippingAddress {
+        name: a.name.clone(),
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        city: a.city.clone(),
+        postal_code: a.postal_code.clone(),
+        country: a.country.clone(),
     }
 }
 

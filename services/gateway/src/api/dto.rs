@@ -228,12 +228,65 @@ pub struct OrderItemRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrderRequest {
-    /// 1 to 50 lines, each naming a different product.
+    /// 1 to 50 lines, each naming a different product. Leave it out to check out your cart.
     #[schema(min_items = 1, max_items = 50)]
-    pub items: Vec<OrderItemRequest>,
+    pub items: Option<Vec<OrderItemRequest>>,
     /// A test card token such as `tok_visa`; never a card number.
     #[schema(example = "tok_visa", pattern = "^[A-Za-z0-9_]{1,64}$")]
     pub card_token: String,
+    pub shipping_address: ShippingAddress,
+    pub shipping_method: ShippingMethod,
+    /// The total you were shown (subtotal plus shipping, as `GET /api/v1/shipping/options`
+    /// quotes it); another total is a 409 `price-changed` and nothing is charged.
+    pub expected_total: Option<Money>,
+}
+
+/// Where an order is delivered.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShippingAddress {
+    #[schema(example = "Ann Reader", min_length = 1, max_length = 100)]
+    pub name: String,
+    #[schema(example = "1 Crab Lane", min_length = 1, max_length = 100)]
+    pub line1: String,
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub line2: String,
+    #[schema(example = "Dublin", min_length = 1, max_length = 100)]
+    pub city: String,
+    #[schema(example = "D02 X285", min_length = 1, max_length = 16)]
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2, in capitals.
+    #[schema(example = "IE", pattern = "^[A-Z]{2}$")]
+    pub country: String,
+}
+
+/// How an order travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ShippingMethod {
+    Standard,
+    Express,
+}
+
+/// One way to ship, priced for the cart.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShippingOption {
+    pub method: ShippingMethod,
+    pub price: Money,
+    /// Working days on the way, at least.
+    pub min_days: u32,
+    /// Working days on the way, at most.
+    pub max_days: u32,
+}
+
+/// The shipping methods to a country, quoted for the signed-in customer's cart.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShippingQuote {
+    pub country: String,
+    /// The cart's subtotal the quote is for.
+    pub subtotal: Money,
+    pub options: Vec<ShippingOption>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -262,8 +315,14 @@ pub struct Order {
     /// Why it was rejected or cancelled; empty otherwise.
     pub reason: String,
     pub items: Vec<OrderItem>,
-    /// Absent until the order is priced.
+    /// The lines' sum; absent until the order is priced.
+    pub subtotal: Option<Money>,
+    /// What shipping costs; absent for orders placed before checkout took an address.
+    pub shipping: Option<Money>,
+    /// Subtotal plus shipping: what is charged. Absent until the order is priced.
     pub total: Option<Money>,
+    pub shipping_address: Option<ShippingAddress>,
+    pub shipping_method: Option<ShippingMethod>,
     /// RFC 3339.
     pub created_at: String,
     /// Oldest first; empty in lists.

@@ -14,6 +14,7 @@ pub mod orders;
 pub mod problem;
 pub mod products;
 pub mod security;
+pub mod shipping;
 pub mod site;
 pub mod state;
 
@@ -91,6 +92,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cart::get, cart::clear))
         .routes(routes!(cart::set_item))
         .routes(routes!(cart::merge))
+        .routes(routes!(shipping::options))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(site::storefront))
         .routes(routes!(site::docs))

@@ -19,14 +19,18 @@ use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text, page_request
 use super::problem::ApiError;
 use super::state::AppState;
 
-/// Place an order and run checkout. 201 when it finished (CONFIRMED or REJECTED) within the
-/// request, else 202 with the order as it stands and a `Location` to poll.
+/// Place an order and run checkout: the listed `items`, or without them the cart. The charge
+/// is the subtotal plus shipping to `shipping_address` by `shipping_method`. 201 when it
+/// finished (CONFIRMED or REJECTED) within the request, else 202 with the order as it stands
+/// and a `Location` to poll. A cart line whose price moved, or an `expected_total` that is not
+/// the total, is 409 `price-changed`; a product no longer sold in the cart is 409
+/// `cart-not-orderable`; the cart is emptied of what was bought once the order is CONFIRMED.
 #[utoipa::path(operation_id = "place_order", post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, min_length = 1, max_length = 255, pattern = "^[!-~](?:[ -~]*[!-~])?$", description = "Required: 1 to 255 printable ASCII characters. The same key and body return the same order")),
     request_body = PlaceOrderRequest,
     responses((status = 201, body = Order, description = "Created"), (status = 202, body = Order, description = "still in progress"),
               (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
-              (status = 409, body = ProblemDoc, description = "the same key is still in flight"),
+              (status = 409, body = ProblemDoc, description = "the same key is still in flight, a price changed, or the cart holds a product no longer sold"),
               (status = 422, body = ProblemDoc, description = "invalid values, or the key was used for another body")))]
 pub async fn place(
     State(state): State<AppState>,
@@ -34,10 +38,19 @@ pub async fn place(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(body): ApiJson<PlaceOrderRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    if body.items.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::Invalid(vec![FieldError {
+            field: "items".to_owned(),
+            message: "must not be empty: list 1 to 50 products, or leave it out to check out \
+                      the cart"
+                .to_owned(),
+        }]));
+    }
     let message = pb::PlaceOrderRequest {
         idempotency_key: key,
         lines: body
             .items
+            .unwrap_or_default()
             .into_iter()
             .map(|item| pb::PlaceOrderLine {
                 product_id: item.product_id,
@@ -45,6 +58,15 @@ pub async fn place(
             })
             .collect(),
         card_token: body.card_token,
+        shipping_address: Some(convert::pb_address(&body.shipping_address)),
+        shipping_method: convert::pb_shipping_method(body.shipping_method).into(),
+        expected_total: body
+            .expected_total
+            .as_ref()
+            .map(|m| shop_proto::common::v1::Money {
+                amount_minor: m.amount_minor,
+                currency: m.currency.clone(),
+            }),
     };
     let response = state.backends.place_order(caller.token(), message).await?;
     let placed = response.order.ok_or(ApiError::BadUpstreamAnswer("order"))?;

@@ -131,6 +131,16 @@ pub fn from_status(status: &tonic::Status) -> Problem {
         )
         .with_detail("the first request with this Idempotency-Key is still running; retry shortly")
         .with_retry_after(1),
+        (Code::FailedPrecondition, Some("PRICE_CHANGED")) => {
+            Problem::new(StatusCode::CONFLICT, "price-changed", "The price changed")
+                .with_detail(status.message().to_owned())
+        }
+        (Code::FailedPrecondition, Some("CART_NOT_ORDERABLE")) => Problem::new(
+            StatusCode::CONFLICT,
+            "cart-not-orderable",
+            "The cart cannot be ordered as it is",
+        )
+        .with_detail(status.message().to_owned()),
         (Code::FailedPrecondition, _) => {
             Problem::new(StatusCode::CONFLICT, "conflict", "Not possible now")
                 .with_detail(status.message().to_owned())

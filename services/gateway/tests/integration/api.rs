@@ -300,7 +300,7 @@ async fn registration_login_refresh_me_and_logout() {
 async fn checkout_answers_201_when_done_and_202_with_a_location_when_still_running() {
     let gw = Gateway::start().await;
     let (_, token) = gw.stubs.token(false);
-    let order = json!({ "items": [{ "product_id": "01900000-0000-7000-8000-000000000001", "quantity": 1 }], "card_token": "tok_visa" });
+    let order = json!({ "items": [{ "product_id": "01900000-0000-7000-8000-000000000001", "quantity": 1 }], "card_token": "tok_visa", "shipping_address": { "name": "Ann Reader", "line1": "1 Crab Lane", "city": "Dublin", "postal_code": "D02 X285", "country": "IE" }, "shipping_method": "standard" });
 
     let missing_key = gw.post("/api/v1/orders", Some(&token), order.clone()).await;
     assert_eq!(
@@ -326,6 +326,63 @@ async fn checkout_answers_201_when_done_and_202_with_a_location_when_still_runni
         json!({ "amount_minor": 1299, "currency": "EUR" })
     );
     assert_eq!(done.body["timeline"][0]["event"], "placed");
+
+    // Without items the cart is checked out; an empty list is a mistake, named.
+    let mut from_cart = order.clone();
+    from_cart.as_object_mut().unwrap().remove("items");
+    let cart = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(from_cart),
+            &[("idempotency-key", "k-cart")],
+        )
+        .await;
+    assert_eq!(cart.status, StatusCode::CREATED, "{}", cart.body);
+    let mut empty = order.clone();
+    empty["items"] = json!([]);
+    let refused = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(empty),
+            &[("idempotency-key", "k-empty")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.body["errors"][0]["field"], "items");
+    let mut nowhere = order.clone();
+    nowhere.as_object_mut().unwrap().remove("shipping_address");
+    let refused = gw
+        .send(
+            Method::POST,
+            "/api/v1/orders",
+            Some(&token),
+            Some(nowhere),
+            &[("idempotency-key", "k-nowhere")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    let quote = gw
+        .get("/api/v1/shipping/options?country=IE", Some(&token))
+        .await;
+    assert_eq!(quote.status, StatusCode::OK, "{}", quote.body);
+    assert_eq!(quote.body["options"][0]["method"], "standard");
+    assert_eq!(quote.body["options"][1]["price"]["amount_minor"], 995);
+    let bad = gw
+        .get("/api/v1/shipping/options?country=XX", Some(&token))
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["errors"][0]["field"], "country");
+    assert_eq!(
+        gw.get("/api/v1/shipping/options", Some(&token))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
 
     gw.stubs.script().place_status = Some(shop_proto::order::v1::OrderStatus::Pending);
     let running = gw
@@ -776,7 +833,7 @@ async fn a_control_character_in_any_text_is_422_naming_the_field_never_a_5xx() {
             "/api/v1/orders".into(),
             Some(&customer),
             Some(
-                json!({ "items": [{ "product_id": product, "quantity": 1 }], "card_token": "tok_visa\u{0}" }),
+                json!({ "items": [{ "product_id": product, "quantity": 1 }], "card_token": "tok_visa\u{0}", "shipping_address": { "name": "Ann Reader", "line1": "1 Crab Lane", "city": "Dublin", "postal_code": "D02 X285", "country": "IE" }, "shipping_method": "standard" }),
             ),
             "card_token",
         ),
@@ -785,7 +842,7 @@ async fn a_control_character_in_any_text_is_422_naming_the_field_never_a_5xx() {
             "/api/v1/orders".into(),
             Some(&customer),
             Some(
-                json!({ "items": [{ "product_id": "\u{7}", "quantity": 1 }], "card_token": "tok_visa" }),
+                json!({ "items": [{ "product_id": "\u{7}", "quantity": 1 }], "card_token": "tok_visa", "shipping_address": { "name": "Ann Reader", "line1": "1 Crab Lane", "city": "Dublin", "postal_code": "D02 X285", "country": "IE" }, "shipping_method": "standard" }),
             ),
             "items[0].product_id",
         ),

@@ -52,11 +52,21 @@ async fn the_client_speaks_the_whole_api_through_a_real_socket() {
         .place_order(
             "key-1",
             &NewOrder {
-                items: vec![NewOrderItem {
+                items: Some(vec![NewOrderItem {
                     product_id: product.id.clone(),
                     quantity: 1,
-                }],
+                }]),
                 card_token: "tok_visa".to_owned(),
+                shipping_address: shop_client::ShippingAddress {
+                    name: "Ann Reader".to_owned(),
+                    line1: "1 Crab Lane".to_owned(),
+                    line2: String::new(),
+                    city: "Dublin".to_owned(),
+                    postal_code: "D02 X285".to_owned(),
+                    country: "IE".to_owned(),
+                },
+                shipping_method: "standard".to_owned(),
+                expected_total: None,
             },
         )
         .await

@@ -26,6 +26,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("delete", "/api/v1/cart"),
     ("put", "/api/v1/cart/items/{product_id}"),
     ("post", "/api/v1/cart/merge"),
+    ("get", "/api/v1/shipping/options"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
     ("get", "/"),

@@ -12,7 +12,10 @@ use shop_proto::order::v1::order_service_server::OrderService;
 use tonic::{Code, Request, Response, Status};
 
 use crate::app::{Carts, ListQuery, OrderError, OrderView, Orders};
-use crate::domain::{Cart, CartItem, Order, OrderRequest, OrderStatus, TimelineEntry};
+use crate::domain::{
+    AddressInput, Cart, CartItem, Order, OrderRequest, OrderStatus, PlaceInput, ShippingMethod,
+    TimelineEntry,
+};
 
 /// Who may call each RPC: people, for their own orders (admins for anyone's; the use cases
 /// check ownership) and their own cart.
@@ -27,6 +30,7 @@ pub static ACCESS: AccessTable = AccessTable::new(
         Rule::new("SetCartItem", &[Allow::Customers]),
         Rule::new("ClearCart", &[Allow::Customers]),
         Rule::new("MergeCart", &[Allow::Customers]),
+        Rule::new("GetShippingOptions", &[Allow::Customers]),
     ],
 );
 
@@ -69,6 +73,15 @@ impl From<OrderError> for Status {
             OrderError::Forbidden => {
                 Status::permission_denied("only admins may list another customer's orders")
             }
+            OrderError::PriceChanged(message) => {
+                grpc_status::with_reason(Code::FailedPrecondition, "PRICE_CHANGED", message, &[])
+            }
+            OrderError::CartNotOrderable(message) => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "CART_NOT_ORDERABLE",
+                message,
+                &[],
+            ),
             OrderError::Unavailable(message) => Status::unavailable(message),
             OrderError::Unexpected(err) => grpc_status::internal(&err),
         }
@@ -98,6 +111,22 @@ fn order_status(status: OrderStatus) -> pb::OrderStatus {
         OrderStatus::Confirmed => pb::OrderStatus::Confirmed,
         OrderStatus::Rejected => pb::OrderStatus::Rejected,
         OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+    }
+}
+
+/// A method's name as the domain parses it; an unknown number is no method.
+fn method_name(method: i32) -> &'static str {
+    match pb::ShippingMethod::try_from(method) {
+        Ok(pb::ShippingMethod::Standard) => ShippingMethod::Standard.as_str(),
+        Ok(pb::ShippingMethod::Express) => ShippingMethod::Express.as_str(),
+        _ => "",
+    }
+}
+
+fn method(method: ShippingMethod) -> pb::ShippingMethod {
+    match method {
+        ShippingMethod::Standard => pb::ShippingMethod::Standard,
+        ShippingMethod::Express => pb::ShippingMethod::Express,
     }
 }
 
@@ -133,6 +162,20 @@ fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
         created_at: Some(timestamp(o.created_at())),
         updated_at: Some(timestamp(o.updated_at())),
         timeline: timeline.iter().map(entry).collect(),
+        shipping_address: o.shipping().map(|s| pb::ShippingAddress {
+            name: s.address.name.clone(),
+            line1: s.address.line1.clone(),
+            line2: s.address.line2.clone(),
+            city: s.address.city.clone(),
+            postal_code: s.address.postal_code.clone(),
+            country: s.address.country.as_str().to_owned(),
+        }),
+        shipping_method: o
+            .shipping()
+            .map_or(pb::ShippingMethod::Unspecified, |s| method(s.method))
+            .into(),
+        shipping: o.shipping().map(|s| PbMoney::from(&s.price)),
+        subtotal: o.subtotal().map(PbMoney::from),
     }
 }
 
@@ -174,8 +217,25 @@ impl OrderService for GrpcOrderService {
             .into_iter()
             .map(|l| (l.product_id, l.quantity))
             .collect();
-        let parsed = OrderRequest::parse(&r.idempotency_key, &lines, &r.card_token)
-            .map_err(|violations| grpc_status::invalid_argument(&violations))?;
+        let address = r.shipping_address.unwrap_or_default();
+        let parsed = OrderRequest::parse(&PlaceInput {
+            idempotency_key: &r.idempotency_key,
+            lines: &lines,
+            card_token: &r.card_token,
+            address: AddressInput {
+                name: &address.name,
+                line1: &address.line1,
+                line2: &address.line2,
+                city: &address.city,
+                postal_code: &address.postal_code,
+                country: &address.country,
+            },
+            method: method_name(r.shipping_method),
+            expected_total: r
+                .expected_total
+                .map(|m| shop_proto::convert::money(&m).map_err(|err| err.to_string())),
+        })
+        .map_err(|violations| grpc_status::invalid_argument(&violations))?;
         let placed = self.orders.place_order(&caller, parsed).await?;
         Ok(Response::new(pb::PlaceOrderResponse {
             order: Some(view(&placed)),
@@ -302,6 +362,29 @@ impl OrderService for GrpcOrderService {
         let merged = self.carts.merge(caller.user_id(), guest).await?;
         Ok(Response::new(pb::MergeCartResponse {
             cart: Some(cart(&merged)),
+        }))
+    }
+
+    async fn get_shipping_options(
+        &self,
+        request: Request<pb::GetShippingOptionsRequest>,
+    ) -> Result<Response<pb::GetShippingOptionsResponse>, Status> {
+        let caller = caller(&request)?;
+        let (subtotal, options) = self
+            .carts
+            .shipping_options(caller.user_id(), &request.get_ref().country)
+            .await?;
+        Ok(Response::new(pb::GetShippingOptionsResponse {
+            subtotal: Some(PbMoney::from(&subtotal)),
+            options: options
+                .iter()
+                .map(|o| pb::ShippingOption {
+                    method: method(o.method).into(),
+                    price: Some(PbMoney::from(&o.price)),
+                    min_days: o.days.0,
+                    max_days: o.days.1,
+                })
+                .collect(),
         }))
     }
 }

@@ -9,7 +9,12 @@ use uuid::Uuid;
 
 use super::OrderError;
 use super::ports::{CartStore, CartWrite, CatalogPort, StepError};
-use crate::domain::{Cart, CartItem, CatalogProduct, MAX_CART_LINES, StoredCartLine};
+use shop_kernel::Money;
+
+use crate::domain::{
+    Cart, CartItem, CatalogProduct, Country, MAX_CART_LINES, SHOP_CURRENCY, ShippingOption,
+    StoredCartLine, options,
+};
 
 /// The cart use cases.
 #[derive(Clone)]
@@ -69,6 +74,44 @@ impl Carts {
         }
     }
 
+    /// Lines as a cart would show them now (unknown products inactive), for checkout's quote.
+    pub async fn price_lines(&self, lines: &[(Uuid, i64)]) -> Result<Cart, OrderError> {
+        let ids: Vec<Uuid> = lines.iter().map(|(id, _)| *id).collect();
+        let products = self.catalog.products(&ids).await?;
+        let stored: Vec<StoredCartLine> = lines
+            .iter()
+            .map(|&(product_id, quantity)| {
+                Ok(StoredCartLine {
+                    product_id,
+                    quantity,
+                    seen_price: products
+                        .iter()
+                        .find(|p| p.id == product_id)
+                        .map_or_else(|| Money::zero(SHOP_CURRENCY), |p| Ok(p.unit_price.clone()))
+                        .map_err(|err| OrderError::Unexpected(err.into()))?,
+                })
+            })
+            .collect::<Result<_, OrderError>>()?;
+        Cart::price(&stored, &products).map_err(|err| OrderError::Unexpected(err.into()))
+    }
+
+    /// Each shipping method to `country`, quoted for the caller's cart as it is now, and the
+    /// subtotal the quote is for.
+    pub async fn shipping_options(
+        &self,
+        user: Uuid,
+        country: &str,
+    ) -> Result<(Money, Vec<ShippingOption>), OrderError> {
+        let country = Country::parse(country).map_err(|err| Violations::single("country", err))?;
+        let subtotal = match self.get(user).await?.subtotal {
+            Some(subtotal) => subtotal,
+            None => Money::zero(SHOP_CURRENCY).map_err(|err| OrderError::Unexpected(err.into()))?,
+        };
+        let quoted =
+            options(&country, &subtotal).map_err(|err| OrderError::Unexpected(err.into()))?;
+        Ok((subtotal, quoted))
+    }
+
     pub async fn clear(&self, user: Uuid) -> Result<Cart, OrderError> {
         self.store.clear(user).await?;
         Ok(Cart::default())
@@ -115,7 +158,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use mockall::predicate::eq;
-    use shop_kernel::Money;
 
     use super::*;
     use crate::app::ports::{MockCartStore, MockCatalogPort};

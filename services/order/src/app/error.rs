@@ -17,6 +17,13 @@ pub enum OrderError {
     /// The caller may not see what they asked for (another customer's orders).
     #[error("only admins may list another customer's orders")]
     Forbidden,
+    /// The customer was shown another price than checkout would charge (a cart line whose
+    /// price moved, or a total that is not the quote's).
+    #[error("{0}")]
+    PriceChanged(String),
+    /// The cart cannot be checked out as it is (a product no longer sold).
+    #[error("{0}")]
+    CartNotOrderable(String),
     /// A peer the use case reads did not answer; worth retrying.
     #[error("{0}")]
     Unavailable(String),

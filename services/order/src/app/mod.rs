@@ -44,6 +44,8 @@ pub struct Orders {
     store: Arc<dyn OrderStore>,
     inventory: Arc<dyn InventoryPort>,
     payment: Arc<dyn PaymentPort>,
+    /// Checkout reads the customer's cart and prices it.
+    carts: Carts,
     policy: SagaPolicy,
 }
 
@@ -60,12 +62,14 @@ impl Orders {
         store: Arc<dyn OrderStore>,
         inventory: Arc<dyn InventoryPort>,
         payment: Arc<dyn PaymentPort>,
+        carts: Carts,
         policy: SagaPolicy,
     ) -> Self {
         Self {
             store,
             inventory,
             payment,
+            carts,
             policy,
         }
     }

@@ -1,5 +1,6 @@
-//! PlaceOrder: store the order once per idempotency key, then run its saga for as long as the
-//! request may take; whatever is left, the recovery worker finishes.
+//! PlaceOrder: check what the customer was shown (the cart's prices, the shipping quote), store
+//! the order once per idempotency key, then run its saga for as long as the request may take;
+//! whatever is left, the recovery worker finishes.
 
 use std::time::Instant;
 
@@ -8,9 +9,14 @@ use shop_auth::Caller;
 use shop_kernel::LeaseToken;
 use uuid::Uuid;
 
+use shop_kernel::Money;
+use shop_platform::validation::Violations;
+
 use super::ports::{Created, Lease, NewOrder};
 use super::{OrderError, OrderView, Orders};
-use crate::domain::{Order, OrderRequest, TimelineEntry, fingerprint};
+use crate::domain::{
+    Cart, Order, OrderRequest, SHOP_CURRENCY, Shipping, TimelineEntry, fingerprint, quote,
+};
 
 const POLL: std::time::Duration = std::time::Duration::from_millis(25);
 
@@ -21,16 +27,53 @@ impl Orders {
         caller: &Caller,
         request: OrderRequest,
     ) -> Result<OrderView, OrderError> {
-        let now = Utc::now();
         let print = fingerprint(&request);
+        // A retry is answered from the order it placed, before the cart (which that order may
+        // have emptied) is read again.
+        if let Some(existing) = self
+            .store
+            .find_by_key(caller.user_id(), &request.idempotency_key)
+            .await?
+        {
+            return self.answer_existing(existing, &print).await;
+        }
+        let from_cart = request.lines.is_empty();
+        let (lines, subtotal) = if from_cart {
+            self.cart_to_check_out(caller.user_id()).await?
+        } else {
+            let lines: Vec<(Uuid, i64)> = request
+                .lines
+                .iter()
+                .map(|l| (l.product_id, l.quantity))
+                .collect();
+            // Unknown products are rejected by the saga, as ever; the quote counts the rest.
+            let priced = self.carts.price_lines(&lines).await?;
+            (lines, subtotal_of(&priced)?)
+        };
+        let shipping = quote(&request.address.country, request.method, &subtotal)
+            .map_err(|err| OrderError::Unexpected(err.into()))?;
+        let total = subtotal
+            .plus(&shipping.price)
+            .map_err(|err| OrderError::Unexpected(err.into()))?;
+        if let Some(expected) = &request.expected_total
+            && *expected != total
+        {
+            return Err(OrderError::PriceChanged(format!(
+                "the total is now {total} ({subtotal} and {} shipping), not {expected}: \
+                 review the order and place it again",
+                shipping.price
+            )));
+        }
+
+        let now = Utc::now();
         let deadline =
             now + chrono::Duration::from_std(self.policy.deadline).map_err(anyhow::Error::from)?;
-        let lines: Vec<(Uuid, i64)> = request
-            .lines
-            .iter()
-            .map(|l| (l.product_id, l.quantity))
-            .collect();
         let (order, placed) = Order::place(Uuid::now_v7(), caller.user_id(), &lines, deadline, now);
+        let order = order.with_shipping(Shipping {
+            address: request.address,
+            method: request.method,
+            price: shipping.price,
+        });
         let lease = Lease {
             token: LeaseToken::new(),
             until: now
@@ -45,6 +88,7 @@ impl Orders {
                 fingerprint: print.clone(),
                 card_token: request.card_token,
                 lease,
+                from_cart,
             })
             .await?;
         match created {
@@ -57,18 +101,59 @@ impl Orders {
                 self.view(order).await
             }
             Created::Existing { order, fingerprint } => {
-                if fingerprint != print {
-                    return Err(OrderError::KeyReused);
-                }
-                tracing::Span::current().record("order_id", tracing::field::display(order.id()));
-                let order = self.wait_until_settled(order.id()).await?;
-                if order.status().is_terminal() {
-                    self.view(order).await
-                } else {
-                    Err(OrderError::InFlight)
-                }
+                self.answer_existing((order, fingerprint), &print).await
             }
         }
+    }
+
+    /// The order an idempotency key placed before, when this request is the same one.
+    async fn answer_existing(
+        &self,
+        (order, fingerprint): (Order, Vec<u8>),
+        print: &[u8],
+    ) -> Result<OrderView, OrderError> {
+        if fingerprint != print {
+            return Err(OrderError::KeyReused);
+        }
+        tracing::Span::current().record("order_id", tracing::field::display(order.id()));
+        let order = self.wait_until_settled(order.id()).await?;
+        if order.status().is_terminal() {
+            self.view(order).await
+        } else {
+            Err(OrderError::InFlight)
+        }
+    }
+
+    /// The customer's cart as lines to order and their subtotal, when every line may be
+    /// ordered at the price the customer last saw.
+    async fn cart_to_check_out(&self, user: Uuid) -> Result<(Vec<(Uuid, i64)>, Money), OrderError> {
+        let cart = self.carts.get(user).await?;
+        if cart.lines.is_empty() {
+            return Err(Violations::single(
+                "items",
+                "is empty and so is the cart: add products to the cart, or list them here",
+            )
+            .into());
+        }
+        if let Some(line) = cart.lines.iter().find(|l| !l.active) {
+            return Err(OrderError::CartNotOrderable(format!(
+                "product {} ({}) is no longer sold: remove it from the cart",
+                line.product_id, line.name
+            )));
+        }
+        if let Some(line) = cart.lines.iter().find(|l| l.price_changed) {
+            return Err(OrderError::PriceChanged(format!(
+                "the price of {} changed from {} to {}: review the cart (setting the line \
+                 accepts the new price) and place the order again",
+                line.name, line.seen_price, line.unit_price
+            )));
+        }
+        let lines = cart
+            .lines
+            .iter()
+            .map(|l| (l.product_id, l.quantity))
+            .collect();
+        Ok((lines, subtotal_of(&cart)?))
     }
 
     /// Waits, within `duplicate_wait`, for another driver to finish an order's saga.
@@ -86,5 +171,13 @@ impl Orders {
     pub(super) async fn view(&self, order: Order) -> Result<OrderView, OrderError> {
         let timeline: Vec<TimelineEntry> = self.store.timeline(order.id()).await?;
         Ok(OrderView { order, timeline })
+    }
+}
+
+/// A priced cart's subtotal; zero in the shop's currency when nothing in it is sold.
+fn subtotal_of(cart: &Cart) -> Result<Money, OrderError> {
+    match &cart.subtotal {
+        Some(subtotal) => Ok(subtotal.clone()),
+        None => Money::zero(SHOP_CURRENCY).map_err(|err| OrderError::Unexpected(err.into())),
     }
 }

@@ -43,6 +43,8 @@ pub struct NewOrder {
     pub fingerprint: Vec<u8>,
     pub card_token: String,
     pub lease: Lease,
+    /// The order checks out the customer's cart: confirming it removes its lines from the cart.
+    pub from_cart: bool,
 }
 
 /// What storing a new order found.
@@ -88,6 +90,12 @@ pub struct InFlight {
 #[async_trait]
 pub trait OrderStore: Send + Sync {
     async fn create(&self, new: NewOrder) -> anyhow::Result<Created>;
+    /// The order a customer placed with an idempotency key, and its request's fingerprint.
+    async fn find_by_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+    ) -> anyhow::Result<Option<(Order, Vec<u8>)>>;
     async fn get(&self, id: Uuid) -> anyhow::Result<Option<Order>>;
     async fn timeline(&self, id: Uuid) -> anyhow::Result<Vec<TimelineEntry>>;
     /// The card token the saga charges with, while it may still need it.

@@ -456,6 +456,11 @@ mod tests {
                 Arc::new(store(self.state.clone(), self.applied.clone())),
                 Arc::new(self.inventory),
                 Arc::new(self.payment),
+                // The saga never reads a cart.
+                crate::app::Carts::new(
+                    Arc::new(crate::app::ports::MockCartStore::new()),
+                    Arc::new(crate::app::ports::MockCatalogPort::new()),
+                ),
                 SagaPolicy {
                     deadline: Duration::from_secs(60),
                     request_budget: budget,

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 use shop_kernel::Money;
 use uuid::Uuid;
 
+use super::shipping::{ShippingAddress, ShippingMethod};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     Pending,
@@ -217,6 +219,16 @@ pub enum TransitionError {
     DeadlinePassed,
     #[error("the reserved lines do not match the order")]
     LinesMismatch,
+    #[error("the subtotal and shipping do not add up to a valid total")]
+    TotalInvalid,
+}
+
+/// Where an order goes, how, and for how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipping {
+    pub address: ShippingAddress,
+    pub method: ShippingMethod,
+    pub price: Money,
 }
 
 /// An order's state as it is stored: what [`Order::restore`] takes and [`Order::state`] gives.
@@ -230,6 +242,12 @@ pub struct OrderState {
     /// Set while the saga compensates.
     pub compensation: Option<RejectReason>,
     pub lines: Vec<LineItem>,
+    /// Where and how it ships, and what shipping costs; `None` for orders placed before
+    /// checkout asked for an address.
+    pub shipping: Option<Shipping>,
+    /// The lines' sum once priced.
+    pub subtotal: Option<Money>,
+    /// The subtotal plus shipping once priced: what is charged.
     pub total: Option<Money>,
     pub saga_deadline: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -269,6 +287,8 @@ impl Order {
                         priced: None,
                     })
                     .collect(),
+                shipping: None,
+                subtotal: None,
                 total: None,
                 saga_deadline: deadline,
                 created_at: now,
@@ -277,6 +297,14 @@ impl Order {
         };
         let entry = TimelineEntry::new(now, TimelineEvent::Placed, format!("{units} item(s)"));
         (order, entry)
+    }
+
+    /// The order ships to `shipping.address` by `shipping.method` for `shipping.price`, added
+    /// to the total once the lines are priced.
+    #[must_use]
+    pub fn with_shipping(mut self, shipping: Shipping) -> Self {
+        self.state.shipping = Some(shipping);
+        self
     }
 
     /// An order as it was stored.
@@ -315,6 +343,14 @@ impl Order {
 
     pub fn total(&self) -> Option<&Money> {
         self.state.total.as_ref()
+    }
+
+    pub fn subtotal(&self) -> Option<&Money> {
+        self.state.subtotal.as_ref()
+    }
+
+    pub fn shipping(&self) -> Option<&Shipping> {
+        self.state.shipping.as_ref()
     }
 
     pub fn saga_deadline(&self) -> DateTime<Utc> {
@@ -360,8 +396,19 @@ impl Order {
                 .ok_or(TransitionError::LinesMismatch)?;
             line.priced = Some(price.clone());
         }
-        let entry = TimelineEntry::new(now, TimelineEvent::StockReserved, format!("total {total}"));
-        self.state.total = Some(total);
+        let (charged, detail) = match &self.state.shipping {
+            Some(shipping) => {
+                let charged = total
+                    .plus(&shipping.price)
+                    .map_err(|_| TransitionError::TotalInvalid)?;
+                let detail = format!("total {charged} (shipping {})", shipping.price);
+                (charged, detail)
+            }
+            None => (total.clone(), format!("total {total}")),
+        };
+        let entry = TimelineEntry::new(now, TimelineEvent::StockReserved, detail);
+        self.state.subtotal = Some(total);
+        self.state.total = Some(charged);
         self.state.status = OrderStatus::Reserved;
         Ok(vec![entry])
     }

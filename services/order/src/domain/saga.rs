@@ -59,6 +59,8 @@ mod tests {
                 quantity: 1,
                 priced: None,
             }],
+            shipping: None,
+            subtotal: None,
             total: None,
             saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
             created_at: Utc::now(),

@@ -6,6 +6,7 @@ mod support;
 
 mod attacks;
 mod cart;
+mod checkout;
 mod invariants;
 mod listing;
 mod pact_consumer;

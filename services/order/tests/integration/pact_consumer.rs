@@ -32,6 +32,7 @@ async fn an_order(shop: &Shop, id: Uuid) {
     );
     PgOrderStore::new(shop.order.pool.clone(), OutboxWriter::new("order"))
         .create(NewOrder {
+            from_cart: false,
             order,
             placed,
             idempotency_key: "pact-state".to_owned(),

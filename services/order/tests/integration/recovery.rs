@@ -14,7 +14,7 @@ use shop_order::adapters::postgres::PgOrderStore;
 use shop_order::app::ports::{
     ChargeOutcome, InFlight, InventoryPort, OrderStore as _, PaymentPort, Reserved, StepError,
 };
-use shop_order::domain::{OrderRequest, RequestedLine};
+use shop_order::domain::RequestedLine;
 use shop_order::startup::Peers;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -125,12 +125,7 @@ async fn crash_and_recover(
         .await;
 
     let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
-    let request = OrderRequest::parse(
-        &Uuid::now_v7().to_string(),
-        &[(product.to_owned(), 2)],
-        "tok_visa",
-    )
-    .unwrap();
+    let request = Shop::order_request(product, 2);
     let orders = doomed.handle.clone();
     let placing = tokio::spawn(async move { orders.place_order(&caller, request).await });
     acted.notified().await;
@@ -331,12 +326,7 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
     let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
     let placing: Vec<_> = (0..ORDERS)
         .map(|_| {
-            let request = OrderRequest::parse(
-                &Uuid::now_v7().to_string(),
-                &[(product.clone(), 1)],
-                "tok_visa",
-            )
-            .unwrap();
+            let request = Shop::order_request(&product, 1);
             let (orders, caller) = (doomed.handle.clone(), caller.clone());
             tokio::spawn(async move { orders.place_order(&caller, request).await })
         })

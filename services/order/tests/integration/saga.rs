@@ -23,7 +23,12 @@ async fn a_paid_order_is_confirmed_its_stock_sold_and_charged_once() {
 
     let order = shop.place(&product, 2, "tok_visa").await.unwrap();
     assert_eq!(order.status(), pb::OrderStatus::Confirmed);
-    assert_eq!(order.total.as_ref().unwrap().amount_minor, 2598);
+    // The lines, and standard shipping to Dublin below 50.00 EUR.
+    assert_eq!(order.subtotal.as_ref().unwrap().amount_minor, 2598);
+    assert_eq!(order.shipping.as_ref().unwrap().amount_minor, 495);
+    assert_eq!(order.total.as_ref().unwrap().amount_minor, 3093);
+    assert_eq!(order.shipping_address, Some(Shop::address()));
+    assert_eq!(order.shipping_method(), pb::ShippingMethod::Standard);
     assert_eq!(
         order.lines[0].unit_price.as_ref().unwrap().amount_minor,
         1299
@@ -43,7 +48,9 @@ async fn a_paid_order_is_confirmed_its_stock_sold_and_charged_once() {
     })
     .await;
     let order_id = Uuid::parse_str(&order.id).unwrap();
-    assert!(shop.processor().entry(order_id).unwrap().captured);
+    let charged = shop.processor().entry(order_id).unwrap();
+    assert!(charged.captured);
+    assert_eq!(charged.amount.amount_minor, 3093, "the charge is the total");
     assert_eq!(shop.processor().total_captures(), 1);
     shop.stop().await;
 }
@@ -365,6 +372,7 @@ async fn malformed_orders_are_invalid_argument_with_the_fields_named() {
                     quantity: 0,
                 }],
                 card_token: String::new(),
+                ..Default::default()
             },
             &shop.customer_token,
         ))
@@ -381,7 +389,13 @@ async fn malformed_orders_are_invalid_argument_with_the_fields_named() {
             "idempotency_key",
             "items[0].product_id",
             "items[0].quantity",
-            "card_token"
+            "card_token",
+            "shipping_address.name",
+            "shipping_address.line1",
+            "shipping_address.city",
+            "shipping_address.postal_code",
+            "shipping_address.country",
+            "shipping_method"
         ]
     );
     shop.stop().await;

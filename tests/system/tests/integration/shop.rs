@@ -28,11 +28,14 @@ async fn product_with_stock(client: &ShopClient, stock: i64) -> Product {
 
 fn order_of(product: &Product, quantity: i64, card: &str) -> NewOrder {
     NewOrder {
-        items: vec![NewOrderItem {
+        items: Some(vec![NewOrderItem {
             product_id: product.id.clone(),
             quantity,
-        }],
+        }]),
         card_token: card.to_owned(),
+        shipping_address: shop_system_tests::dublin(),
+        shipping_method: "standard".to_owned(),
+        expected_total: None,
     }
 }
 
@@ -73,8 +76,17 @@ async fn a_customer_buys_retries_safely_cancels_and_sees_the_refund() {
     assert!(placed.finished, "checkout finished within the request");
     let order = placed.order;
     assert_eq!(order.status, "CONFIRMED", "{order:?}");
-    let total = order.total.clone().unwrap();
-    assert_eq!(total.amount_minor, product.price.amount_minor * 2);
+    // The charge is the lines and shipping to Dublin (standard: 4.95 EUR, free from 50.00).
+    let subtotal = product.price.amount_minor * 2;
+    let shipping = if subtotal >= 5_000 { 0 } else { 495 };
+    assert_eq!(order.subtotal.clone().unwrap().amount_minor, subtotal);
+    assert_eq!(order.shipping.clone().unwrap().amount_minor, shipping);
+    assert_eq!(
+        order.total.clone().unwrap().amount_minor,
+        subtotal + shipping
+    );
+    assert_eq!(order.shipping_address.as_ref().unwrap().city, "Dublin");
+    assert_eq!(order.shipping_method.as_deref(), Some("standard"));
     assert_eq!(available(&anonymous, &product).await, before - 2);
 
     // The same request again (a client that lost the answer): the same order, charged once.

@@ -43,11 +43,14 @@ async fn one_checkout_is_one_trace_across_all_five_services_and_the_broker() {
         .place_order(
             "traced-checkout",
             &NewOrder {
-                items: vec![NewOrderItem {
+                items: Some(vec![NewOrderItem {
                     product_id: product.id.clone(),
                     quantity: 1,
-                }],
+                }]),
                 card_token: "tok_visa".to_owned(),
+                shipping_address: shop_system_tests::dublin(),
+                shipping_method: "express".to_owned(),
+                expected_total: None,
             },
         )
         .await

@@ -477,6 +477,10 @@ fn stub_order(id: &str, status: ord::OrderStatus) -> ord::Order {
             nanos: 0,
         }),
         updated_at: None,
+        shipping_address: None,
+        shipping_method: ord::ShippingMethod::Unspecified.into(),
+        shipping: None,
+        subtotal: None,
         timeline: vec![ord::TimelineEntry {
             at: Some(prost_types::Timestamp {
                 seconds: 1_790_000_000,
@@ -496,9 +500,9 @@ impl OrderService for StubOrder {
     ) -> Result<Response<ord::PlaceOrderResponse>, Status> {
         caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
         // The one rule of the real service the gateway relies on it for, in its words.
-        if request.get_ref().lines.is_empty() {
+        if request.get_ref().shipping_address.is_none() {
             return Err(shop_platform::grpc_status::invalid_argument(
-                &shop_platform::validation::Violations::single("items", "must not be empty"),
+                &shop_platform::validation::Violations::single("shipping_address", "is required"),
             ));
         }
         let script = self.script.lock().unwrap();
@@ -622,6 +626,31 @@ impl OrderService for StubOrder {
         }
         Ok(Response::new(ord::MergeCartResponse {
             cart: Some(stub_cart(&script.cart)),
+        }))
+    }
+
+    async fn get_shipping_options(
+        &self,
+        request: Request<ord::GetShippingOptionsRequest>,
+    ) -> Result<Response<ord::GetShippingOptionsResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        if request.get_ref().country != "IE" {
+            return Err(shop_platform::grpc_status::invalid_argument(
+                &shop_platform::validation::Violations::single("country", "not a country code"),
+            ));
+        }
+        let option = |method: ord::ShippingMethod, price| ord::ShippingOption {
+            method: method.into(),
+            price: eur(price),
+            min_days: 1,
+            max_days: 3,
+        };
+        Ok(Response::new(ord::GetShippingOptionsResponse {
+            subtotal: eur(0),
+            options: vec![
+                option(ord::ShippingMethod::Standard, 495),
+                option(ord::ShippingMethod::Express, 995),
+            ],
         }))
     }
 }

@@ -15,12 +15,13 @@ use crate::app::ports::{
     Appended, Change, Created, InFlight, Lease, NewOrder, OrderFilter, OrderStore, OutgoingEvent,
 };
 use crate::domain::{
-    LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, TimelineEntry,
-    TimelineEvent,
+    Country, LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, SHOP_CURRENCY,
+    Shipping, ShippingAddress, ShippingMethod, TimelineEntry, TimelineEvent,
 };
 
 const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_minor, currency, saga_deadline, \
-     created_at, updated_at";
+     created_at, updated_at, subtotal_minor, shipping_minor, shipping_method, ship_name, ship_line1, \
+     ship_line2, ship_city, ship_postal_code, ship_country";
 
 #[derive(Debug, Clone)]
 pub struct PgOrderStore {
@@ -46,6 +47,38 @@ struct OrderRow {
     saga_deadline: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    subtotal_minor: Option<i64>,
+    shipping_minor: Option<i64>,
+    shipping_method: Option<String>,
+    ship_name: Option<String>,
+    ship_line1: Option<String>,
+    ship_line2: Option<String>,
+    ship_city: Option<String>,
+    ship_postal_code: Option<String>,
+    ship_country: Option<String>,
+}
+
+/// The stored shipping of an order, when it has one.
+fn shipping_from(row: &OrderRow) -> anyhow::Result<Option<Shipping>> {
+    let (Some(method), Some(price), Some(country)) =
+        (&row.shipping_method, row.shipping_minor, &row.ship_country)
+    else {
+        return Ok(None);
+    };
+    let text = |field: &Option<String>| field.clone().unwrap_or_default();
+    Ok(Some(Shipping {
+        address: ShippingAddress {
+            name: text(&row.ship_name),
+            line1: text(&row.ship_line1),
+            line2: text(&row.ship_line2),
+            city: text(&row.ship_city),
+            postal_code: text(&row.ship_postal_code),
+            country: Country::parse(country)
+                .map_err(|err| anyhow::anyhow!("stored country {country:?}: {err}"))?,
+        },
+        method: ShippingMethod::parse(method).context("stored shipping method")?,
+        price: Money::new(price, SHOP_CURRENCY).context("stored shipping price")?,
+    }))
 }
 
 #[derive(FromRow)]
@@ -59,12 +92,17 @@ struct LineRow {
 }
 
 fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
-    let total = match (row.total_minor, row.currency) {
-        (Some(amount), Some(currency)) => {
-            Some(Money::new(amount, &currency).context("stored total")?)
+    let shipping = shipping_from(&row)?;
+    let money = |amount: Option<i64>, what: &str| -> anyhow::Result<Option<Money>> {
+        match (amount, &row.currency) {
+            (Some(amount), Some(currency)) => Ok(Some(
+                Money::new(amount, currency).with_context(|| format!("stored {what}"))?,
+            )),
+            _ => Ok(None),
         }
-        _ => None,
     };
+    let total = money(row.total_minor, "total")?;
+    let subtotal = money(row.subtotal_minor, "subtotal")?;
     Ok(Order::restore(OrderState {
         id: row.id,
         user_id: row.user_id,
@@ -88,6 +126,8 @@ fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
                 })
             })
             .collect::<anyhow::Result<_>>()?,
+        shipping,
+        subtotal,
         total,
         saga_deadline: row.saga_deadline,
         created_at: row.created_at,
@@ -177,8 +217,9 @@ impl OrderStore for PgOrderStore {
         let order = &new.order;
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO orders (id, user_id, idempotency_key, request_fingerprint, status, card_token, saga_deadline, \
-                 lease_token, lease_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9) \
+                 lease_token, lease_until, created_at, updated_at, from_cart, shipping_method, shipping_minor, \
+                 ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country) \
+             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
              ON CONFLICT ON CONSTRAINT orders_idempotency_key DO NOTHING RETURNING id",
         )
         .bind(order.id())
@@ -190,6 +231,15 @@ impl OrderStore for PgOrderStore {
         .bind(new.lease.token.as_uuid())
         .bind(new.lease.until)
         .bind(order.created_at())
+        .bind(new.from_cart)
+        .bind(order.shipping().map(|s| s.method.as_str()))
+        .bind(order.shipping().map(|s| s.price.amount_minor))
+        .bind(order.shipping().map(|s| s.address.name.clone()))
+        .bind(order.shipping().map(|s| s.address.line1.clone()))
+        .bind(order.shipping().map(|s| s.address.line2.clone()))
+        .bind(order.shipping().map(|s| s.address.city.clone()))
+        .bind(order.shipping().map(|s| s.address.postal_code.clone()))
+        .bind(order.shipping().map(|s| s.address.country.as_str().to_owned()))
         .fetch_optional(&mut *tx)
         .await
         .context("inserting the order")?;
@@ -228,6 +278,29 @@ impl OrderStore for PgOrderStore {
         insert_timeline(&mut tx, order.id(), std::slice::from_ref(&new.placed)).await?;
         tx.commit().await.context("committing the order")?;
         Ok(Created::New(new.order))
+    }
+
+    async fn find_by_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+    ) -> anyhow::Result<Option<(Order, Vec<u8>)>> {
+        let found: Option<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "SELECT id, request_fingerprint FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+        )
+        .bind(user_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the order placed with this key")?;
+        let Some((id, fingerprint)) = found else {
+            return Ok(None);
+        };
+        let order = self
+            .get(id)
+            .await?
+            .context("the order placed with this key vanished")?;
+        Ok(Some((order, fingerprint)))
     }
 
     async fn get(&self, id: Uuid) -> anyhow::Result<Option<Order>> {
@@ -287,7 +360,7 @@ impl OrderStore for PgOrderStore {
             .context("beginning the transaction")?;
         let updated = sqlx::query(
             "UPDATE orders SET status = $2, reason = $3, compensation = $4, total_minor = $5, currency = $6, \
-                 updated_at = now(), \
+                 subtotal_minor = $11, updated_at = now(), \
                  card_token = CASE WHEN $7 THEN NULL ELSE card_token END, \
                  lease_token = CASE WHEN $7 THEN NULL ELSE lease_token END, \
                  lease_until = CASE WHEN $7 THEN NULL ELSE lease_until END \
@@ -304,11 +377,27 @@ impl OrderStore for PgOrderStore {
         .bind(change.from.as_str())
         .bind(change.from_compensation.map(RejectReason::as_str))
         .bind(change.lease.map(|token| token.as_uuid()))
+        .bind(order.subtotal().map(|s| s.amount_minor))
         .execute(&mut *tx)
         .await
         .context("updating the order")?;
         if updated.rows_affected() == 0 {
             return Ok(false);
+        }
+        if order.status() == OrderStatus::Confirmed && change.from != OrderStatus::Confirmed {
+            // An order from the cart empties it of what it bought, in the confirming
+            // transaction: never before (a declined card keeps the cart), never twice.
+            let products: Vec<Uuid> = order.lines().iter().map(|l| l.product_id).collect();
+            sqlx::query(
+                "DELETE FROM cart_line WHERE user_id = $1 AND product_id = ANY($2) \
+                   AND (SELECT from_cart FROM orders WHERE id = $3)",
+            )
+            .bind(order.user_id())
+            .bind(&products)
+            .bind(order.id())
+            .execute(&mut *tx)
+            .await
+            .context("emptying the cart of the confirmed order")?;
         }
 
         let priced: Vec<(&LineItem, &PricedLine)> = order

@@ -89,6 +89,18 @@ impl Shop {
             .id
     }
 
+    /// Ann's address in Dublin: standard shipping costs 4.95 EUR below 50.00 EUR.
+    pub fn address() -> pb::ShippingAddress {
+        pb::ShippingAddress {
+            name: "Ann Reader".to_owned(),
+            line1: "1 Crab Lane".to_owned(),
+            line2: String::new(),
+            city: "Dublin".to_owned(),
+            postal_code: "D02 X285".to_owned(),
+            country: "IE".to_owned(),
+        }
+    }
+
     pub fn place_request(
         key: &str,
         product: &str,
@@ -102,7 +114,31 @@ impl Shop {
                 quantity,
             }],
             card_token: card.to_owned(),
+            shipping_address: Some(Self::address()),
+            shipping_method: pb::ShippingMethod::Standard.into(),
+            expected_total: None,
         }
+    }
+
+    /// A validated order request for `quantity` of `product`, as the use case takes it.
+    pub fn order_request(product: &str, quantity: i64) -> shop_order::domain::OrderRequest {
+        let lines = [(product.to_owned(), quantity)];
+        shop_order::domain::OrderRequest::parse(&shop_order::domain::PlaceInput {
+            idempotency_key: &Uuid::now_v7().to_string(),
+            lines: &lines,
+            card_token: "tok_visa",
+            address: shop_order::domain::AddressInput {
+                name: "Ann Reader",
+                line1: "1 Crab Lane",
+                line2: "",
+                city: "Dublin",
+                postal_code: "D02 X285",
+                country: "IE",
+            },
+            method: "standard",
+            expected_total: None,
+        })
+        .unwrap()
     }
 
     pub async fn place(
