@@ -113,15 +113,45 @@ try {
     await page.screenshot({ path: join(artifacts, "cart.png"), fullPage: true });
   });
 
-  await step("checkout with tok_visa confirms the order", async () => {
+  const address = async () => {
+    await page.getByLabel("Full name").fill("Browser Shopper");
+    await page.getByLabel("Address", { exact: true }).fill("1 Crab Lane");
+    await page.getByLabel("City").fill("Dublin");
+    await page.getByLabel("Postal code").fill("D02 X285");
+  };
+
+  await step("checkout with an address, a shipping quote and tok_visa confirms the order", async () => {
     await page.getByRole("link", { name: /Cart/ }).click();
+    await address();
+    await page.getByLabel("Country").selectOption("DE");
+    // 2 x 24.99 + 12.99 = 62.97 to Germany: standard 9.95 (free from 100.00), express 19.95.
+    await page.getByLabel(/Express: €19\.95/).check();
+    await page.getByRole("button", { name: "Place order (€82.92)" }).waitFor();
+    await page.screenshot({ path: join(artifacts, "checkout-address.png"), fullPage: true });
     await page.getByLabel("Pay with").selectOption("tok_visa");
     await page.getByRole("button", { name: /Place order/ }).click();
     await page.locator("#order-status", { hasText: "CONFIRMED" }).waitFor();
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
-    // Emptied once the order is confirmed.
+    await page.locator("#ship-to", { hasText: "1 Crab Lane" }).waitFor();
+    await page.getByText("Total €82.92").waitFor();
+    // The shop emptied the cart once the order was confirmed.
     await page.locator("#cart-count", { hasText: /^0$/ }).waitFor();
     await page.screenshot({ path: join(artifacts, "order-confirmed.png"), fullPage: true });
+  });
+
+  await step("a declined card rejects the order and keeps the cart", async () => {
+    await page.goto(`${base}/#/`);
+    await page.getByRole("button", { name: "Add Crab Mug to cart" }).click();
+    await page.locator("#cart-count", { hasText: /^1$/ }).waitFor();
+    await page.getByRole("link", { name: /Cart/ }).click();
+    await address();
+    await page.getByLabel("Pay with").selectOption("tok_declined");
+    // 12.99 in Ireland: standard 4.95.
+    await page.getByRole("button", { name: "Place order (€17.94)" }).click();
+    await page.locator("#order-status", { hasText: "REJECTED" }).waitFor();
+    await page.getByText("Reason: payment_declined").waitFor();
+    await page.locator("#cart-count", { hasText: /^1$/ }).waitFor();
+    await page.screenshot({ path: join(artifacts, "order-declined.png"), fullPage: true });
   });
 
   await step("the order history shows it confirmed", async () => {

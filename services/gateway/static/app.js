@@ -123,10 +123,6 @@ const cart = {
     }
     this.remember((await api("PUT", `/api/v1/cart/items/${encodeURIComponent(id)}`, { quantity })).data);
   },
-  async clear() {
-    if (session.signedIn) this.remember((await api("DELETE", "/api/v1/cart")).data);
-    else guestCart.clear();
-  },
   // After signing in: the guest's lines go into the account's cart, then leave this browser.
   async merge() {
     const items = Object.values(guestCart.load())
@@ -294,40 +290,102 @@ async function cartView() {
       say(error.message, "error");
     }
   };
-  const cardSelect = el("select", { id: "card", name: "card" }, CARDS.map(([value, label]) => el("option", { value }, label)));
-  const form = el("form", { class: "stack", onsubmit: checkout },
-    changed.length
-      ? el("p", { class: "notice", role: "status" }, "Some prices changed since you added them. ",
-          el("button", { type: "button", class: "secondary", onclick: accept }, "Accept the new prices"))
-      : null,
-    el("label", { for: "card" }, "Pay with", cardSelect,
-      el("span", { class: "hint" }, "Test cards only: no real card numbers are ever accepted.")),
-    el("button", { type: "submit", id: "place-order", disabled: changed.length > 0 || blocked },
-      `Place order (${money(data.subtotal)})`));
+  const blockedNotice = blocked ? el("p", { class: "notice" }, "Remove what is no longer sold to check out.") : null;
   show(el("h1", {}, "Your cart"),
-    el("div", { class: "panel" }, el("table", {}, cartHead(), el("tbody", {}, rows))),
-    el("div", { class: "panel" }, form));
+    el("div", { class: "panel" }, el("table", {}, cartHead(), el("tbody", {}, rows)),
+      el("p", { class: "price" }, `Subtotal ${money(data.subtotal)}`)),
+    el("div", { class: "panel" },
+      changed.length
+        ? el("p", { class: "notice", role: "status" }, "Some prices changed since you added them. ",
+            el("button", { type: "button", class: "secondary", onclick: accept }, "Accept the new prices"))
+        : checkoutForm(data, blocked),
+      blockedNotice));
 }
 
-async function checkout(event) {
+// Where the shop ships most often; the API takes any ISO 3166-1 alpha-2 code.
+const COUNTRIES = [
+  ["IE", "Ireland"], ["GB", "United Kingdom"], ["DE", "Germany"], ["FR", "France"], ["ES", "Spain"],
+  ["IT", "Italy"], ["NL", "Netherlands"], ["BE", "Belgium"], ["PT", "Portugal"], ["AT", "Austria"],
+  ["PL", "Poland"], ["SE", "Sweden"], ["DK", "Denmark"], ["FI", "Finland"], ["CZ", "Czechia"],
+  ["CH", "Switzerland"], ["NO", "Norway"], ["US", "United States"], ["CA", "Canada"],
+  ["AU", "Australia"], ["NZ", "New Zealand"], ["JP", "Japan"],
+];
+
+// The address and shipping step: the quote for the chosen country, the total it makes, the card.
+function checkoutForm(data, blocked) {
+  const field = (label, name, attributes = {}) =>
+    el("label", {}, label, el("input", { name, id: `ship-${name}`, maxlength: 100, ...attributes }));
+  const country = el("select", { name: "country", id: "ship-country", onchange: () => quoteFor(country.value) },
+    COUNTRIES.map(([code, name]) => el("option", { value: code }, name)));
+  const methods = el("fieldset", { class: "methods", id: "shipping-methods" }, el("legend", {}, "Shipping"), el("p", {}, "Loading the quote…"));
+  const cardSelect = el("select", { id: "card", name: "card" }, CARDS.map(([value, label]) => el("option", { value }, label)));
+  const place = el("button", { type: "submit", id: "place-order", disabled: true }, "Place order");
+  let quote = null;
+  const total = () => {
+    const chosen = methods.querySelector("input[name=method]:checked");
+    const option = quote && chosen && quote.options.find((o) => o.method === chosen.value);
+    if (!option) return null;
+    return { amount_minor: quote.subtotal.amount_minor + option.price.amount_minor, currency: quote.subtotal.currency };
+  };
+  const showTotal = () => {
+    const sum = total();
+    place.disabled = blocked || !sum;
+    place.textContent = sum ? `Place order (${money(sum)})` : "Place order";
+  };
+  async function quoteFor(code) {
+    try {
+      ({ data: quote } = await api("GET", `/api/v1/shipping/options?country=${encodeURIComponent(code)}`));
+    } catch (error) {
+      say(error.message, "error");
+      return;
+    }
+    const days = (o) => (o.min_days === o.max_days ? `${o.min_days} working day${o.min_days > 1 ? "s" : ""}` : `${o.min_days}–${o.max_days} working days`);
+    methods.replaceChildren(el("legend", {}, "Shipping"), ...quote.options.map((o, i) => el("label", { class: "method" },
+      el("input", { type: "radio", name: "method", value: o.method, checked: i === 0, onchange: showTotal }),
+      `${o.method === "express" ? "Express" : "Standard"}: ${o.price.amount_minor === 0 ? "free" : money(o.price)}, ${days(o)}`)));
+    showTotal();
+  }
+  quoteFor(country.value);
+  return el("form", { class: "stack", id: "checkout", onsubmit: (event) => checkout(event, total()) },
+    el("h2", {}, "Delivery"),
+    field("Full name", "name", { autocomplete: "name", required: true }),
+    field("Address", "line1", { autocomplete: "address-line1", required: true }),
+    field("Address line 2 (optional)", "line2", { autocomplete: "address-line2" }),
+    field("City", "city", { autocomplete: "address-level2", required: true }),
+    field("Postal code", "postal_code", { autocomplete: "postal-code", required: true, maxlength: 16 }),
+    el("label", {}, "Country", country),
+    methods,
+    el("label", { for: "card" }, "Pay with", cardSelect,
+      el("span", { class: "hint" }, "Test cards only: no real card numbers are ever accepted.")),
+    place);
+}
+
+async function checkout(event, expectedTotal) {
   event.preventDefault();
+  const form = new FormData(event.target);
   const button = document.getElementById("place-order");
   button.disabled = true;
-  const items = (cart.server ? cart.server.items : [])
-    .filter((l) => l.active)
-    .map((l) => ({ product_id: l.product_id, quantity: l.quantity }));
+  const shipping_address = Object.fromEntries(["name", "line1", "line2", "city", "postal_code", "country"]
+    .map((key) => [key, String(form.get(key) || "").trim()]));
   // One key per checkout attempt: a double click or a retry after a network error places one order.
   const key = sessionStorage.getItem("checkout_key") || crypto.randomUUID();
   sessionStorage.setItem("checkout_key", key);
   try {
-    const { data } = await api("POST", "/api/v1/orders", { items, card_token: document.getElementById("card").value }, { "idempotency-key": key });
+    // No items: the shop orders the cart as it holds it, at the total the customer was shown.
+    const { data } = await api("POST", "/api/v1/orders", {
+      card_token: form.get("card"),
+      shipping_address,
+      shipping_method: form.get("method"),
+      expected_total: expectedTotal,
+    }, { "idempotency-key": key });
     sessionStorage.removeItem("checkout_key");
-    // The cart is emptied once the order is confirmed, not before: a declined card keeps it.
-    sessionStorage.setItem("clear_cart_after", data.id);
+    sessionStorage.setItem("refresh_cart_after", data.id);
     location.hash = `#/orders/${data.id}`;
   } catch (error) {
     say(error.message, "error");
-    button.disabled = false;
+    // A moved price: show the cart as it is now, for the customer to accept.
+    if (error.problem && error.problem.type && error.problem.type.endsWith("/price-changed")) cartView();
+    else button.disabled = false;
   }
 }
 
@@ -359,9 +417,10 @@ async function orderView(id) {
   try {
     const { data: order } = await api("GET", `/api/v1/orders/${encodeURIComponent(id)}`);
     const inFlight = order.status === "PENDING" || order.status === "RESERVED";
-    if (!inFlight && sessionStorage.getItem("clear_cart_after") === order.id) {
-      sessionStorage.removeItem("clear_cart_after");
-      if (order.status === "CONFIRMED") await cart.clear();
+    // The shop empties the cart when the order is confirmed (a declined card keeps it).
+    if (!inFlight && sessionStorage.getItem("refresh_cart_after") === order.id) {
+      sessionStorage.removeItem("refresh_cart_after");
+      await cart.refresh();
     }
     show(
       el("h1", {}, "Order ", el("span", { class: `badge ${order.status}`, id: "order-status" }, order.status)),
@@ -369,6 +428,12 @@ async function orderView(id) {
         order.reason ? el("p", {}, `Reason: ${order.reason}`) : null,
         el("table", {}, el("tbody", {}, order.items.map((i) => el("tr", {},
           el("td", {}, i.name || i.product_id), el("td", {}, `× ${i.quantity}`), el("td", {}, money(i.unit_price)))))),
+        order.shipping_address ? el("p", { id: "ship-to" }, "Ships ", order.shipping_method || "", " to ",
+          [order.shipping_address.name, order.shipping_address.line1, order.shipping_address.line2,
+            `${order.shipping_address.postal_code} ${order.shipping_address.city}`, order.shipping_address.country]
+            .filter(Boolean).join(", ")) : null,
+        order.subtotal ? el("p", {}, `Subtotal ${money(order.subtotal)}`) : null,
+        order.shipping ? el("p", {}, `Shipping ${order.shipping.amount_minor === 0 ? "free" : money(order.shipping)}`) : null,
         el("p", { class: "price" }, `Total ${money(order.total)}`),
         order.status === "CONFIRMED"
           ? el("button", { type: "button", class: "secondary", onclick: () => cancel(order.id) }, "Cancel order")
