@@ -19,4 +19,9 @@ fi
 command -v npm >/dev/null 2>&1 || die "npm is needed for the browser test (Node.js 18 or later)"
 
 npm ci --no-audit --no-fund --silent
+# The back office's admin, as scripts/dev-up.sh made it.
+if [[ -z "${ADMIN_PASSWORD:-}" && -s "$DEV_DIR/admin-password" ]]; then
+  ADMIN_PASSWORD=$(cat "$DEV_DIR/admin-password")
+fi
+export ADMIN_PASSWORD
 BASE_URL="${BASE_URL:-http://localhost:8080}" ARTIFACTS_DIR="$REPO_ROOT/tests/artifacts" node checkout.test.mjs

@@ -60,6 +60,16 @@ for entry in "${SERVICES[@]}"; do
   env "${own[@]}" "$bin_dir/shop-$name" migrate >>"$DEV_DIR/$name.log" 2>&1 ||
     die "shop-$name migrate failed; see $DEV_DIR/$name.log"
 done
+# An admin for the back office (admin@example.com), its password made once and kept in .dev/
+# (never committed). create-admin updates the account if it exists.
+admin_password_file="$DEV_DIR/admin-password"
+if [[ ! -s $admin_password_file ]]; then
+  (umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(18))' >"$admin_password_file")
+fi
+mapfile -t own < <(service_env user 0 0)
+env "${own[@]}" SHOP_ADMIN_PASSWORD="$(cat "$admin_password_file")" \
+  "$bin_dir/shop-user" create-admin --email admin@example.com >>"$DEV_DIR/user.log" 2>&1 ||
+  die "shop-user create-admin failed; see $DEV_DIR/user.log"
 if "$bin_dir/shop-inventory" --help 2>/dev/null | grep -q '^  seed'; then
   "$bin_dir/shop-inventory" seed >>"$DEV_DIR/inventory.log" 2>&1 ||
     die "shop-inventory seed failed; see $DEV_DIR/inventory.log"
@@ -91,4 +101,5 @@ done
 
 log ""
 log "Ferris Shop is running: http://localhost:8080"
+log "Back office: sign in as admin@example.com with the password in $admin_password_file"
 log "Logs and pids: $DEV_DIR/   Stop with: scripts/dev-down.sh"

@@ -41,6 +41,9 @@ try {
   page.setDefaultTimeout(15_000);
   const email = `shopper-${Date.now()}@example.com`;
   const password = "correct horse battery 42";
+  // Moves within the page (no reload): a reload renews the session, and sign-in and renewal
+  // share the gateway's per-address limit for /api/v1/auth.
+  const hashTo = (tab, hash) => tab.evaluate((h) => { location.hash = h; }, hash);
 
   await step("the storefront lists the demo catalog", async () => {
     await page.goto(base);
@@ -90,7 +93,7 @@ try {
   });
 
   await step("two products go into the cart", async () => {
-    await page.goto(`${base}/#/`);
+    await hashTo(page, "#/");
     await page.getByRole("button", { name: "Add Ferris Plush to cart" }).click();
     await page.getByRole("button", { name: "Add Crab Mug to cart" }).click();
     await page.locator("#cart-count", { hasText: "2" }).waitFor();
@@ -99,7 +102,7 @@ try {
   await step("the cart is the account's, and a guest's cart merges into it on signing in", async () => {
     await page.getByRole("button", { name: "Log out" }).click();
     await page.locator("#cart-count", { hasText: /^0$/ }).waitFor();
-    await page.goto(`${base}/#/`);
+    await hashTo(page, "#/");
     await page.getByRole("button", { name: "Add Ferris Plush to cart" }).click();
     await page.locator("#cart-count", { hasText: /^1$/ }).waitFor();
     await page.getByRole("link", { name: "Log in" }).click();
@@ -113,6 +116,7 @@ try {
     await page.screenshot({ path: join(artifacts, "cart.png"), fullPage: true });
   });
 
+  let shippedOrder = "";
   const address = async () => {
     await page.getByLabel("Full name").fill("Browser Shopper");
     await page.getByLabel("Address", { exact: true }).fill("1 Crab Lane");
@@ -132,6 +136,7 @@ try {
     await page.getByRole("button", { name: /Place order/ }).click();
     await page.locator("#order-status", { hasText: "CONFIRMED" }).waitFor();
     await page.getByRole("heading", { name: "Timeline" }).waitFor();
+    shippedOrder = page.url();
     await page.locator("#ship-to", { hasText: "1 Crab Lane" }).waitFor();
     await page.getByText("Total €82.92").waitFor();
     // The shop emptied the cart once the order was confirmed.
@@ -140,7 +145,7 @@ try {
   });
 
   await step("a declined card rejects the order and keeps the cart", async () => {
-    await page.goto(`${base}/#/`);
+    await hashTo(page, "#/");
     await page.getByRole("button", { name: "Add Crab Mug to cart" }).click();
     await page.locator("#cart-count", { hasText: /^1$/ }).waitFor();
     await page.getByRole("link", { name: /Cart/ }).click();
@@ -154,9 +159,53 @@ try {
     await page.screenshot({ path: join(artifacts, "order-declined.png"), fullPage: true });
   });
 
-  await step("the order history shows it confirmed", async () => {
+  await step("the customer cancels an order before it ships", async () => {
+    await page.getByRole("link", { name: /Cart/ }).click();
+    await address();
+    await page.getByLabel("Pay with").selectOption("tok_visa");
+    await page.getByRole("button", { name: "Place order (€17.94)" }).click();
+    await page.locator("#order-status", { hasText: "CONFIRMED" }).waitFor();
+    await page.getByRole("button", { name: "Cancel order" }).click();
+    await page.locator("#order-status", { hasText: "CANCELLED" }).waitFor();
+    await page.locator(".timeline", { hasText: "refunded" }).waitFor();
+  });
+
+  await step("an admin ships the order; the customer sees it shipped with its tracking", async () => {
+    const adminPassword = process.env.ADMIN_PASSWORD;
+    if (!adminPassword) throw new Error("ADMIN_PASSWORD is not set (scripts/dev-up.sh makes one)");
+    const office = watch(await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage());
+    office.setDefaultTimeout(15_000);
+    await office.goto(`${base}/#/login`);
+    await office.getByLabel("Email").fill("admin@example.com");
+    await office.getByLabel("Password").fill(adminPassword);
+    await office.getByRole("button", { name: "Log in" }).click();
+    await office.getByRole("button", { name: "Log out" }).waitFor();
+    await office.getByRole("link", { name: "Orders" }).click();
+    await office.getByRole("heading", { name: "All orders" }).waitFor();
+    await office.getByLabel("Status").selectOption("CONFIRMED");
+    await office.locator("#orders .badge", { hasText: "CONFIRMED" }).first().waitFor();
+    await hashTo(office, new URL(shippedOrder).hash);
+    await office.getByLabel("Carrier").fill("An Post");
+    await office.getByLabel("Tracking number").fill("RX123456789IE");
+    await office.getByRole("button", { name: "Ship" }).click();
+    await office.locator("#order-status", { hasText: "SHIPPED" }).waitFor();
+    await office.screenshot({ path: join(artifacts, "back-office-shipped.png"), fullPage: true });
+    await office.close();
+
+    await hashTo(page, new URL(shippedOrder).hash);
+    await page.locator("#order-status", { hasText: "SHIPPED" }).waitFor();
+    await page.locator("#tracking", { hasText: "RX123456789IE" }).waitFor();
+    if (await page.getByRole("button", { name: "Cancel order" }).count()) {
+      throw new Error("a shipped order offers to be cancelled");
+    }
+    await page.screenshot({ path: join(artifacts, "order-shipped.png"), fullPage: true });
+  });
+
+  await step("the order history shows each order's status", async () => {
     await page.getByRole("link", { name: "Orders" }).click();
-    await page.locator("#orders .badge", { hasText: "CONFIRMED" }).first().waitFor();
+    await page.locator("#orders .badge", { hasText: "SHIPPED" }).first().waitFor();
+    await page.locator("#orders .badge", { hasText: "CANCELLED" }).first().waitFor();
+    await page.locator("#orders .badge", { hasText: "REJECTED" }).first().waitFor();
     await page.screenshot({ path: join(artifacts, "checkout.png"), fullPage: true });
   });
 

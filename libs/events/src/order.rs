@@ -50,3 +50,39 @@ impl Event for OrderCancelled {
         self.order_id.to_string()
     }
 }
+
+/// A confirmed order was handed to a carrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderShipped {
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+}
+
+impl Event for OrderShipped {
+    const TYPE: &'static str = "order.shipped";
+    const VERSION: u32 = 1;
+
+    fn subject(&self) -> String {
+        self.order_id.to_string()
+    }
+}
+
+/// A shipped order reached its address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDelivered {
+    pub order_id: Uuid,
+    pub user_id: Uuid,
+    pub delivered_at: DateTime<Utc>,
+}
+
+impl Event for OrderDelivered {
+    const TYPE: &'static str = "order.delivered";
+    const VERSION: u32 = 1;
+
+    fn subject(&self) -> String {
+        self.order_id.to_string()
+    }
+}

@@ -21,6 +21,16 @@ const session = {
   save(tokens) { this.access = tokens.access_token; },
   clear() { this.access = null; },
   get signedIn() { return Boolean(this.access); },
+  // The roles the access token carries (its payload is not secret; the services check it).
+  get admin() {
+    if (!this.access) return false;
+    try {
+      const payload = this.access.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return (JSON.parse(atob(payload)).roles || []).includes("admin");
+    } catch (_) {
+      return false;
+    }
+  },
   // Each renewal spends the cookie's refresh token and sets the next one, and a token spent
   // twice ends the session: tabs of the shop take turns (the Web Locks API), so two tabs opened
   // at once do not present the same token.
@@ -154,8 +164,13 @@ function money(m) {
   return new Intl.NumberFormat("en-IE", { style: "currency", currency: m.currency }).format(m.amount_minor / 100);
 }
 
+// Each route() starts a new view; a view whose answer arrives after the customer moved on must
+// not draw over the view that replaced it.
+let views = 0;
+const stale = (view) => view !== views;
+
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined));
   main.focus();
 }
 
@@ -181,7 +196,9 @@ async function shopView(query = "") {
   show(el("h1", {}, query ? `Results for “${query}”` : "Products"), el("p", { "aria-busy": "true" }, "Loading…"));
   try {
     const path = `/api/v1/products?page_size=50${query ? `&q=${encodeURIComponent(query)}` : ""}`;
+    const view = views;
     const { data } = await api("GET", path);
+    if (stale(view)) return;
     const cards = data.items.map((product) => el("article", { class: "card", "data-product": product.name },
       el("img", { src: product.image_url || "/static/favicon.svg", alt: "", loading: "lazy", width: 400, height: 300 }),
       el("div", { class: "body" },
@@ -254,8 +271,10 @@ async function cartView() {
   if (!session.signedIn) return guestCartView();
   show(el("h1", {}, "Your cart"), el("p", { "aria-busy": "true" }, "Loading…"));
   let data;
+  const view = views;
   try {
     data = await cart.refresh();
+    if (stale(view)) return;
   } catch (error) {
     say(error.message, "error");
     return;
@@ -389,21 +408,31 @@ async function checkout(event, expectedTotal) {
   }
 }
 
-async function ordersView() {
+const STATUSES = ["PENDING", "RESERVED", "CONFIRMED", "REJECTED", "CANCELLED", "SHIPPED", "DELIVERED"];
+
+// A customer's own orders; for an admin, every customer's (the back office's order list).
+async function ordersView(status = "") {
   if (!session.signedIn) { location.hash = "#/login"; return; }
-  show(el("h1", {}, "Your orders"), el("p", {}, "Loading…"));
+  const title = session.admin ? "All orders" : "Your orders";
+  show(el("h1", {}, title), el("p", {}, "Loading…"));
   try {
-    const { data } = await api("GET", "/api/v1/orders?page_size=50");
+    const view = views;
+    const { data } = await api("GET", `/api/v1/orders?page_size=50${status ? `&status=${status}` : ""}`);
+    if (stale(view)) return;
+    const filter = el("label", { class: "filter" }, "Status ",
+      el("select", { id: "status-filter", onchange: (event) => { location.hash = event.target.value ? `#/orders?status=${event.target.value}` : "#/orders"; } },
+        el("option", { value: "" }, "Any"),
+        STATUSES.map((s) => el("option", { value: s, selected: s === status }, s))));
     const rows = data.items.map((order) => el("tr", {},
       el("td", {}, el("a", { href: `#/orders/${order.id}` }, new Date(order.created_at).toLocaleString())),
       el("td", {}, el("span", { class: `badge ${order.status}` }, order.status)),
       el("td", {}, order.items.map((i) => `${i.quantity} × ${i.name || "item"}`).join(", ")),
       el("td", {}, money(order.total))));
-    show(el("h1", {}, "Your orders"), rows.length
+    show(el("h1", {}, title), filter, rows.length
       ? el("div", { class: "panel" }, el("table", { id: "orders" },
           el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Placed"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Items"), el("th", { scope: "col" }, "Total"))),
           el("tbody", {}, rows)))
-      : el("p", {}, "No orders yet."));
+      : el("p", {}, status ? "No orders in this status." : "No orders yet."));
   } catch (error) {
     say(error.message, "error");
   }
@@ -415,7 +444,9 @@ async function orderView(id) {
   if (!session.signedIn) { location.hash = "#/login"; return; }
   clearTimeout(polling);
   try {
+    const view = views;
     const { data: order } = await api("GET", `/api/v1/orders/${encodeURIComponent(id)}`);
+    if (stale(view)) return;
     const inFlight = order.status === "PENDING" || order.status === "RESERVED";
     // The shop empties the cart when the order is confirmed (a declined card keeps it).
     if (!inFlight && sessionStorage.getItem("refresh_cart_after") === order.id) {
@@ -435,9 +466,13 @@ async function orderView(id) {
         order.subtotal ? el("p", {}, `Subtotal ${money(order.subtotal)}`) : null,
         order.shipping ? el("p", {}, `Shipping ${order.shipping.amount_minor === 0 ? "free" : money(order.shipping)}`) : null,
         el("p", { class: "price" }, `Total ${money(order.total)}`),
+        order.tracking_number
+          ? el("p", { id: "tracking" }, `Shipped with ${order.carrier}, tracking number ${order.tracking_number}`)
+          : null,
         order.status === "CONFIRMED"
           ? el("button", { type: "button", class: "secondary", onclick: () => cancel(order.id) }, "Cancel order")
           : null),
+      session.admin ? fulfilmentPanel(order) : null,
       el("div", { class: "panel" }, el("h2", {}, "Timeline"),
         el("ol", { class: "timeline" }, order.timeline.map((entry) => el("li", {},
           el("time", { datetime: entry.at }, new Date(entry.at).toLocaleTimeString()),
@@ -451,6 +486,34 @@ async function orderView(id) {
   } catch (error) {
     say(error.message, "error");
   }
+}
+
+// The back office's part of an order page: ship a confirmed order, deliver a shipped one.
+function fulfilmentPanel(order) {
+  const act = async (path, body) => {
+    try {
+      await api("POST", `/api/v1/orders/${encodeURIComponent(order.id)}/${path}`, body);
+      orderView(order.id);
+    } catch (error) {
+      say(error.message, "error");
+    }
+  };
+  if (order.status === "CONFIRMED") {
+    const form = el("form", { class: "stack", onsubmit: (event) => {
+      event.preventDefault();
+      const data = new FormData(event.target);
+      act("ship", { carrier: data.get("carrier"), tracking_number: data.get("tracking_number") });
+    } },
+      el("label", {}, "Carrier", el("input", { name: "carrier", required: true, maxlength: 50 })),
+      el("label", {}, "Tracking number", el("input", { name: "tracking_number", required: true, maxlength: 64 })),
+      el("button", { type: "submit" }, "Ship"));
+    return el("div", { class: "panel" }, el("h2", {}, "Fulfilment"), form);
+  }
+  if (order.status === "SHIPPED") {
+    return el("div", { class: "panel" }, el("h2", {}, "Fulfilment"),
+      el("button", { type: "button", onclick: () => act("deliver") }, "Mark delivered"));
+  }
+  return null;
 }
 
 async function cancel(id) {
@@ -494,10 +557,13 @@ async function submitAuth(event, registering) {
       throw error;
     });
     session.save(data);
-    renderAccount();
     const merged = await cart.merge();
+    renderAccount();
     say(registering ? "Welcome to Ferris Shop!" : "You are logged in.");
-    location.hash = merged && merged.items.length ? "#/cart" : "#/";
+    // Onwards from the sign-in page, unless the customer already went somewhere else.
+    if (["#/login", "#/register"].includes(location.hash)) {
+      location.hash = merged && merged.items.length ? "#/cart" : "#/";
+    }
   } catch (error) {
     say(error.message, "error");
   }
@@ -515,11 +581,13 @@ async function logout() {
 // ---- Routing.
 
 function route() {
-  const [, view, id] = location.hash.split("/");
+  views += 1;
+  const [path] = location.hash.split("?");
+  const [, view, id] = path.split("/");
   if (view !== "orders" || !id) clearTimeout(polling);
   switch (view) {
     case "cart": return cartView();
-    case "orders": return id ? orderView(id) : ordersView();
+    case "orders": return id ? orderView(id) : ordersView(new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "");
     case "login": return authView("login");
     case "register": return authView("register");
     default: return shopView(new URLSearchParams(location.hash.split("?")[1] || "").get("q") || "");

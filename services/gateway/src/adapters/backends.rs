@@ -388,4 +388,38 @@ impl Backends {
         )
         .await
     }
+
+    pub async fn ship_order(
+        &self,
+        token: &str,
+        message: order::ShipOrderRequest,
+    ) -> Result<order::ShipOrderResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.write);
+        unary(
+            upstream,
+            Call::Write,
+            deadline,
+            Some(token),
+            message,
+            |mut c, r| async move { c.ship_order(r).await },
+        )
+        .await
+    }
+
+    pub async fn deliver_order(
+        &self,
+        token: &str,
+        message: order::DeliverOrderRequest,
+    ) -> Result<order::DeliverOrderResponse, UpstreamError> {
+        let (upstream, deadline) = (&self.upstreams.order, self.deadlines.write);
+        unary(
+            upstream,
+            Call::Write,
+            deadline,
+            Some(token),
+            message,
+            |mut c, r| async move { c.deliver_order(r).await },
+        )
+        .await
+    }
 }

@@ -85,6 +85,8 @@ pub fn order(o: &order::Order) -> Order {
             country: a.country.clone(),
         }),
         shipping_method: shipping_method(o.shipping_method()),
+        carrier: Some(o.carrier.clone()).filter(|c| !c.is_empty()),
+        tracking_number: Some(o.tracking_number.clone()).filter(|t| !t.is_empty()),
         created_at: rfc3339(o.created_at.as_ref()),
         timeline: o
             .timeline

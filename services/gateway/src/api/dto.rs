@@ -310,7 +310,7 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Order {
     pub id: String,
-    /// `PENDING`, `RESERVED`, `CONFIRMED`, `REJECTED` or `CANCELLED`.
+    /// `PENDING`, `RESERVED`, `CONFIRMED`, `REJECTED`, `CANCELLED`, `SHIPPED` or `DELIVERED`.
     pub status: String,
     /// Why it was rejected or cancelled; empty otherwise.
     pub reason: String,
@@ -323,10 +323,24 @@ pub struct Order {
     pub total: Option<Money>,
     pub shipping_address: Option<ShippingAddress>,
     pub shipping_method: Option<ShippingMethod>,
+    /// Who carries it, once shipped.
+    pub carrier: Option<String>,
+    /// The carrier's tracking number, once shipped.
+    pub tracking_number: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// Oldest first; empty in lists.
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// A confirmed order handed to a carrier.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipRequest {
+    #[schema(example = "An Post", min_length = 1, max_length = 50)]
+    pub carrier: String,
+    #[schema(example = "RX123456789IE", min_length = 1, max_length = 64)]
+    pub tracking_number: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

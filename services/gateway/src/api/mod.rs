@@ -89,6 +89,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(orders::place, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
+        .routes(routes!(orders::ship))
+        .routes(routes!(orders::deliver))
         .routes(routes!(cart::get, cart::clear))
         .routes(routes!(cart::set_item))
         .routes(routes!(cart::merge))

@@ -7,14 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use shop_auth::http::AuthUser;
+use shop_auth::http::{AdminUser, AuthUser};
 use shop_platform::problem::FieldError;
 use shop_proto::convert::timestamp;
 use shop_proto::order::v1 as pb;
 use utoipa::{IntoParams, ToSchema};
 
 use super::convert;
-use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc};
+use super::dto::{CancelRequest, Order, Page, PlaceOrderRequest, ProblemDoc, ShipRequest};
 use super::extract::{ApiJson, ApiQuery, IdempotencyKey, check_text, page_request};
 use super::problem::ApiError;
 use super::state::AppState;
@@ -123,6 +123,8 @@ pub enum StatusFilter {
     Confirmed,
     Rejected,
     Cancelled,
+    Shipped,
+    Delivered,
 }
 
 /// Orders, newest first: the signed-in customer's; for an admin, every customer's (or one
@@ -165,7 +167,7 @@ fn list_request(query: ListOrders) -> Result<pb::ListOrdersRequest, ApiError> {
             .unwrap_or_else(|| {
                 invalid(
                     "status",
-                    "must be PENDING, RESERVED, CONFIRMED, REJECTED or CANCELLED",
+                    "must be PENDING, RESERVED, CONFIRMED, REJECTED, CANCELLED, SHIPPED or DELIVERED",
                 );
                 pb::OrderStatus::Unspecified
             }),
@@ -222,11 +224,65 @@ pub async fn get(
         .ok_or(ApiError::BadUpstreamAnswer("order"))
 }
 
-/// Cancel a confirmed order: the stock goes back and the payment is refunded.
+/// Ship a confirmed order (admin): SHIPPED, with its carrier and tracking number in the order
+/// and its timeline. Repeating it with the same tracking returns the order.
+#[utoipa::path(operation_id = "ship_order", post, path = "/api/v1/orders/{id}/ship", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "Order id")), request_body = ShipRequest,
+    responses((status = 200, body = Order, description = "OK"), (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"),
+              (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"),
+              (status = 404, body = ProblemDoc, description = "Not found (problem+json)"), (status = 409, body = ProblemDoc, description = "the order is not confirmed (problem+json)"),
+              (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
+pub async fn ship(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ShipRequest>,
+) -> Result<Json<Order>, ApiError> {
+    let message = pb::ShipOrderRequest {
+        order_id: id,
+        carrier: body.carrier,
+        tracking_number: body.tracking_number,
+    };
+    let response = state.backends.ship_order(caller.token(), message).await?;
+    response
+        .order
+        .as_ref()
+        .map(convert::order)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("order"))
+}
+
+/// Record that a shipped order was delivered (admin). Repeating it returns the order.
+#[utoipa::path(operation_id = "deliver_order", post, path = "/api/v1/orders/{id}/deliver", tag = "orders", security(("bearer" = [])),
+    params(("id" = String, Path, format = Uuid, description = "Order id")),
+    responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"),
+              (status = 403, body = ProblemDoc, description = "Not allowed (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)"),
+              (status = 409, body = ProblemDoc, description = "the order is not shipped (problem+json)"),
+              (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
+pub async fn deliver(
+    State(state): State<AppState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    let message = pb::DeliverOrderRequest { order_id: id };
+    let response = state
+        .backends
+        .deliver_order(caller.token(), message)
+        .await?;
+    response
+        .order
+        .as_ref()
+        .map(convert::order)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("order"))
+}
+
+/// Cancel a confirmed order: the stock goes back and the payment is refunded. Once shipped it
+/// is 409 `order-already-shipped`.
 #[utoipa::path(operation_id = "cancel_order", post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = String, Path, format = Uuid, description = "Order id")), request_body(content = Option<CancelRequest>),
     responses((status = 200, body = Order, description = "OK"), (status = 401, body = ProblemDoc, description = "Authentication required (problem+json)"), (status = 404, body = ProblemDoc, description = "Not found (problem+json)"),
-              (status = 409, body = ProblemDoc, description = "the order is not confirmed")))]
+              (status = 409, body = ProblemDoc, description = "the order is not confirmed, or already shipped (order-already-shipped)")))]
 pub async fn cancel(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,

@@ -131,6 +131,12 @@ pub fn from_status(status: &tonic::Status) -> Problem {
         )
         .with_detail("the first request with this Idempotency-Key is still running; retry shortly")
         .with_retry_after(1),
+        (Code::FailedPrecondition, Some("ORDER_ALREADY_SHIPPED")) => Problem::new(
+            StatusCode::CONFLICT,
+            "order-already-shipped",
+            "The order has been shipped",
+        )
+        .with_detail(status.message().to_owned()),
         (Code::FailedPrecondition, Some("PRICE_CHANGED")) => {
             Problem::new(StatusCode::CONFLICT, "price-changed", "The price changed")
                 .with_detail(status.message().to_owned())

@@ -27,6 +27,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/cart/items/{product_id}"),
     ("post", "/api/v1/cart/merge"),
     ("get", "/api/v1/shipping/options"),
+    ("post", "/api/v1/orders/{id}/ship"),
+    ("post", "/api/v1/orders/{id}/deliver"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
     ("get", "/"),

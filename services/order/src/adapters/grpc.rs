@@ -31,6 +31,8 @@ pub static ACCESS: AccessTable = AccessTable::new(
         Rule::new("ClearCart", &[Allow::Customers]),
         Rule::new("MergeCart", &[Allow::Customers]),
         Rule::new("GetShippingOptions", &[Allow::Customers]),
+        Rule::new("ShipOrder", &[Allow::Admins]),
+        Rule::new("DeliverOrder", &[Allow::Admins]),
     ],
 );
 
@@ -71,7 +73,7 @@ impl From<OrderError> for Status {
                 &[],
             ),
             OrderError::Forbidden => {
-                Status::permission_denied("only admins may list another customer's orders")
+                Status::permission_denied("only admins may do this to another customer's orders")
             }
             OrderError::PriceChanged(message) => {
                 grpc_status::with_reason(Code::FailedPrecondition, "PRICE_CHANGED", message, &[])
@@ -82,6 +84,15 @@ impl From<OrderError> for Status {
                 message,
                 &[],
             ),
+            OrderError::AlreadyShipped(message) => grpc_status::with_reason(
+                Code::FailedPrecondition,
+                "ORDER_ALREADY_SHIPPED",
+                message,
+                &[],
+            ),
+            OrderError::NotFulfillable { reason, message } => {
+                grpc_status::with_reason(Code::FailedPrecondition, reason, message, &[])
+            }
             OrderError::Unavailable(message) => Status::unavailable(message),
             OrderError::Unexpected(err) => grpc_status::internal(&err),
         }
@@ -96,6 +107,8 @@ fn domain_status(status: pb::OrderStatus) -> OrderStatus {
         pb::OrderStatus::Confirmed => OrderStatus::Confirmed,
         pb::OrderStatus::Rejected => OrderStatus::Rejected,
         pb::OrderStatus::Cancelled => OrderStatus::Cancelled,
+        pb::OrderStatus::Shipped => OrderStatus::Shipped,
+        pb::OrderStatus::Delivered => OrderStatus::Delivered,
     }
 }
 
@@ -111,6 +124,8 @@ fn order_status(status: OrderStatus) -> pb::OrderStatus {
         OrderStatus::Confirmed => pb::OrderStatus::Confirmed,
         OrderStatus::Rejected => pb::OrderStatus::Rejected,
         OrderStatus::Cancelled => pb::OrderStatus::Cancelled,
+        OrderStatus::Shipped => pb::OrderStatus::Shipped,
+        OrderStatus::Delivered => pb::OrderStatus::Delivered,
     }
 }
 
@@ -176,6 +191,8 @@ fn order(o: &Order, timeline: &[TimelineEntry]) -> pb::Order {
             .into(),
         shipping: o.shipping().map(|s| PbMoney::from(&s.price)),
         subtotal: o.subtotal().map(PbMoney::from),
+        carrier: o.tracking().map(|t| t.carrier.clone()).unwrap_or_default(),
+        tracking_number: o.tracking().map(|t| t.number.clone()).unwrap_or_default(),
     }
 }
 
@@ -385,6 +402,35 @@ impl OrderService for GrpcOrderService {
                     max_days: o.days.1,
                 })
                 .collect(),
+        }))
+    }
+
+    async fn ship_order(
+        &self,
+        request: Request<pb::ShipOrderRequest>,
+    ) -> Result<Response<pb::ShipOrderResponse>, Status> {
+        let caller = caller(&request)?;
+        let r = request.into_inner();
+        let shipped = self
+            .orders
+            .ship_order(&caller, &r.order_id, &r.carrier, &r.tracking_number)
+            .await?;
+        Ok(Response::new(pb::ShipOrderResponse {
+            order: Some(view(&shipped)),
+        }))
+    }
+
+    async fn deliver_order(
+        &self,
+        request: Request<pb::DeliverOrderRequest>,
+    ) -> Result<Response<pb::DeliverOrderResponse>, Status> {
+        let caller = caller(&request)?;
+        let delivered = self
+            .orders
+            .deliver_order(&caller, &request.get_ref().order_id)
+            .await?;
+        Ok(Response::new(pb::DeliverOrderResponse {
+            order: Some(view(&delivered)),
         }))
     }
 }

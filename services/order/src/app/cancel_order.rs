@@ -43,6 +43,11 @@ impl Orders {
         match order.status() {
             OrderStatus::Cancelled => return self.view(order).await,
             OrderStatus::Confirmed => {}
+            OrderStatus::Shipped | OrderStatus::Delivered => {
+                return Err(OrderError::AlreadyShipped(
+                    "this order has been shipped and can no longer be cancelled".to_owned(),
+                ));
+            }
             other => {
                 return Err(OrderError::FailedPrecondition(format!(
                     "only a confirmed order can be cancelled; this one is {}",

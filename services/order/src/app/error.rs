@@ -14,8 +14,9 @@ pub enum OrderError {
     InFlight,
     #[error("{0}")]
     FailedPrecondition(String),
-    /// The caller may not see what they asked for (another customer's orders).
-    #[error("only admins may list another customer's orders")]
+    /// The caller may not see or do what they asked for (another customer's orders,
+    /// fulfilment).
+    #[error("only admins may do this to another customer's orders")]
     Forbidden,
     /// The customer was shown another price than checkout would charge (a cart line whose
     /// price moved, or a total that is not the quote's).
@@ -24,6 +25,15 @@ pub enum OrderError {
     /// The cart cannot be checked out as it is (a product no longer sold).
     #[error("{0}")]
     CartNotOrderable(String),
+    /// The order has left the warehouse: it can no longer be cancelled.
+    #[error("{0}")]
+    AlreadyShipped(String),
+    /// A fulfilment step that does not follow from the order's status.
+    #[error("{reason}: {message}")]
+    NotFulfillable {
+        reason: &'static str,
+        message: String,
+    },
     /// A peer the use case reads did not answer; worth retrying.
     #[error("{0}")]
     Unavailable(String),

@@ -1,9 +1,9 @@
 //! Building the order service's events from an order: the one place that decides what
-//! `order.confirmed` and `order.cancelled` carry (and what their contract tests check).
+//! `order.confirmed`, `order.cancelled`, `order.shipped` and `order.delivered` carry (and what their contract tests check).
 
 use chrono::Utc;
 use shop_events::Money;
-use shop_events::order::{OrderCancelled, OrderConfirmed, OrderLine};
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderLine, OrderShipped};
 
 use crate::domain::Order;
 
@@ -42,5 +42,28 @@ pub fn order_cancelled(order: &Order, reason: &str) -> OrderCancelled {
         user_id: order.user_id(),
         reason: reason.to_owned(),
         cancelled_at: Utc::now(),
+    }
+}
+
+/// `order.shipped` for a shipped order.
+pub fn order_shipped(order: &Order) -> anyhow::Result<OrderShipped> {
+    let tracking = order
+        .tracking()
+        .ok_or_else(|| anyhow::anyhow!("order {} is shipped without tracking", order.id()))?;
+    Ok(OrderShipped {
+        order_id: order.id(),
+        user_id: order.user_id(),
+        carrier: tracking.carrier.clone(),
+        tracking_number: tracking.number.clone(),
+        shipped_at: Utc::now(),
+    })
+}
+
+/// `order.delivered` for a delivered order.
+pub fn order_delivered(order: &Order) -> OrderDelivered {
+    OrderDelivered {
+        order_id: order.id(),
+        user_id: order.user_id(),
+        delivered_at: Utc::now(),
     }
 }

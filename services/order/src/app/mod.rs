@@ -4,6 +4,7 @@ mod cancel_order;
 mod cart;
 mod error;
 pub mod events;
+mod fulfil_order;
 mod get_order;
 mod list_orders;
 mod payment_events;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use shop_events::Money;
-use shop_events::order::{OrderCancelled, OrderConfirmed};
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped};
 use shop_kernel::LeaseToken;
 use shop_messaging::InboxEntry;
 use uuid::Uuid;
@@ -61,6 +61,8 @@ pub enum Created {
 pub enum OutgoingEvent {
     Confirmed(OrderConfirmed),
     Cancelled(OrderCancelled),
+    Shipped(OrderShipped),
+    Delivered(OrderDelivered),
 }
 
 /// One transition of an order, to be stored atomically: the new state, its timeline entries

@@ -13,7 +13,7 @@ pub use cart::{
 };
 pub use order::{
     LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, Shipping, TimelineEntry,
-    TimelineEvent, TransitionError,
+    TimelineEvent, Tracking, TransitionError,
 };
 pub use place::{OrderRequest, PlaceInput, RequestedLine, fingerprint};
 pub use saga::{Step, next_step};

@@ -3,6 +3,8 @@
 //!
 //! ```text
 //! PENDING --reserved--> RESERVED --confirm--> CONFIRMED --cancel--> CANCELLED
+//!    |                     |                     |
+//!    |                     |                     +--ship--> SHIPPED --deliver--> DELIVERED
 //!    |                     |
 //!    +-- reject -----------+--(compensate: release stock, give money back)--> REJECTED
 //! ```
@@ -20,6 +22,10 @@ pub enum OrderStatus {
     Confirmed,
     Rejected,
     Cancelled,
+    /// Handed to a carrier (admins); it can no longer be cancelled.
+    Shipped,
+    /// The carrier delivered it.
+    Delivered,
 }
 
 impl OrderStatus {
@@ -30,6 +36,8 @@ impl OrderStatus {
             Self::Confirmed => "CONFIRMED",
             Self::Rejected => "REJECTED",
             Self::Cancelled => "CANCELLED",
+            Self::Shipped => "SHIPPED",
+            Self::Delivered => "DELIVERED",
         }
     }
 
@@ -40,13 +48,19 @@ impl OrderStatus {
             "CONFIRMED" => Some(Self::Confirmed),
             "REJECTED" => Some(Self::Rejected),
             "CANCELLED" => Some(Self::Cancelled),
+            "SHIPPED" => Some(Self::Shipped),
+            "DELIVERED" => Some(Self::Delivered),
             _ => None,
         }
     }
 
-    /// Whether the saga is over (cancellation can still follow a confirmation).
+    /// Whether the saga is over (cancellation or fulfilment can still follow a
+    /// confirmation).
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Confirmed | Self::Rejected | Self::Cancelled)
+        matches!(
+            self,
+            Self::Confirmed | Self::Rejected | Self::Cancelled | Self::Shipped | Self::Delivered
+        )
     }
 }
 
@@ -138,6 +152,8 @@ pub enum TimelineEvent {
     Cancelled,
     /// The payment service gave the money back.
     Refunded,
+    Shipped,
+    Delivered,
 }
 
 impl TimelineEvent {
@@ -157,6 +173,8 @@ impl TimelineEvent {
             Self::Confirmed => "confirmed",
             Self::Cancelled => "cancelled",
             Self::Refunded => "refunded",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
         }
     }
 
@@ -176,6 +194,8 @@ impl TimelineEvent {
             Self::Confirmed,
             Self::Cancelled,
             Self::Refunded,
+            Self::Shipped,
+            Self::Delivered,
         ]
         .into_iter()
         .find(|event| event.as_str() == stored)
@@ -231,6 +251,13 @@ pub struct Shipping {
     pub price: Money,
 }
 
+/// The parcel an order travels in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracking {
+    pub carrier: String,
+    pub number: String,
+}
+
 /// An order's state as it is stored: what [`Order::restore`] takes and [`Order::state`] gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderState {
@@ -249,6 +276,8 @@ pub struct OrderState {
     pub subtotal: Option<Money>,
     /// The subtotal plus shipping once priced: what is charged.
     pub total: Option<Money>,
+    /// How it travels, once shipped.
+    pub tracking: Option<Tracking>,
     pub saga_deadline: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -290,6 +319,7 @@ impl Order {
                 shipping: None,
                 subtotal: None,
                 total: None,
+                tracking: None,
                 saga_deadline: deadline,
                 created_at: now,
                 updated_at: now,
@@ -351,6 +381,10 @@ impl Order {
 
     pub fn shipping(&self) -> Option<&Shipping> {
         self.state.shipping.as_ref()
+    }
+
+    pub fn tracking(&self) -> Option<&Tracking> {
+        self.state.tracking.as_ref()
     }
 
     pub fn saga_deadline(&self) -> DateTime<Utc> {
@@ -542,6 +576,34 @@ impl Order {
             reason,
         )])
     }
+
+    /// A confirmed order left with a carrier.
+    pub fn ship(
+        &mut self,
+        tracking: Tracking,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineEntry>, TransitionError> {
+        if self.state.status != OrderStatus::Confirmed {
+            return Err(self.wrong_state());
+        }
+        let detail = format!("{} {}", tracking.carrier, tracking.number);
+        self.state.status = OrderStatus::Shipped;
+        self.state.tracking = Some(tracking);
+        Ok(vec![TimelineEntry::new(
+            now,
+            TimelineEvent::Shipped,
+            detail,
+        )])
+    }
+
+    /// A shipped order reached its address.
+    pub fn deliver(&mut self, now: DateTime<Utc>) -> Result<Vec<TimelineEntry>, TransitionError> {
+        if self.state.status != OrderStatus::Shipped {
+            return Err(self.wrong_state());
+        }
+        self.state.status = OrderStatus::Delivered;
+        Ok(vec![TimelineEntry::new(now, TimelineEvent::Delivered, "")])
+    }
 }
 
 #[cfg(test)]
@@ -659,14 +721,41 @@ mod tests {
     }
 
     #[test]
+    fn a_confirmed_order_ships_then_delivers_and_nothing_else_does() {
+        let mut order = pending(60);
+        assert!(order.ship(tracking(), Utc::now()).is_err(), "pending");
+        order
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), Utc::now())
+            .unwrap();
+        order.confirm(Utc::now()).unwrap();
+        assert!(order.deliver(Utc::now()).is_err(), "not shipped yet");
+        let shipped = order.ship(tracking(), Utc::now()).unwrap();
+        assert_eq!(shipped[0].detail, "An Post RX1");
+        assert_eq!(order.status(), OrderStatus::Shipped);
+        assert!(order.cancel("too late", Utc::now()).is_err());
+        order.deliver(Utc::now()).unwrap();
+        assert_eq!(order.status(), OrderStatus::Delivered);
+        assert!(order.status().is_terminal());
+    }
+
+    fn tracking() -> Tracking {
+        Tracking {
+            carrier: "An Post".to_owned(),
+            number: "RX1".to_owned(),
+        }
+    }
+
+    #[test]
     fn every_event_reads_back_from_its_stored_name() {
         for event in [
             TimelineEvent::Placed,
             TimelineEvent::Refunded,
             TimelineEvent::StockReleased,
+            TimelineEvent::Shipped,
+            TimelineEvent::Delivered,
         ] {
             assert_eq!(TimelineEvent::parse(event.as_str()), Some(event));
         }
-        assert_eq!(TimelineEvent::parse("shipped"), None);
+        assert_eq!(TimelineEvent::parse("lost"), None);
     }
 }

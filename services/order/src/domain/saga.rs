@@ -30,7 +30,11 @@ pub fn next_step(order: &Order, now: DateTime<Utc>) -> Step {
     match order.status() {
         OrderStatus::Pending => Step::Reserve,
         OrderStatus::Reserved => Step::Charge,
-        OrderStatus::Confirmed | OrderStatus::Rejected | OrderStatus::Cancelled => Step::Done,
+        OrderStatus::Confirmed
+        | OrderStatus::Rejected
+        | OrderStatus::Cancelled
+        | OrderStatus::Shipped
+        | OrderStatus::Delivered => Step::Done,
     }
 }
 
@@ -62,6 +66,7 @@ mod tests {
             shipping: None,
             subtotal: None,
             total: None,
+            tracking: None,
             saga_deadline: Utc::now() + chrono::Duration::seconds(deadline_in_secs),
             created_at: Utc::now(),
             updated_at: Utc::now(),

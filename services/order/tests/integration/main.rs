@@ -7,6 +7,7 @@ mod support;
 mod attacks;
 mod cart;
 mod checkout;
+mod fulfilment;
 mod invariants;
 mod listing;
 mod pact_consumer;

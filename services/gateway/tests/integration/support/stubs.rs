@@ -481,6 +481,8 @@ fn stub_order(id: &str, status: ord::OrderStatus) -> ord::Order {
         shipping_method: ord::ShippingMethod::Unspecified.into(),
         shipping: None,
         subtotal: None,
+        carrier: String::new(),
+        tracking_number: String::new(),
         timeline: vec![ord::TimelineEntry {
             at: Some(prost_types::Timestamp {
                 seconds: 1_790_000_000,
@@ -558,6 +560,14 @@ impl OrderService for StubOrder {
         request: Request<ord::CancelOrderRequest>,
     ) -> Result<Response<ord::CancelOrderResponse>, Status> {
         caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        if request.get_ref().order_id == "shipped-one" {
+            return Err(shop_platform::grpc_status::with_reason(
+                tonic::Code::FailedPrecondition,
+                "ORDER_ALREADY_SHIPPED",
+                "this order has been shipped and can no longer be cancelled",
+                &[],
+            ));
+        }
         if request.get_ref().order_id == "rejected-one" {
             return Err(Status::failed_precondition(
                 "only a confirmed order can be cancelled",
@@ -651,6 +661,31 @@ impl OrderService for StubOrder {
                 option(ord::ShippingMethod::Standard, 495),
                 option(ord::ShippingMethod::Express, 995),
             ],
+        }))
+    }
+
+    async fn ship_order(
+        &self,
+        request: Request<ord::ShipOrderRequest>,
+    ) -> Result<Response<ord::ShipOrderResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        let r = request.into_inner();
+        let mut order = stub_order(&r.order_id, ord::OrderStatus::Shipped);
+        order.carrier = r.carrier;
+        order.tracking_number = r.tracking_number;
+        Ok(Response::new(ord::ShipOrderResponse { order: Some(order) }))
+    }
+
+    async fn deliver_order(
+        &self,
+        request: Request<ord::DeliverOrderRequest>,
+    ) -> Result<Response<ord::DeliverOrderResponse>, Status> {
+        caller_of(&request).ok_or_else(|| Status::unauthenticated("no token"))?;
+        Ok(Response::new(ord::DeliverOrderResponse {
+            order: Some(stub_order(
+                &request.get_ref().order_id,
+                ord::OrderStatus::Delivered,
+            )),
         }))
     }
 }

@@ -16,12 +16,12 @@ use crate::app::ports::{
 };
 use crate::domain::{
     Country, LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, SHOP_CURRENCY,
-    Shipping, ShippingAddress, ShippingMethod, TimelineEntry, TimelineEvent,
+    Shipping, ShippingAddress, ShippingMethod, TimelineEntry, TimelineEvent, Tracking,
 };
 
 const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_minor, currency, saga_deadline, \
      created_at, updated_at, subtotal_minor, shipping_minor, shipping_method, ship_name, ship_line1, \
-     ship_line2, ship_city, ship_postal_code, ship_country";
+     ship_line2, ship_city, ship_postal_code, ship_country, carrier, tracking_number";
 
 #[derive(Debug, Clone)]
 pub struct PgOrderStore {
@@ -56,6 +56,8 @@ struct OrderRow {
     ship_city: Option<String>,
     ship_postal_code: Option<String>,
     ship_country: Option<String>,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
 }
 
 /// The stored shipping of an order, when it has one.
@@ -93,6 +95,13 @@ struct LineRow {
 
 fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
     let shipping = shipping_from(&row)?;
+    let tracking = match (&row.carrier, &row.tracking_number) {
+        (Some(carrier), Some(number)) => Some(Tracking {
+            carrier: carrier.clone(),
+            number: number.clone(),
+        }),
+        _ => None,
+    };
     let money = |amount: Option<i64>, what: &str| -> anyhow::Result<Option<Money>> {
         match (amount, &row.currency) {
             (Some(amount), Some(currency)) => Ok(Some(
@@ -129,6 +138,7 @@ fn order_from(row: OrderRow, lines: Vec<LineRow>) -> anyhow::Result<Order> {
         shipping,
         subtotal,
         total,
+        tracking,
         saga_deadline: row.saga_deadline,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -360,7 +370,7 @@ impl OrderStore for PgOrderStore {
             .context("beginning the transaction")?;
         let updated = sqlx::query(
             "UPDATE orders SET status = $2, reason = $3, compensation = $4, total_minor = $5, currency = $6, \
-                 subtotal_minor = $11, updated_at = now(), \
+                 subtotal_minor = $11, carrier = $12, tracking_number = $13, updated_at = now(), \
                  card_token = CASE WHEN $7 THEN NULL ELSE card_token END, \
                  lease_token = CASE WHEN $7 THEN NULL ELSE lease_token END, \
                  lease_until = CASE WHEN $7 THEN NULL ELSE lease_until END \
@@ -378,6 +388,8 @@ impl OrderStore for PgOrderStore {
         .bind(change.from_compensation.map(RejectReason::as_str))
         .bind(change.lease.map(|token| token.as_uuid()))
         .bind(order.subtotal().map(|s| s.amount_minor))
+        .bind(order.tracking().map(|t| t.carrier.clone()))
+        .bind(order.tracking().map(|t| t.number.clone()))
         .execute(&mut *tx)
         .await
         .context("updating the order")?;
@@ -443,6 +455,18 @@ impl OrderStore for PgOrderStore {
                     .append(&mut tx, event)
                     .await
                     .context("writing order.cancelled to the outbox")?;
+            }
+            Some(OutgoingEvent::Shipped(event)) => {
+                self.outbox
+                    .append(&mut tx, event)
+                    .await
+                    .context("writing order.shipped to the outbox")?;
+            }
+            Some(OutgoingEvent::Delivered(event)) => {
+                self.outbox
+                    .append(&mut tx, event)
+                    .await
+                    .context("writing order.delivered to the outbox")?;
             }
             None => {}
         }
