@@ -48,7 +48,12 @@ service_env() {
     *) printf '%s\n' "SHOP_GRPC__ADDR=127.0.0.1:$port" ;;
   esac
   case $name in
-    user) printf '%s\n' "SHOP_SERVICE_CLIENTS__ORDER=$order_digest" ;;
+    user)
+      printf '%s\n' "SHOP_SERVICE_CLIENTS__ORDER=$order_digest"
+      # Customers' mail: to the SMTP server in SHOP_MAIL__SMTP_URL when set (Mailpit, say),
+      # else as .eml files in .dev/mail/.
+      [[ -n ${SHOP_MAIL__SMTP_URL:-} ]] || printf '%s\n' "SHOP_MAIL__DIR=$DEV_DIR/mail"
+      ;;
     order) printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret" ;;
   esac
 }

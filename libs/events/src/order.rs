@@ -14,7 +14,8 @@ pub struct OrderLine {
     pub unit_price: Money,
 }
 
-/// An order was paid and is final. Inventory turns its reservation into a sale.
+/// An order was paid and is final. Inventory turns its reservation into a sale; the
+/// customer is mailed a confirmation from `details`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderConfirmed {
     pub order_id: Uuid,
@@ -22,6 +23,39 @@ pub struct OrderConfirmed {
     pub lines: Vec<OrderLine>,
     pub total: Money,
     pub confirmed_at: DateTime<Utc>,
+    /// What the confirmation mail shows; absent from producers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<OrderDetails>,
+}
+
+/// An order as its customer reads it: named lines, where it ships, and the sums.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetails {
+    pub lines: Vec<NamedLine>,
+    pub subtotal: Money,
+    pub shipping: Money,
+    /// `standard` or `express`.
+    pub shipping_method: String,
+    pub shipping_address: Address,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedLine {
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+}
+
+/// A postal address; `country` is ISO 3166-1 alpha-2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
 }
 
 impl Event for OrderConfirmed {

@@ -14,6 +14,9 @@ pub struct PaymentRefunded {
     pub amount: Money,
     pub reason: String,
     pub refunded_at: DateTime<Utc>,
+    /// Whose money it was (the customer is mailed); absent from producers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
 }
 
 impl Event for PaymentRefunded {

@@ -7,8 +7,9 @@
 //! and lives only as long as the replica.
 
 use crate::Event;
-use crate::order::{OrderCancelled, OrderConfirmed};
+use crate::order::{OrderCancelled, OrderConfirmed, OrderShipped};
 use crate::payment::PaymentRefunded;
+use crate::user::UserRegistered;
 
 /// A durable consumer queue and the event types routed to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,19 @@ pub const ORDER_PAYMENT_REFUNDED: Subscription = Subscription {
     event_types: &[PaymentRefunded::TYPE],
 };
 
+/// User: the customer is mailed on signing up and as their order moves (the user service
+/// holds their address).
+pub const USER_MAILS: Subscription = Subscription {
+    queue: "user.mails",
+    event_types: &[
+        UserRegistered::TYPE,
+        OrderConfirmed::TYPE,
+        OrderShipped::TYPE,
+        OrderCancelled::TYPE,
+        PaymentRefunded::TYPE,
+    ],
+};
+
 // xtask:new-service:subscriptions
 
 /// Every durable subscription of the shop.
@@ -43,6 +57,7 @@ pub const ALL: &[Subscription] = &[
     INVENTORY_ORDER_EVENTS,
     PAYMENT_ORDER_CANCELLED,
     ORDER_PAYMENT_REFUNDED,
+    USER_MAILS,
     // xtask:new-service:all-subscriptions
 ];
 

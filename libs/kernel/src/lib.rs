@@ -2,6 +2,7 @@
 //! validation [`Violations`]. Domain modules may use this crate and nothing heavier: it does no
 //! I/O and pulls in no framework (`tests/architecture` holds every service to that).
 
+pub mod country;
 mod ids;
 mod money;
 mod role;

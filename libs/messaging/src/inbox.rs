@@ -1,7 +1,10 @@
 //! The inbox: remembers which messages a consumer has applied, in the transaction that applies
 //! them.
 
-use sqlx::PgConnection;
+use std::future::Future;
+
+use anyhow::Context as _;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 /// What applying a delivered message came to.
@@ -58,4 +61,34 @@ impl InboxEntry {
             Handled::Duplicate
         })
     }
+}
+
+/// Applies an effect outside the database (a mail, a call to a third party) at most once per
+/// message: the inbox entry is recorded in a transaction held open while `effect` runs, and
+/// committed only when it succeeds. A duplicate delivered meanwhile waits on the entry's key
+/// and then finds it; a failed effect rolls the entry back, so the message is retried.
+///
+/// Between the effect succeeding and the commit there is a window (a crash, a lost database)
+/// in which the effect happened and the entry was not kept: the redelivery repeats it. Give
+/// the effect a key the receiver can deduplicate by (a mail's `Message-ID` from the message
+/// id) where that matters.
+pub async fn apply_once<F>(pool: &PgPool, entry: &InboxEntry, effect: F) -> anyhow::Result<Handled>
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    let mut tx = pool
+        .begin()
+        .await
+        .context("beginning the inbox transaction")?;
+    if entry
+        .record(&mut tx)
+        .await
+        .context("recording the inbox entry")?
+        == Handled::Duplicate
+    {
+        return Ok(Handled::Duplicate);
+    }
+    effect.await?;
+    tx.commit().await.context("committing the inbox entry")?;
+    Ok(Handled::Applied)
 }

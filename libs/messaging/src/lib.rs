@@ -26,7 +26,7 @@ use std::sync::LazyLock;
 
 pub use broadcast::{Broadcast, BroadcastHandler};
 pub use consumer::{Consumer, EventHandler};
-pub use inbox::{Handled, InboxEntry};
+pub use inbox::{Handled, InboxEntry, apply_once};
 pub use outbox::{OutboxRelay, OutboxWriter, OutgoingMessage};
 pub use settings::AmqpSettings;
 

@@ -16,11 +16,13 @@ pub mod pacts;
 pub mod postgres;
 pub mod proxy;
 mod redis_server;
+pub mod smtp;
 
 pub use infra::{amqp_url, redis_url};
 pub use logging::init;
 pub use postgres::TestDatabase;
 pub use redis_server::PrivateRedis;
+pub use smtp::SmtpServer;
 
 /// A name no other test uses, e.g. `unique_name("orders")` -> `orders-0199...`. Use it for
 /// queues, exchanges and key prefixes.

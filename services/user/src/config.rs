@@ -26,6 +26,26 @@ pub struct UserSettings {
     /// has an identity until an operator gives it one (`shop-user service-credentials`).
     pub service_clients: BTreeMap<String, Secret>,
     pub revocations: RevocationSettings,
+    pub mail: MailSettings,
+}
+
+/// The customer's mail: a welcome, and their order's confirmation, shipment, cancellation and
+/// refund.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// The SMTP server: `smtp://host:1025` (plain, e.g. Mailpit), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:password@host:465` (TLS). Empty: each mail is written as an
+    /// `.eml` file to `dir` instead (development).
+    pub smtp_url: Secret,
+    /// Where mails go as `.eml` files when there is no SMTP server (default: `ferris-shop-mail`
+    /// in the system's temporary directory; `scripts/dev-up.sh` uses `.dev/mail`).
+    pub dir: String,
+    /// The sender, e.g. `Ferris Shop <shop@ferris-shop.example>`.
+    pub from: String,
+    /// How long one SMTP conversation may take; a slow server is retried later.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
 }
 
 /// Publishing revoked sessions to the verifiers' denylist.
@@ -108,6 +128,15 @@ impl Default for UserSettings {
             revocations: RevocationSettings {
                 publish_interval: Duration::from_secs(1),
             },
+            mail: MailSettings {
+                smtp_url: Secret::new(""),
+                dir: std::env::temp_dir()
+                    .join("ferris-shop-mail")
+                    .to_string_lossy()
+                    .into_owned(),
+                from: "Ferris Shop <shop@ferris-shop.example>".to_owned(),
+                timeout: Duration::from_secs(10),
+            },
         }
     }
 }
@@ -162,6 +191,28 @@ impl Validate for UserSettings {
                 &["revocations", "publish_interval"],
                 "must be positive",
             ));
+        }
+        if self.mail.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::new(
+                &["mail", "from"],
+                "must be a mailbox such as `Ferris Shop <shop@example.com>`",
+            ));
+        }
+        let url = self.mail.smtp_url.expose();
+        if !(url.is_empty() || url.starts_with("smtp://") || url.starts_with("smtps://")) {
+            return Err(ConfigError::new(
+                &["mail", "smtp_url"],
+                "must start with smtp:// or smtps://",
+            ));
+        }
+        if url.is_empty() && self.mail.dir.trim().is_empty() {
+            return Err(ConfigError::new(
+                &["mail", "dir"],
+                "must be set when there is no smtp_url",
+            ));
+        }
+        if self.mail.timeout.is_zero() {
+            return Err(ConfigError::new(&["mail", "timeout"], "must be positive"));
         }
         if self.login.base_delay > self.login.max_delay {
             return Err(ConfigError::new(

@@ -11,11 +11,18 @@ use shop_platform::service::{Built, Service};
 use shop_proto::user::v1::user_service_server::UserServiceServer;
 use sqlx::migrate::Migrator;
 
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderShipped};
+use shop_events::payment::PaymentRefunded;
+use shop_events::subscriptions::USER_MAILS;
+use shop_events::user::UserRegistered;
+
+use crate::adapters::amqp::MailOnEvents;
 use crate::adapters::argon2_hasher::Argon2Hasher;
 use crate::adapters::grpc::{ACCESS, GrpcUserService};
+use crate::adapters::mailer::LettreMailer;
 use crate::adapters::postgres::{PgKeyStore, PgSessionStore, PgUserStore};
 use crate::app::ports::KeyStore as _;
-use crate::app::{Dependencies, Keyring, TokenPolicy, Users};
+use crate::app::{Dependencies, Keyring, Mails, TokenPolicy, Users};
 use crate::commands::{self, UserCommand};
 use crate::config::Settings;
 
@@ -119,6 +126,17 @@ impl Service for ShopUser {
                     .map_err(Into::into)
             }
         });
+        let mailer = Arc::new(LettreMailer::from_settings(&settings.mail)?);
+        let mails = Mails::new(Arc::new(PgUserStore::new(backend.pool(), backend.outbox())));
+        let on_events = MailOnEvents::new(mails, mailer, backend.pool());
+        let consumer = backend
+            .consumer(USER_MAILS)
+            .on::<UserRegistered>(on_events.clone())
+            .on::<OrderConfirmed>(on_events.clone())
+            .on::<OrderShipped>(on_events.clone())
+            .on::<OrderCancelled>(on_events.clone())
+            .on::<PaymentRefunded>(on_events);
+        host.spawn_worker("customer-mails", move |stop| consumer.run(stop));
         let publisher = users.clone();
         host.spawn_periodic(
             "revocation-publisher",

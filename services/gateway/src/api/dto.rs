@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
+    #[serde(deserialize_with = "whole_number")]
     #[schema(example = 1999)]
     pub amount_minor: i64,
     #[schema(example = "EUR")]
@@ -256,9 +257,20 @@ pub struct ShippingAddress {
     pub city: String,
     #[schema(example = "D02 X285", min_length = 1, max_length = 16)]
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2, in capitals.
-    #[schema(example = "IE", pattern = "^[A-Z]{2}$")]
+    #[schema(schema_with = country_code)]
     pub country: String,
+}
+
+/// An ISO 3166-1 alpha-2 code: the document lists every assigned one, as the shop checks.
+pub fn country_code() -> utoipa::openapi::Schema {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(shop_kernel::country::ISO_3166_ALPHA2))
+        .description(Some(
+            "ISO 3166-1 alpha-2 country code, in capitals, e.g. IE",
+        ))
+        .build()
+        .into()
 }
 
 /// How an order travels.

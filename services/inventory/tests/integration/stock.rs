@@ -198,6 +198,7 @@ async fn order_events_delivered_several_times_change_stock_once() {
         }],
         total: Money::new(9998, "EUR").unwrap(),
         confirmed_at: chrono::Utc::now(),
+        details: None,
     });
     deliver(&shop, &confirmed, 3).await;
     shop.wait_for_stock(&product, (3, 0, 2, 5)).await;

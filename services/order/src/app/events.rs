@@ -3,7 +3,10 @@
 
 use chrono::Utc;
 use shop_events::Money;
-use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderLine, OrderShipped};
+use shop_events::order::{
+    Address, NamedLine, OrderCancelled, OrderConfirmed, OrderDelivered, OrderDetails, OrderLine,
+    OrderShipped,
+};
 
 use crate::domain::Order;
 
@@ -32,6 +35,38 @@ pub fn order_confirmed(order: &Order) -> anyhow::Result<OrderConfirmed> {
             .cloned()
             .map_or_else(|| Money::zero("EUR").map_err(anyhow::Error::from), Ok)?,
         confirmed_at: Utc::now(),
+        details: details(order),
+    })
+}
+
+/// What the customer's confirmation shows, for an order that has its address.
+fn details(order: &Order) -> Option<OrderDetails> {
+    let shipping = order.shipping()?;
+    let address = &shipping.address;
+    Some(OrderDetails {
+        lines: order
+            .lines()
+            .iter()
+            .filter_map(|line| {
+                let priced = line.priced.as_ref()?;
+                Some(NamedLine {
+                    name: priced.name.clone(),
+                    quantity: line.quantity,
+                    unit_price: priced.unit_price.clone(),
+                })
+            })
+            .collect(),
+        subtotal: order.subtotal()?.clone(),
+        shipping: shipping.price.clone(),
+        shipping_method: shipping.method.as_str().to_owned(),
+        shipping_address: Address {
+            name: address.name.clone(),
+            line1: address.line1.clone(),
+            line2: address.line2.clone(),
+            city: address.city.clone(),
+            postal_code: address.postal_code.clone(),
+            country: address.country.as_str().to_owned(),
+        },
     })
 }
 

@@ -59,7 +59,7 @@ pub enum Created {
 /// An event for other services, written to the outbox with the change that causes it.
 #[derive(Debug, Clone)]
 pub enum OutgoingEvent {
-    Confirmed(OrderConfirmed),
+    Confirmed(Box<OrderConfirmed>),
     Cancelled(OrderCancelled),
     Shipped(OrderShipped),
     Delivered(OrderDelivered),

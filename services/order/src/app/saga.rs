@@ -140,7 +140,7 @@ impl Orders {
             Some(Ok(ChargeOutcome::Captured)) => match order.confirm(Utc::now()) {
                 Ok(timeline) => {
                     let event = order_confirmed(&order)?;
-                    (timeline, Some(OutgoingEvent::Confirmed(event)))
+                    (timeline, Some(OutgoingEvent::Confirmed(Box::new(event))))
                 }
                 // Captured too late: the money goes back by compensation.
                 Err(TransitionError::DeadlinePassed) => (

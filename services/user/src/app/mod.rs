@@ -6,6 +6,7 @@ mod get_user;
 mod jwks;
 mod login;
 mod logout;
+mod mails;
 pub mod ports;
 mod refresh;
 mod register;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::UserError;
+pub use mails::{Mails, Notice};
 pub use service_tokens::ServiceToken;
 use shop_auth::Denylist;
 pub use signing::Keyring;

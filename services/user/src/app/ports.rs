@@ -162,3 +162,22 @@ pub trait HasherPort: Send + Sync {
     async fn hash(&self, password: &Password) -> anyhow::Result<String>;
     async fn verify(&self, candidate: &str, hash: &str) -> anyhow::Result<bool>;
 }
+
+/// One mail to one customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    /// The event it tells of: its `Message-ID`, so a mail sent twice is one to the receiver.
+    pub id: Uuid,
+    pub to_name: String,
+    pub to_email: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Sends mail (SMTP in production).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Delivered to the server, or an error to retry later.
+    async fn send(&self, mail: &Mail) -> anyhow::Result<()>;
+}

@@ -6,4 +6,5 @@ mod support;
 
 mod accounts;
 mod events;
+mod mails;
 mod signing_keys;

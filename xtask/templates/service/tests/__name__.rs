@@ -98,6 +98,7 @@ async fn the_service_serves_its_notes_and_notes_every_confirmed_order_once() {
         lines: Vec::new(),
         total: Money::new(1299, "EUR").unwrap(),
         confirmed_at: chrono::Utc::now(),
+        details: None,
     };
     let mut tx = outbox.begin().await.unwrap();
     OutboxWriter::new("order")

@@ -246,6 +246,7 @@ pub fn confirmed() -> OrderConfirmed {
             currency: "EUR".to_owned(),
         },
         confirmed_at: Utc::now(),
+        details: None,
     }
 }
 

@@ -446,7 +446,7 @@ impl OrderStore for PgOrderStore {
         match change.event {
             Some(OutgoingEvent::Confirmed(event)) => {
                 self.outbox
-                    .append(&mut tx, event)
+                    .append(&mut tx, *event)
                     .await
                     .context("writing order.confirmed to the outbox")?;
             }

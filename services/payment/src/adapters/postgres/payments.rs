@@ -227,6 +227,7 @@ impl PaymentStore for PgPaymentStore {
                     amount: payment.amount.clone(),
                     reason: reason.to_owned(),
                     refunded_at: payment.refunded_at.unwrap_or_else(Utc::now),
+                    user_id: Some(payment.user_id),
                 },
             )
             .await
