@@ -7,7 +7,7 @@
 //! and lives only as long as the replica.
 
 use crate::Event;
-use crate::order::{OrderCancelled, OrderConfirmed, OrderShipped};
+use crate::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped};
 use crate::payment::PaymentRefunded;
 use crate::user::UserRegistered;
 
@@ -45,6 +45,7 @@ pub const USER_MAILS: Subscription = Subscription {
         UserRegistered::TYPE,
         OrderConfirmed::TYPE,
         OrderShipped::TYPE,
+        OrderDelivered::TYPE,
         OrderCancelled::TYPE,
         PaymentRefunded::TYPE,
     ],

@@ -11,7 +11,7 @@ use shop_platform::service::{Built, Service};
 use shop_proto::user::v1::user_service_server::UserServiceServer;
 use sqlx::migrate::Migrator;
 
-use shop_events::order::{OrderCancelled, OrderConfirmed, OrderShipped};
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped};
 use shop_events::payment::PaymentRefunded;
 use shop_events::subscriptions::USER_MAILS;
 use shop_events::user::UserRegistered;
@@ -134,6 +134,7 @@ impl Service for ShopUser {
             .on::<UserRegistered>(on_events.clone())
             .on::<OrderConfirmed>(on_events.clone())
             .on::<OrderShipped>(on_events.clone())
+            .on::<OrderDelivered>(on_events.clone())
             .on::<OrderCancelled>(on_events.clone())
             .on::<PaymentRefunded>(on_events);
         host.spawn_worker("customer-mails", move |stop| consumer.run(stop));

@@ -1,5 +1,7 @@
 //! Provider contract: the events the order service publishes are what its consumers' committed
-//! pacts expect (inventory: `order.confirmed` and `order.cancelled`; payment: `order.cancelled`).
+//! pacts expect (inventory: `order.confirmed` and `order.cancelled`; payment: `order.cancelled`;
+//! user: `order.confirmed` with its details, `order.shipped`, `order.delivered`,
+//! `order.cancelled`).
 //!
 //! The messages are not built for the test: a real checkout and a real cancellation run
 //! through the service, and the test reads what they wrote to the outbox, exactly as the relay
@@ -16,6 +18,7 @@ use shop_testkit::contracts::{Published, verify_message_pacts};
 async fn the_order_events_satisfy_every_consumers_pact() {
     let shop = Shop::start().await;
     let product = shop.product(5, 2499).await;
+    // A real checkout (with its address), a cancellation, a shipment and its delivery.
     let order = shop.place(&product, 2, "tok_visa").await.unwrap();
     assert_eq!(order.status(), pb::OrderStatus::Confirmed);
     shop.orders()
@@ -26,6 +29,29 @@ async fn the_order_events_satisfy_every_consumers_pact() {
                 reason: "changed my mind".to_owned(),
             },
             &shop.customer_token,
+        ))
+        .await
+        .unwrap();
+    let shipped = shop.place(&product, 1, "tok_visa").await.unwrap();
+    shop.orders()
+        .await
+        .ship_order(authed(
+            pb::ShipOrderRequest {
+                order_id: shipped.id.clone(),
+                carrier: "An Post".to_owned(),
+                tracking_number: "RX123456789IE".to_owned(),
+            },
+            &shop.admin_token,
+        ))
+        .await
+        .unwrap();
+    shop.orders()
+        .await
+        .deliver_order(authed(
+            pb::DeliverOrderRequest {
+                order_id: shipped.id.clone(),
+            },
+            &shop.admin_token,
         ))
         .await
         .unwrap();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use shop_events::Envelope;
-use shop_events::order::{OrderCancelled, OrderConfirmed, OrderShipped};
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped};
 use shop_events::payment::PaymentRefunded;
 use shop_events::user::UserRegistered;
 use shop_messaging::{EventHandler, Handled, InboxEntry, apply_once};
@@ -17,7 +17,7 @@ use crate::app::ports::Mailer;
 use crate::app::{Mails, Notice};
 
 /// Mails the customer about `user.registered`, `order.confirmed`, `order.shipped`,
-/// `order.cancelled` and `payment.refunded`.
+/// `order.delivered`, `order.cancelled` and `payment.refunded`.
 #[derive(Clone)]
 pub struct MailOnEvents {
     mails: Mails,
@@ -71,6 +71,7 @@ mails_on! {
     UserRegistered => Registered,
     OrderConfirmed => Confirmed,
     OrderShipped => Shipped,
+    OrderDelivered => Delivered,
     OrderCancelled => Cancelled,
     PaymentRefunded => Refunded,
 }

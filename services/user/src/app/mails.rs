@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use shop_events::order::{OrderCancelled, OrderConfirmed, OrderShipped};
+use shop_events::order::{OrderCancelled, OrderConfirmed, OrderDelivered, OrderShipped};
 use shop_events::payment::PaymentRefunded;
 use shop_events::user::UserRegistered;
 use uuid::Uuid;
@@ -18,6 +18,7 @@ pub enum Notice {
     Registered(UserRegistered),
     Confirmed(Box<OrderConfirmed>),
     Shipped(OrderShipped),
+    Delivered(OrderDelivered),
     Cancelled(OrderCancelled),
     Refunded(PaymentRefunded),
 }
@@ -28,6 +29,7 @@ impl Notice {
             Self::Registered(e) => Some(e.user_id),
             Self::Confirmed(e) => Some(e.user_id),
             Self::Shipped(e) => Some(e.user_id),
+            Self::Delivered(e) => Some(e.user_id),
             Self::Cancelled(e) => Some(e.user_id),
             Self::Refunded(e) => e.user_id,
         }
@@ -95,6 +97,14 @@ fn letter(name: &str, notice: &Notice) -> (String, String) {
                 order.order_id, order.carrier, order.tracking_number
             );
             format!("Your order {} has shipped", order.order_id)
+        }
+        Notice::Delivered(order) => {
+            let _ = writeln!(
+                text,
+                "your order {} has been delivered. We hope you enjoy it.",
+                order.order_id
+            );
+            format!("Your order {} was delivered", order.order_id)
         }
         Notice::Cancelled(order) => {
             let _ = writeln!(

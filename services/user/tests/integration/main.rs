@@ -7,4 +7,5 @@ mod support;
 mod accounts;
 mod events;
 mod mails;
+mod pact_consumer;
 mod signing_keys;
