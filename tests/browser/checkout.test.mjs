@@ -51,6 +51,15 @@ try {
     await page.getByRole("button", { name: "Add Ferris Plush to cart" }).waitFor();
   });
 
+  await step("a product has a page of its own", async () => {
+    await page.getByRole("link", { name: "Ferris Plush", exact: true }).click();
+    await page.getByRole("heading", { name: "Ferris Plush" }).waitFor();
+    await page.getByRole("button", { name: "Add Ferris Plush to cart" }).waitFor();
+    await page.screenshot({ path: join(artifacts, "product.png"), fullPage: true });
+    await page.getByRole("link", { name: "← All products" }).click();
+    await page.getByRole("heading", { name: "Products" }).waitFor();
+  });
+
   await step("a new customer registers and is logged in", async () => {
     await page.getByRole("link", { name: "Log in" }).click();
     await page.getByRole("link", { name: "Create an account" }).click();
@@ -190,6 +199,20 @@ try {
     await office.getByRole("button", { name: "Ship" }).click();
     await office.locator("#order-status", { hasText: "SHIPPED" }).waitFor();
     await office.screenshot({ path: join(artifacts, "back-office-shipped.png"), fullPage: true });
+
+    // The catalog side of the back office: a new product with little stock is listed as
+    // running low, then taken off sale again (the demo catalog stays as it was).
+    const lamp = `Zz Browser Lamp ${Date.now()}`;
+    await office.getByRole("link", { name: "Back office" }).click();
+    await office.getByRole("heading", { name: "Products" }).waitFor();
+    await office.getByLabel("Name", { exact: true }).fill(lamp);
+    await office.getByLabel("Price (EUR)", { exact: true }).fill("9.99");
+    await office.getByLabel("Stock", { exact: true }).fill("3");
+    await office.getByRole("button", { name: "Add product" }).click();
+    await office.locator("#low-stock", { hasText: `${lamp}: 3 left` }).waitFor();
+    await office.screenshot({ path: join(artifacts, "back-office-products.png"), fullPage: true });
+    await office.locator(`tr[data-product="${lamp}"]`).getByRole("button", { name: "Take off sale" }).click();
+    await office.getByText(`${lamp} is no longer sold.`).waitFor();
     await office.close();
 
     await hashTo(page, new URL(shippedOrder).hash);

@@ -184,6 +184,7 @@ function renderCartCount() {
 }
 
 function renderAccount() {
+  document.getElementById("nav-admin").hidden = !session.admin;
   const slot = document.getElementById("nav-account");
   slot.replaceChildren(session.signedIn
     ? el("button", { class: "secondary", type: "button", onclick: logout }, "Log out")
@@ -192,36 +193,86 @@ function renderAccount() {
 
 // ---- Views.
 
+const addButton = (product) => el("button", {
+  type: "button",
+  disabled: product.available <= 0,
+  "aria-label": `Add ${product.name} to cart`,
+  onclick: async () => {
+    try {
+      await cart.add(product);
+      say(`${product.name} is in your cart.`);
+    } catch (error) {
+      say(error.message, "error");
+    }
+  },
+}, "Add to cart");
+
+const stockText = (product) => (product.available > 0 ? `${product.available} in stock` : "Sold out");
+
+function productCard(product) {
+  const page = `#/products/${product.id}`;
+  return el("article", { class: "card", "data-product": product.name },
+    el("a", { href: page, tabindex: -1 },
+      el("img", { src: product.image_url || "/static/favicon.svg", alt: "", loading: "lazy", width: 400, height: 300 })),
+    el("div", { class: "body" },
+      el("h2", {}, el("a", { href: page, class: "plain" }, product.name)),
+      el("p", {}, product.description),
+      el("div", { class: "row" },
+        el("span", { class: "price" }, money(product.price)),
+        el("span", { class: "stock" }, stockText(product))),
+      addButton(product)));
+}
+
+// The catalog, a page at a time: "More products" fetches the next page of the same listing.
 async function shopView(query = "") {
-  show(el("h1", {}, query ? `Results for “${query}”` : "Products"), el("p", { "aria-busy": "true" }, "Loading…"));
-  try {
-    const path = `/api/v1/products?page_size=50${query ? `&q=${encodeURIComponent(query)}` : ""}`;
-    const view = views;
+  const title = query ? `Results for “${query}”` : "Products";
+  show(el("h1", {}, title), el("p", { "aria-busy": "true" }, "Loading…"));
+  const grid = el("div", { class: "grid" });
+  const more = el("button", { type: "button", class: "secondary", id: "more-products" }, "More products");
+  const view = views;
+  const load = async (token) => {
+    const path = `/api/v1/products?page_size=24${query ? `&q=${encodeURIComponent(query)}` : ""}${token ? `&page_token=${encodeURIComponent(token)}` : ""}`;
     const { data } = await api("GET", path);
+    if (stale(view)) return null;
+    grid.append(...data.items.map(productCard));
+    more.hidden = !data.next_page_token;
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        await load(data.next_page_token);
+      } catch (error) {
+        say(error.message, "error");
+      }
+      more.disabled = false;
+    };
+    return data;
+  };
+  try {
+    const first = await load(null);
+    if (!first) return;
+    show(el("h1", {}, title),
+      first.items.length ? grid : el("p", {}, "Nothing matches."),
+      el("p", { class: "more" }, more));
+  } catch (error) {
+    say(error.message, "error");
+  }
+}
+
+async function productView(id) {
+  show(el("p", { "aria-busy": "true" }, "Loading…"));
+  const view = views;
+  try {
+    const { data: product } = await api("GET", `/api/v1/products/${encodeURIComponent(id)}`);
     if (stale(view)) return;
-    const cards = data.items.map((product) => el("article", { class: "card", "data-product": product.name },
-      el("img", { src: product.image_url || "/static/favicon.svg", alt: "", loading: "lazy", width: 400, height: 300 }),
-      el("div", { class: "body" },
-        el("h2", {}, product.name),
-        el("p", {}, product.description),
-        el("div", { class: "row" },
-          el("span", { class: "price" }, money(product.price)),
-          el("span", { class: "stock" }, product.available > 0 ? `${product.available} in stock` : "Sold out")),
-        el("button", {
-          type: "button",
-          disabled: product.available <= 0,
-          "aria-label": `Add ${product.name} to cart`,
-          onclick: async () => {
-            try {
-              await cart.add(product);
-              say(`${product.name} is in your cart.`);
-            } catch (error) {
-              say(error.message, "error");
-            }
-          },
-        }, "Add to cart"))));
-    show(el("h1", {}, query ? `Results for “${query}”` : "Products"),
-      cards.length ? el("div", { class: "grid" }, cards) : el("p", {}, "Nothing matches."));
+    show(el("p", {}, el("a", { href: "#/" }, "← All products")),
+      el("div", { class: "panel product" },
+        el("img", { src: product.image_url || "/static/favicon.svg", alt: "", width: 400, height: 300 }),
+        el("div", { class: "stack" },
+          el("h1", {}, product.name),
+          el("p", {}, product.description),
+          el("p", { class: "price" }, money(product.price)),
+          el("p", { class: "stock" }, product.active ? stockText(product) : "No longer sold"),
+          product.active ? addButton(product) : null)));
   } catch (error) {
     say(error.message, "error");
   }
@@ -516,6 +567,83 @@ function fulfilmentPanel(order) {
   return null;
 }
 
+// The back office's catalog: add a product, change a price, take one off sale, receive or
+// write off stock; what runs low is listed first.
+const LOW_STOCK = 5;
+
+async function productsAdminView() {
+  show(el("h1", {}, "Products"), el("p", { "aria-busy": "true" }, "Loading…"));
+  const view = views;
+  const products = [];
+  try {
+    let token = null;
+    do {
+      const { data } = await api("GET", `/api/v1/products?page_size=100${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
+      products.push(...data.items);
+      token = data.next_page_token;
+    } while (token);
+  } catch (error) {
+    say(error.message, "error");
+    return;
+  }
+  if (stale(view)) return;
+  const act = async (request, done) => {
+    try {
+      await request();
+      say(done);
+      productsAdminView();
+    } catch (error) {
+      say(error.message, "error");
+    }
+  };
+  const euros = (text) => Math.round(parseFloat(String(text).replace(",", ".")) * 100);
+  const row = (p) => {
+    const price = el("input", { type: "number", min: "0.01", step: "0.01", value: (p.price.amount_minor / 100).toFixed(2), "aria-label": `Price of ${p.name}` });
+    const delta = el("input", { type: "number", step: "1", value: "10", "aria-label": `Stock change for ${p.name}` });
+    return el("tr", { "data-product": p.name },
+      el("td", {}, el("a", { href: `#/products/${p.id}` }, p.name)),
+      el("td", {}, el("span", { class: "qty" }, price,
+        el("button", { type: "button", class: "secondary", onclick: () => act(
+          () => api("PATCH", `/api/v1/products/${p.id}`, { price: { amount_minor: euros(price.value), currency: "EUR" } }),
+          `${p.name} now costs ${price.value}.`) }, "Save"))),
+      el("td", { class: p.available <= LOW_STOCK ? "low" : "" }, p.available),
+      el("td", {}, el("span", { class: "qty" }, delta,
+        el("button", { type: "button", class: "secondary", onclick: () => act(
+          () => api("POST", `/api/v1/products/${p.id}/stock`, { delta: parseInt(delta.value, 10) }, { "idempotency-key": crypto.randomUUID() }),
+          `Stock of ${p.name} adjusted.`) }, "Apply"))),
+      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => act(
+        () => api("PATCH", `/api/v1/products/${p.id}`, { active: false }),
+        `${p.name} is no longer sold.`) }, "Take off sale")));
+  };
+  const head = el("thead", {}, el("tr", {}, ["Product", "Price (EUR)", "Available", "Receive / write off", ""].map((h) => el("th", { scope: "col" }, h))));
+  const low = products.filter((p) => p.available <= LOW_STOCK).sort((a, b) => a.available - b.available);
+  const form = el("form", { class: "stack", id: "new-product", onsubmit: (event) => {
+    event.preventDefault();
+    const f = new FormData(event.target);
+    act(async () => {
+      const { data: created } = await api("POST", "/api/v1/products", {
+        name: f.get("name"),
+        description: f.get("description"),
+        price: { amount_minor: euros(f.get("price")), currency: "EUR" },
+      }, { "idempotency-key": crypto.randomUUID() });
+      const stock = parseInt(f.get("stock"), 10);
+      if (stock > 0) await api("POST", `/api/v1/products/${created.id}/stock`, { delta: stock }, { "idempotency-key": crypto.randomUUID() });
+    }, `${f.get("name")} is in the catalog.`);
+  } },
+    el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 200 })),
+    el("label", {}, "Description", el("input", { name: "description", maxlength: 5000 })),
+    el("label", {}, "Price (EUR)", el("input", { name: "price", type: "number", min: "0.01", step: "0.01", required: true })),
+    el("label", {}, "Stock", el("input", { name: "stock", type: "number", min: "0", step: "1", value: "0" })),
+    el("button", { type: "submit" }, "Add product"));
+  show(el("h1", {}, "Products"),
+    el("div", { class: "panel" }, el("h2", {}, `Low stock (${LOW_STOCK} or fewer)`),
+      low.length
+        ? el("ul", { id: "low-stock" }, low.map((p) => el("li", {}, `${p.name}: ${p.available} left`)))
+        : el("p", {}, "Nothing is running low.")),
+    el("div", { class: "panel" }, el("table", { id: "admin-products" }, head, el("tbody", {}, products.map(row)))),
+    el("div", { class: "panel" }, el("h2", {}, "New product"), form));
+}
+
 async function cancel(id) {
   try {
     await api("POST", `/api/v1/orders/${encodeURIComponent(id)}/cancel`, { reason: "cancelled in the storefront" });
@@ -587,6 +715,8 @@ function route() {
   if (view !== "orders" || !id) clearTimeout(polling);
   switch (view) {
     case "cart": return cartView();
+    case "products": return id ? productView(id) : shopView();
+    case "admin": return session.admin ? productsAdminView() : authView("login");
     case "orders": return id ? orderView(id) : ordersView(new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "");
     case "login": return authView("login");
     case "register": return authView("register");
