@@ -261,6 +261,18 @@ pub struct ShippingAddress {
     pub country: String,
 }
 
+/// The schema of an ISO 3166-1 alpha-2 code, for parameters (`value_type = CountryCode`).
+#[derive(Debug)]
+pub struct CountryCode;
+
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        country_code().into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {}
+
 /// An ISO 3166-1 alpha-2 code: the document lists every assigned one, as the shop checks.
 pub fn country_code() -> utoipa::openapi::Schema {
     utoipa::openapi::ObjectBuilder::new()

@@ -19,7 +19,7 @@ use super::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct ShippingQuery {
     /// Where to ship: ISO 3166-1 alpha-2, in capitals.
-    #[param(required = true, schema_with = super::dto::country_code)]
+    #[param(value_type = super::dto::CountryCode, inline)]
     pub country: String,
 }
 
