@@ -271,7 +271,7 @@ impl utoipa::PartialSchema for CountryCode {
     }
 }
 
-impl utoipa::ToSchema for CountryCode {}
+impl ToSchema for CountryCode {}
 
 /// An ISO 3166-1 alpha-2 code: the document lists every assigned one, as the shop checks.
 pub fn country_code() -> utoipa::openapi::Schema {

@@ -88,6 +88,14 @@ pub async fn place(
     Ok((status, [(header::LOCATION, location)], Json(order)))
 }
 
+/// An order a backend answered with, as JSON; an answer without one is a bad upstream answer.
+fn answer(order: Option<&pb::Order>) -> Result<Json<Order>, ApiError> {
+    order
+        .map(convert::order)
+        .map(Json)
+        .ok_or(ApiError::BadUpstreamAnswer("order"))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -216,12 +224,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
     let response = state.backends.get_order(caller.token(), id).await?;
-    response
-        .order
-        .as_ref()
-        .map(convert::order)
-        .map(Json)
-        .ok_or(ApiError::BadUpstreamAnswer("order"))
+    answer(response.order.as_ref())
 }
 
 /// Ship a confirmed order (admin): SHIPPED, with its carrier and tracking number in the order
@@ -244,12 +247,7 @@ pub async fn ship(
         tracking_number: body.tracking_number,
     };
     let response = state.backends.ship_order(caller.token(), message).await?;
-    response
-        .order
-        .as_ref()
-        .map(convert::order)
-        .map(Json)
-        .ok_or(ApiError::BadUpstreamAnswer("order"))
+    answer(response.order.as_ref())
 }
 
 /// Record that a shipped order was delivered (admin). Repeating it returns the order.
@@ -269,12 +267,7 @@ pub async fn deliver(
         .backends
         .deliver_order(caller.token(), message)
         .await?;
-    response
-        .order
-        .as_ref()
-        .map(convert::order)
-        .map(Json)
-        .ok_or(ApiError::BadUpstreamAnswer("order"))
+    answer(response.order.as_ref())
 }
 
 /// Cancel a confirmed order: the stock goes back and the payment is refunded. Once shipped it
@@ -306,10 +299,5 @@ pub async fn cancel(
         reason,
     };
     let response = state.backends.cancel_order(caller.token(), message).await?;
-    response
-        .order
-        .as_ref()
-        .map(convert::order)
-        .map(Json)
-        .ok_or(ApiError::BadUpstreamAnswer("order"))
+    answer(response.order.as_ref())
 }

@@ -64,8 +64,8 @@ async fn deliver<E: Event>(app: &TestApp, envelope: &Envelope<E>, times: usize) 
     }
 }
 
-/// Waits until the service's mail queue holds no message ready for delivery.
-async fn wait_until_drained(app: &TestApp) {
+/// How many messages wait, ready, in the service's mail queue (`main`) or its dead letters.
+async fn waiting(app: &TestApp, dead_letters: bool) -> u32 {
     let connection = Connection::connect(
         app.settings.amqp.url.expose(),
         ConnectionProperties::default(),
@@ -73,32 +73,38 @@ async fn wait_until_drained(app: &TestApp) {
     .await
     .unwrap();
     let channel = connection.create_channel().await.unwrap();
-    let main = shop_messaging::topology::QueueNames::new(
+    let names = shop_messaging::topology::QueueNames::new(
         &app.settings.amqp,
         &shop_events::subscriptions::USER_MAILS,
-    )
-    .main;
+    );
+    let queue = if dead_letters {
+        names.dead_letter
+    } else {
+        names.main
+    };
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .unwrap()
+        .message_count()
+}
+
+/// Waits until the service's mail queue (or its dead letters) holds `count` ready messages.
+async fn wait_for_waiting(app: &TestApp, dead_letters: bool, count: u32, what: &str) {
     let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let queue = channel
-            .queue_declare(
-                main.clone().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        if queue.message_count() == 0 {
-            return;
-        }
+    while waiting(app, dead_letters).await != count {
         assert!(
             std::time::Instant::now() < deadline,
-            "the queue never drained"
+            "gave up waiting: {what}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -193,7 +199,7 @@ async fn each_event_mails_the_customer_once_even_when_delivered_three_times() {
     .await;
     // Nine deliveries of three messages: wait until the queue has handed out all of them,
     // then give the last ones a moment to be handled (as duplicates: no mail).
-    wait_until_drained(&app).await;
+    wait_for_waiting(&app, false, 0, "the mail queue drained").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mails = to(&smtp.received(), "ann@example.com");
     assert_eq!(
@@ -246,37 +252,7 @@ async fn an_smtp_server_that_fails_is_retried_and_one_that_keeps_failing_dead_le
     // Three attempts, all refused: the message goes to the dead-letter queue, nothing is sent.
     smtp.fail_next(usize::MAX);
     app.register("cleo@example.com").await;
-    let connection = Connection::connect(
-        app.settings.amqp.url.expose(),
-        ConnectionProperties::default(),
-    )
-    .await
-    .unwrap();
-    let channel = connection.create_channel().await.unwrap();
-    let dead = shop_messaging::topology::QueueNames::new(
-        &app.settings.amqp,
-        &shop_events::subscriptions::USER_MAILS,
-    )
-    .dead_letter;
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let queue = channel
-            .queue_declare(
-                dead.clone().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-        if queue.message_count() == 1 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "never dead-lettered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_waiting(&app, true, 1, "the welcome mail dead-lettered").await;
     assert!(to(&smtp.received(), "cleo@example.com").is_empty());
     assert!(smtp.refused() >= 5);
     app.stop().await;
