@@ -69,11 +69,14 @@ impl Orders {
         let deadline =
             now + chrono::Duration::from_std(self.policy.deadline).map_err(anyhow::Error::from)?;
         let (order, placed) = Order::place(Uuid::now_v7(), caller.user_id(), &lines, deadline, now);
-        let order = order.with_shipping(Shipping {
-            address: request.address,
-            method: request.method,
-            price: shipping.price,
-        });
+        let order = order.with_shipping(
+            Shipping {
+                address: request.address,
+                method: request.method,
+                price: shipping.price,
+            },
+            subtotal,
+        );
         let lease = Lease {
             token: LeaseToken::new(),
             until: now

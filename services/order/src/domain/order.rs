@@ -76,6 +76,9 @@ pub enum RejectReason {
     TotalTooLarge,
     /// A peer refused the request for good (a bug or a contract mismatch, not the customer).
     Refused,
+    /// Inventory reserved the lines at other prices than the customer was quoted at checkout
+    /// (a price changed in between): the stock goes back and nothing is charged.
+    PriceChanged,
 }
 
 impl RejectReason {
@@ -87,6 +90,7 @@ impl RejectReason {
             Self::Timeout => "timeout",
             Self::TotalTooLarge => "total_too_large",
             Self::Refused => "refused",
+            Self::PriceChanged => "price_changed",
         }
     }
 
@@ -102,6 +106,10 @@ impl RejectReason {
                 "the total is above the largest order the shop accepts (1,000,000.00 EUR)"
             }
             Self::Refused => "the order could not be accepted; nothing was charged",
+            Self::PriceChanged => {
+                "a price changed while the order was placed; nothing was charged: review the \
+                 cart and order again"
+            }
         }
     }
 
@@ -113,6 +121,7 @@ impl RejectReason {
             "payment_declined" => Some(Self::PaymentDeclined),
             "timeout" => Some(Self::Timeout),
             "refused" => Some(Self::Refused),
+            "price_changed" => Some(Self::PriceChanged),
             _ => None,
         }
     }
@@ -208,7 +217,9 @@ impl TimelineEvent {
             RejectReason::UnknownProduct => Self::UnknownProduct,
             RejectReason::PaymentDeclined => Self::PaymentDeclined,
             RejectReason::TotalTooLarge => Self::TotalTooLarge,
-            RejectReason::Timeout | RejectReason::Refused => Self::Refused,
+            RejectReason::Timeout | RejectReason::Refused | RejectReason::PriceChanged => {
+                Self::Refused
+            }
         }
     }
 }
@@ -329,11 +340,14 @@ impl Order {
         (order, entry)
     }
 
-    /// The order ships to `shipping.address` by `shipping.method` for `shipping.price`, added
-    /// to the total once the lines are priced.
+    /// The order ships to `shipping.address` by `shipping.method` for `shipping.price`, quoted
+    /// for a subtotal of `quoted`; shipping is added to the total once the lines are priced,
+    /// and lines priced at another subtotal than the quote are not charged (see
+    /// [`Order::reserved`]).
     #[must_use]
-    pub fn with_shipping(mut self, shipping: Shipping) -> Self {
+    pub fn with_shipping(mut self, shipping: Shipping, quoted: Money) -> Self {
         self.state.shipping = Some(shipping);
+        self.state.subtotal = Some(quoted);
         self
     }
 
@@ -440,11 +454,26 @@ impl Order {
             }
             None => (total.clone(), format!("total {total}")),
         };
-        let entry = TimelineEntry::new(now, TimelineEvent::StockReserved, detail);
+        // The subtotal the checkout quoted (and the customer saw) is the one charged: a price
+        // that moved after the check is never charged silently.
+        let moved = match &self.state.subtotal {
+            Some(quoted) if *quoted != total => Some(format!(
+                "the items now cost {total}, not the {quoted} quoted"
+            )),
+            _ => None,
+        };
         self.state.subtotal = Some(total);
         self.state.total = Some(charged);
         self.state.status = OrderStatus::Reserved;
-        Ok(vec![entry])
+        let mut timeline = vec![TimelineEntry::new(
+            now,
+            TimelineEvent::StockReserved,
+            detail,
+        )];
+        if let Some(moved) = moved {
+            timeline.extend(self.begin_compensation(RejectReason::PriceChanged, &moved, now)?);
+        }
+        Ok(timeline)
     }
 
     /// Inventory refused the first step for good: nothing was held, so the order is rejected
@@ -667,6 +696,55 @@ mod tests {
         assert_eq!(
             events(&order.cancel("changed my mind", now).unwrap()),
             ["cancelled"]
+        );
+    }
+
+    fn quoted(subtotal_minor: i64) -> Order {
+        let shipping = Shipping {
+            address: ShippingAddress {
+                name: "Ann Reader".to_owned(),
+                line1: "1 Crab Lane".to_owned(),
+                line2: String::new(),
+                city: "Dublin".to_owned(),
+                postal_code: "D02 X285".to_owned(),
+                country: super::super::shipping::Country::parse("IE").unwrap(),
+            },
+            method: ShippingMethod::Express,
+            price: Money::new(995, "EUR").unwrap(),
+        };
+        pending(60).with_shipping(shipping, Money::new(subtotal_minor, "EUR").unwrap())
+    }
+
+    #[test]
+    fn lines_reserved_at_the_quoted_subtotal_are_charged_with_shipping() {
+        let mut order = quoted(2400);
+        let reserved = order
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), Utc::now())
+            .unwrap();
+        assert_eq!(events(&reserved), ["stock_reserved"]);
+        assert_eq!(order.total(), Some(&Money::new(3395, "EUR").unwrap()));
+        assert_eq!(order.compensation(), None);
+    }
+
+    #[test]
+    fn lines_reserved_at_another_subtotal_than_quoted_are_released_not_charged() {
+        let mut order = quoted(2200);
+        let reserved = order
+            .reserved(&priced(), Money::new(2400, "EUR").unwrap(), Utc::now())
+            .unwrap();
+        assert_eq!(events(&reserved), ["stock_reserved", "compensating"]);
+        assert_eq!(
+            reserved[1].detail,
+            "price_changed: the items now cost 24.00 EUR, not the 22.00 EUR quoted"
+        );
+        assert_eq!(order.compensation(), Some(RejectReason::PriceChanged));
+        assert_eq!(order.subtotal(), Some(&Money::new(2400, "EUR").unwrap()));
+        let rejected = order.compensated(Utc::now()).unwrap();
+        assert_eq!(events(&rejected), ["stock_released", "rejected"]);
+        assert_eq!(order.reason(), Some("price_changed"));
+        assert_eq!(
+            RejectReason::parse("price_changed"),
+            Some(RejectReason::PriceChanged)
         );
     }
 

@@ -1,7 +1,8 @@
 //! Checkout from the cart with an address and a shipping method, against the real order,
 //! inventory and payment services on real Postgres and RabbitMQ: the charge is the subtotal
 //! plus shipping, once; the cart empties on CONFIRMED and not before; a moved price or another
-//! total is refused; a declined card keeps the cart.
+//! total is refused; a price that moves after the check is released, never charged; a declined
+//! card keeps the cart.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A test fails loudly.
 
 use std::sync::Arc;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shop_events::Money;
-use shop_order::app::ports::{ChargeOutcome, PaymentPort, StepError};
+use shop_order::app::ports::{ChargeOutcome, InventoryPort, PaymentPort, Reserved, StepError};
+use shop_order::domain::RequestedLine;
 use shop_order::startup::Peers;
 use shop_platform::grpc_status::{reason_of, violations_of};
 use shop_proto::common::v1::Money as PbMoney;
@@ -305,5 +307,107 @@ async fn a_moved_price_or_another_total_is_refused_and_a_declined_card_keeps_the
         .map(|(f, _)| f)
         .collect();
     assert_eq!(fields, ["shipping_address.country", "shipping_method"]);
+    shop.stop().await;
+}
+
+/// Inventory whose price for `product` moves to `to` just before it reserves: the moment
+/// between checkout's check and the reservation.
+struct PriceMovesFirst {
+    inner: Arc<dyn InventoryPort>,
+    admin: InventoryServiceClient<Channel>,
+    admin_token: String,
+    product: String,
+    to: i64,
+}
+
+#[async_trait]
+impl InventoryPort for PriceMovesFirst {
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[RequestedLine],
+    ) -> Result<Reserved, StepError> {
+        self.admin
+            .clone()
+            .update_product(authed(
+                inventory_pb::UpdateProductRequest {
+                    product_id: self.product.clone(),
+                    price: Some(eur(self.to)),
+                    ..Default::default()
+                },
+                &self.admin_token,
+            ))
+            .await
+            .unwrap();
+        self.inner.reserve(order_id, lines).await
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError> {
+        self.inner.release(order_id).await
+    }
+}
+
+#[tokio::test]
+async fn a_price_that_moves_after_the_check_is_never_charged() {
+    let mut shop = Shop::start().await;
+    let mug = shop.product(10, 1299).await;
+    let admin = InventoryServiceClient::new(shop.inventory.channel().await);
+    let admin_token = shop.admin_token.clone();
+    let moved = mug.clone();
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    let database = shop.shop.new_database().await;
+    let order_service = shop
+        .shop
+        .order_on(
+            &shop.user,
+            database,
+            move |real: Peers| Peers {
+                inventory: Arc::new(PriceMovesFirst {
+                    inner: real.inventory,
+                    admin,
+                    admin_token,
+                    product: moved,
+                    to: 1349,
+                }),
+                ..real
+            },
+            move |s| {
+                s.upstream.inventory = inventory;
+                s.upstream.payment = payment;
+            },
+        )
+        .await;
+    let mut orders = OrderServiceClient::new(order_service.channel().await);
+    let token = shop.customer_token.clone();
+    put(&mut orders, &token, &mug, 2).await;
+
+    // Checked and quoted at 2 x 12.99 + 4.95; reserved at 2 x 13.49: released, not charged.
+    let mut request = from_cart("window", "tok_visa", pb::ShippingMethod::Standard);
+    request.expected_total = Some(eur(2 * 1299 + 495));
+    let order = place(&mut orders, &token, request).await.unwrap();
+    assert_eq!(order.status(), pb::OrderStatus::Rejected, "{order:?}");
+    assert_eq!(order.reason, "price_changed");
+    let compensating = order
+        .timeline
+        .iter()
+        .find(|e| e.event == "compensating")
+        .expect("a compensating step in the timeline");
+    assert!(
+        compensating.detail.contains("26.98 EUR") && compensating.detail.contains("25.98 EUR"),
+        "{compensating:?}"
+    );
+    assert_eq!(shop.processor().total_captures(), 0, "nothing charged");
+    assert_eq!(shop.stock(&mug).await, (10, 0, 0, 10), "the stock is back");
+    // The cart is kept, and says which price moved.
+    let lines = orders
+        .get_cart(authed(pb::GetCartRequest {}, &token))
+        .await
+        .unwrap()
+        .into_inner()
+        .cart
+        .unwrap()
+        .lines;
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].price_changed, "{lines:?}");
     shop.stop().await;
 }

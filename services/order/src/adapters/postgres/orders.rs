@@ -228,8 +228,8 @@ impl OrderStore for PgOrderStore {
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO orders (id, user_id, idempotency_key, request_fingerprint, status, card_token, saga_deadline, \
                  lease_token, lease_until, created_at, updated_at, from_cart, shipping_method, shipping_minor, \
-                 ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country) \
-             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                 ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, subtotal_minor, currency) \
+             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
              ON CONFLICT ON CONSTRAINT orders_idempotency_key DO NOTHING RETURNING id",
         )
         .bind(order.id())
@@ -250,6 +250,9 @@ impl OrderStore for PgOrderStore {
         .bind(order.shipping().map(|s| s.address.city.clone()))
         .bind(order.shipping().map(|s| s.address.postal_code.clone()))
         .bind(order.shipping().map(|s| s.address.country.as_str().to_owned()))
+        // The subtotal checkout quoted, until inventory prices the lines.
+        .bind(order.subtotal().map(|m| m.amount_minor))
+        .bind(order.subtotal().map(|m| m.currency.clone()))
         .fetch_optional(&mut *tx)
         .await
         .context("inserting the order")?;
