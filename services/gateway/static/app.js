@@ -223,16 +223,34 @@ function productCard(product) {
       addButton(product)));
 }
 
-// The catalog, a page at a time: "More products" fetches the next page of the same listing.
-async function shopView(query = "") {
+// The catalog, a page at a time, by name or by price: "More products" fetches the next page of
+// the same listing (a page token continues only the order it was issued for).
+const SORTS = [["name", "Name"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"]];
+
+function catalogHash(query, sort) {
+  const params = new URLSearchParams();
+  if (query) params.set("q", query);
+  if (sort && sort !== "name") params.set("sort", sort);
+  const text = params.toString();
+  return text ? `#/?${text}` : "#/";
+}
+
+async function shopView(query = "", sort = "name") {
+  if (!SORTS.some(([value]) => value === sort)) sort = "name";
   const title = query ? `Results for “${query}”` : "Products";
   show(el("h1", {}, title), el("p", { "aria-busy": "true" }, "Loading…"));
   const grid = el("div", { class: "grid" });
   const more = el("button", { type: "button", class: "secondary", id: "more-products" }, "More products");
+  const order = el("label", { class: "filter" }, "Sort by ",
+    el("select", { id: "sort", onchange: (event) => { location.hash = catalogHash(query, event.target.value); } },
+      SORTS.map(([value, label]) => el("option", { value, selected: value === sort }, label))));
   const view = views;
   const load = async (token) => {
-    const path = `/api/v1/products?page_size=24${query ? `&q=${encodeURIComponent(query)}` : ""}${token ? `&page_token=${encodeURIComponent(token)}` : ""}`;
-    const { data } = await api("GET", path);
+    const params = new URLSearchParams({ page_size: "24" });
+    if (query) params.set("q", query);
+    if (sort !== "name") params.set("sort", sort);
+    if (token) params.set("page_token", token);
+    const { data } = await api("GET", `/api/v1/products?${params}`);
     if (stale(view)) return null;
     grid.append(...data.items.map(productCard));
     more.hidden = !data.next_page_token;
@@ -250,7 +268,7 @@ async function shopView(query = "") {
   try {
     const first = await load(null);
     if (!first) return;
-    show(el("h1", {}, title),
+    show(el("div", { class: "heading-row" }, el("h1", {}, title), order),
       first.items.length ? grid : el("p", {}, "Nothing matches."),
       el("p", { class: "more" }, more));
   } catch (error) {
@@ -461,29 +479,107 @@ async function checkout(event, expectedTotal) {
 
 const STATUSES = ["PENDING", "RESERVED", "CONFIRMED", "REJECTED", "CANCELLED", "SHIPPED", "DELIVERED"];
 
-// A customer's own orders; for an admin, every customer's (the back office's order list).
-async function ordersView(status = "") {
+// A customer's own orders; for an admin, every customer's (the back office's order list), with
+// filters by status, customer and the days it was placed (UTC), fifty at a time.
+function ordersFilters(hash) {
+  const params = new URLSearchParams(hash.split("?")[1] || "");
+  return {
+    status: params.get("status") || "",
+    customer: params.get("customer") || "",
+    from: params.get("from") || "",
+    to: params.get("to") || "",
+  };
+}
+
+function ordersHash(filters) {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(filters)) if (value) params.set(name, value);
+  const text = params.toString();
+  return text ? `#/orders?${text}` : "#/orders";
+}
+
+// The API's query for the filters: days become instants, the last day included.
+function ordersQuery(filters, token) {
+  const params = new URLSearchParams({ page_size: "50" });
+  if (filters.status) params.set("status", filters.status);
+  if (filters.customer) params.set("customer_id", filters.customer);
+  if (filters.from) params.set("placed_from", `${filters.from}T00:00:00Z`);
+  if (filters.to) {
+    const next = new Date(`${filters.to}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1);
+    params.set("placed_before", next.toISOString());
+  }
+  if (token) params.set("page_token", token);
+  return `/api/v1/orders?${params}`;
+}
+
+// Customers filter their orders by status; admins also by customer and by the days placed.
+function ordersFilterForm(filters) {
+  const submit = (event) => {
+    event.preventDefault();
+    const f = new FormData(event.currentTarget.form || event.currentTarget);
+    location.hash = ordersHash({
+      status: f.get("status"),
+      customer: (f.get("customer") || "").trim(),
+      from: f.get("from") || "",
+      to: f.get("to") || "",
+    });
+  };
+  const status = el("label", {}, "Status", el("select", { name: "status", id: "status-filter", onchange: submit },
+    el("option", { value: "" }, "Any"),
+    STATUSES.map((s) => el("option", { value: s, selected: s === filters.status }, s))));
+  const admin = session.admin ? [
+    el("label", {}, "Customer id", el("input", { name: "customer", value: filters.customer, placeholder: "any customer", pattern: "[0-9a-fA-F-]{36}", title: "a customer id (UUID)" })),
+    el("label", {}, "Placed from (UTC)", el("input", { name: "from", type: "date", value: filters.from })),
+    el("label", {}, "to", el("input", { name: "to", type: "date", value: filters.to })),
+    el("button", { type: "submit", class: "secondary" }, "Filter"),
+    el("a", { href: "#/orders" }, "Clear"),
+  ] : [];
+  return el("form", { class: "filters", id: "order-filters", onsubmit: submit }, status, admin);
+}
+
+async function ordersView(filters = {}) {
   if (!session.signedIn) { location.hash = "#/login"; return; }
   const title = session.admin ? "All orders" : "Your orders";
   show(el("h1", {}, title), el("p", {}, "Loading…"));
+  const view = views;
+  const body = el("tbody", {});
+  const more = el("button", { type: "button", class: "secondary", id: "more-orders" }, "More orders");
+  const row = (order) => el("tr", {},
+    el("td", {}, el("a", { href: `#/orders/${order.id}` }, new Date(order.created_at).toLocaleString())),
+    el("td", {}, el("span", { class: `badge ${order.status}` }, order.status)),
+    session.admin
+      ? el("td", {}, el("a", { href: ordersHash({ ...filters, customer: order.customer_id }), title: "Only this customer's orders" },
+          el("code", { class: "customer" }, order.customer_id.slice(0, 8))))
+      : null,
+    el("td", {}, order.items.map((i) => `${i.quantity} × ${i.name || "item"}`).join(", ")),
+    el("td", {}, money(order.total)));
+  const load = async (token) => {
+    const { data } = await api("GET", ordersQuery(filters, token));
+    if (stale(view)) return null;
+    body.append(...data.items.map(row));
+    more.hidden = !data.next_page_token;
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        await load(data.next_page_token);
+      } catch (error) {
+        say(error.message, "error");
+      }
+      more.disabled = false;
+    };
+    return data;
+  };
   try {
-    const view = views;
-    const { data } = await api("GET", `/api/v1/orders?page_size=50${status ? `&status=${status}` : ""}`);
-    if (stale(view)) return;
-    const filter = el("label", { class: "filter" }, "Status ",
-      el("select", { id: "status-filter", onchange: (event) => { location.hash = event.target.value ? `#/orders?status=${event.target.value}` : "#/orders"; } },
-        el("option", { value: "" }, "Any"),
-        STATUSES.map((s) => el("option", { value: s, selected: s === status }, s))));
-    const rows = data.items.map((order) => el("tr", {},
-      el("td", {}, el("a", { href: `#/orders/${order.id}` }, new Date(order.created_at).toLocaleString())),
-      el("td", {}, el("span", { class: `badge ${order.status}` }, order.status)),
-      el("td", {}, order.items.map((i) => `${i.quantity} × ${i.name || "item"}`).join(", ")),
-      el("td", {}, money(order.total))));
-    show(el("h1", {}, title), filter, rows.length
+    const first = await load(null);
+    if (!first) return;
+    const filtered = Object.values(filters).some(Boolean);
+    const heads = ["Placed", "Status", session.admin ? "Customer" : null, "Items", "Total"].filter(Boolean);
+    show(el("h1", {}, title), ordersFilterForm(filters), first.items.length
       ? el("div", { class: "panel" }, el("table", { id: "orders" },
-          el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Placed"), el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Items"), el("th", { scope: "col" }, "Total"))),
-          el("tbody", {}, rows)))
-      : el("p", {}, status ? "No orders in this status." : "No orders yet."));
+          el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))), body),
+          el("p", { class: "more" }, more))
+      : el("p", {}, filtered ? "No orders match." : "No orders yet."));
   } catch (error) {
     say(error.message, "error");
   }
@@ -567,8 +663,9 @@ function fulfilmentPanel(order) {
   return null;
 }
 
-// The back office's catalog: add a product, change a price, take one off sale, receive or
-// write off stock; what runs low is listed first.
+// The back office's catalog, off-sale products included: add a product, edit its name,
+// description, picture and price, take it off sale or put it back, receive or write off stock;
+// what runs low is listed first.
 const LOW_STOCK = 5;
 
 async function productsAdminView() {
@@ -578,7 +675,7 @@ async function productsAdminView() {
   try {
     let token = null;
     do {
-      const { data } = await api("GET", `/api/v1/products?page_size=100${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
+      const { data } = await api("GET", `/api/v1/products?page_size=100&include_inactive=true${token ? `&page_token=${encodeURIComponent(token)}` : ""}`);
       products.push(...data.items);
       token = data.next_page_token;
     } while (token);
@@ -600,8 +697,20 @@ async function productsAdminView() {
   const row = (p) => {
     const price = el("input", { type: "number", min: "0.01", step: "0.01", value: (p.price.amount_minor / 100).toFixed(2), "aria-label": `Price of ${p.name}` });
     const delta = el("input", { type: "number", step: "1", value: "10", "aria-label": `Stock change for ${p.name}` });
-    return el("tr", { "data-product": p.name },
-      el("td", {}, el("a", { href: `#/products/${p.id}` }, p.name)),
+    const edit = el("details", { class: "edit" }, el("summary", {}, "Edit"),
+      el("form", { "aria-label": `Edit ${p.name}`, onsubmit: (event) => {
+        event.preventDefault();
+        const f = new FormData(event.target);
+        const name = f.get("name").trim();
+        act(() => api("PATCH", `/api/v1/products/${p.id}`, { name, description: f.get("description"), image_url: f.get("image_url").trim() }),
+          `${name} is saved.`);
+      } },
+        el("label", {}, "Name", el("input", { name: "name", required: true, maxlength: 200, value: p.name })),
+        el("label", {}, "Description", el("textarea", { name: "description", maxlength: 5000, rows: 3 }, p.description)),
+        el("label", {}, "Picture (a path on this site)", el("input", { name: "image_url", maxlength: 2048, value: p.image_url, pattern: "(/[A-Za-z0-9._~%\\-][A-Za-z0-9._~%/\\-]*)?" })),
+        el("button", { type: "submit" }, "Save changes")));
+    return el("tr", { "data-product": p.name, class: p.active ? "" : "off-sale" },
+      el("td", {}, el("a", { href: `#/products/${p.id}` }, p.name), edit),
       el("td", {}, el("span", { class: "qty" }, price,
         el("button", { type: "button", class: "secondary", onclick: () => act(
           () => api("PATCH", `/api/v1/products/${p.id}`, { price: { amount_minor: euros(price.value), currency: "EUR" } }),
@@ -611,12 +720,16 @@ async function productsAdminView() {
         el("button", { type: "button", class: "secondary", onclick: () => act(
           () => api("POST", `/api/v1/products/${p.id}/stock`, { delta: parseInt(delta.value, 10) }, { "idempotency-key": crypto.randomUUID() }),
           `Stock of ${p.name} adjusted.`) }, "Apply"))),
-      el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => act(
-        () => api("PATCH", `/api/v1/products/${p.id}`, { active: false }),
-        `${p.name} is no longer sold.`) }, "Take off sale")));
+      el("td", {}, p.active
+        ? el("button", { type: "button", class: "secondary", onclick: () => act(
+          () => api("PATCH", `/api/v1/products/${p.id}`, { active: false }),
+          `${p.name} is no longer sold.`) }, "Take off sale")
+        : el("button", { type: "button", class: "secondary", onclick: () => act(
+          () => api("PATCH", `/api/v1/products/${p.id}`, { active: true }),
+          `${p.name} is on sale again.`) }, "Put back on sale")));
   };
   const head = el("thead", {}, el("tr", {}, ["Product", "Price (EUR)", "Available", "Receive / write off", ""].map((h) => el("th", { scope: "col" }, h))));
-  const low = products.filter((p) => p.available <= LOW_STOCK).sort((a, b) => a.available - b.available);
+  const low = products.filter((p) => p.active && p.available <= LOW_STOCK).sort((a, b) => a.available - b.available);
   const form = el("form", { class: "stack", id: "new-product", onsubmit: (event) => {
     event.preventDefault();
     const f = new FormData(event.target);
@@ -717,17 +830,20 @@ function route() {
     case "cart": return cartView();
     case "products": return id ? productView(id) : shopView();
     case "admin": return session.admin ? productsAdminView() : authView("login");
-    case "orders": return id ? orderView(id) : ordersView(new URLSearchParams(location.hash.split("?")[1] || "").get("status") || "");
+    case "orders": return id ? orderView(id) : ordersView(ordersFilters(location.hash));
     case "login": return authView("login");
     case "register": return authView("register");
-    default: return shopView(new URLSearchParams(location.hash.split("?")[1] || "").get("q") || "");
+    default: {
+      const params = new URLSearchParams(location.hash.split("?")[1] || "");
+      return shopView(params.get("q") || "", params.get("sort") || "name");
+    }
   }
 }
 
 document.getElementById("search-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const q = document.getElementById("search-input").value.trim();
-  location.hash = q ? `#/?q=${encodeURIComponent(q)}` : "#/";
+  location.hash = catalogHash(q, new URLSearchParams(location.hash.split("?")[1] || "").get("sort"));
 });
 window.addEventListener("hashchange", () => { flash.textContent = ""; route(); });
 renderCartCount();

@@ -57,6 +57,7 @@ pub fn user(u: &user::User) -> User {
 pub fn order(o: &order::Order) -> Order {
     Order {
         id: o.id.clone(),
+        customer_id: o.user_id.clone(),
         status: o
             .status()
             .as_str_name()

@@ -42,11 +42,13 @@ pub async fn dashboard(
                 ..Default::default()
             },
         ),
-        backends.list_products(inventory::ListProductsRequest {
-            page: first_page(FEATURED_PRODUCTS),
-            query: String::new(),
-            include_inactive: false,
-        }),
+        backends.list_products(
+            None,
+            inventory::ListProductsRequest {
+                page: first_page(FEATURED_PRODUCTS),
+                ..Default::default()
+            },
+        ),
     );
     let mut degraded = Vec::new();
     let mut part = |name: &str, present: bool| {

@@ -334,12 +334,17 @@ pub struct TimelineEntry {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Order {
     pub id: String,
+    /// The account that placed it.
+    #[schema(format = Uuid)]
+    pub customer_id: String,
     /// `PENDING`, `RESERVED`, `CONFIRMED`, `REJECTED`, `CANCELLED`, `SHIPPED` or `DELIVERED`.
     pub status: String,
     /// Why it was rejected or cancelled; empty otherwise.
     pub reason: String,
     pub items: Vec<OrderItem>,
-    /// The lines' sum; absent until the order is priced.
+    /// The lines' sum: as quoted at checkout until the stock is reserved, then at the reserved
+    /// prices (a different sum rejects the order as `price_changed`, uncharged). Absent for
+    /// orders placed before checkout quoted one.
     pub subtotal: Option<Money>,
     /// What shipping costs; absent for orders placed before checkout took an address.
     pub shipping: Option<Money>,
@@ -361,9 +366,19 @@ pub struct Order {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShipRequest {
-    #[schema(example = "An Post", min_length = 1, max_length = 50)]
+    /// Up to 50 characters, not blank.
+    #[schema(
+        example = "An Post",
+        max_length = 50,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub carrier: String,
-    #[schema(example = "RX123456789IE", min_length = 1, max_length = 64)]
+    /// Up to 64 characters, not blank.
+    #[schema(
+        example = "RX123456789IE",
+        max_length = 64,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub tracking_number: String,
 }
 

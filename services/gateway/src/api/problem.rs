@@ -4,6 +4,7 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shop_auth::http::AuthRejection;
 use shop_platform::grpc_status;
 use shop_platform::problem::{FieldError, Problem};
 use tonic::Code;
@@ -29,6 +30,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     /// 401: a browser asked to renew a session it does not have (no cookie).
     NoSession,
+    /// 401/403/503: a token checked inside a handler (for a parameter only admins may use).
+    Auth(AuthRejection),
 }
 
 impl From<UpstreamError> for ApiError {
@@ -40,6 +43,7 @@ impl From<UpstreamError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
+            Self::Auth(rejection) => return rejection.into_response(),
             Self::BadRequest(detail) => {
                 Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
                     .with_detail(detail)

@@ -2,14 +2,16 @@
 #![allow(unused_qualifications)] // utoipa's macros expand to fully qualified paths.
 
 use axum::Json;
+use axum::RequestPartsExt as _;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AdminUser;
 use shop_platform::problem::FieldError;
 use shop_proto::inventory::v1 as pb;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::convert;
@@ -33,17 +35,58 @@ pub struct ListProducts {
     /// 1 to 100; 20 when absent.
     #[param(minimum = 1, maximum = 100)]
     pub page_size: Option<u32>,
-    /// `next_page_token` of the previous page.
+    /// `next_page_token` of the previous page (repeat `q` and `sort` with it).
     pub page_token: Option<String>,
+    /// `name` (the default), `price_asc` (cheapest first) or `price_desc` (dearest first);
+    /// ties by name.
+    #[param(value_type = Option<ProductSort>, inline)]
+    pub sort: Option<String>,
+    /// Admins only (401/403 otherwise): list products taken off sale too.
+    pub include_inactive: Option<bool>,
 }
 
-/// Browse the catalog.
+/// The orders a catalog listing can be in (the document's enumeration; the handler reads the
+/// name and answers 422 for any other).
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used.
+pub enum ProductSort {
+    Name,
+    PriceAsc,
+    PriceDesc,
+}
+
+/// The backend's order for a `sort` parameter, or `None` for a name it does not know.
+fn product_order(sort: Option<&str>) -> Option<pb::ProductOrder> {
+    match sort {
+        None | Some("name") => Some(pb::ProductOrder::Name),
+        Some("price_asc") => Some(pb::ProductOrder::PriceAscending),
+        Some("price_desc") => Some(pb::ProductOrder::PriceDescending),
+        Some(_) => None,
+    }
+}
+
+/// Browse the catalog, by name or by price.
 #[utoipa::path(operation_id = "list_products", get, path = "/api/v1/products", tag = "products", params(ListProducts),
-    responses((status = 200, body = Page<Product>, description = "OK"), (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"), (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
+    responses((status = 200, body = Page<Product>, description = "OK"), (status = 400, body = ProblemDoc, description = "Malformed request (problem+json)"),
+              (status = 401, body = ProblemDoc, description = "include_inactive without a valid token (problem+json)"),
+              (status = 403, body = ProblemDoc, description = "include_inactive by a customer (problem+json)"),
+              (status = 422, body = ProblemDoc, description = "Invalid values (problem+json)")))]
 pub async fn list(
     State(state): State<AppState>,
+    mut parts: Parts,
     ApiQuery(query): ApiQuery<ListProducts>,
 ) -> Result<Json<Page<Product>>, ApiError> {
+    // Only a listing with off-sale products needs to know who asks; the public one stays anonymous.
+    let admin = if query.include_inactive == Some(true) {
+        let AdminUser(caller) = parts
+            .extract_with_state::<AdminUser, _>(&state)
+            .await
+            .map_err(ApiError::Auth)?;
+        Some(caller)
+    } else {
+        None
+    };
     let mut errors = Vec::new();
     let page = page_request(query.page_size, query.page_token, &mut errors);
     // Counted before the inventory trims it: the bound is the document's, on what is sent.
@@ -54,16 +97,25 @@ pub async fn list(
             message: format!("must be at most {MAX_QUERY_CHARS} characters"),
         });
     }
+    let order = product_order(query.sort.as_deref()).unwrap_or_else(|| {
+        errors.push(FieldError {
+            field: "sort".to_owned(),
+            message: "must be name, price_asc or price_desc".to_owned(),
+        });
+        pb::ProductOrder::Name
+    });
     if !errors.is_empty() {
         return Err(ApiError::Invalid(errors));
     }
+    let message = pb::ListProductsRequest {
+        page: Some(page),
+        query: text,
+        include_inactive: admin.is_some(),
+        order: order.into(),
+    };
     let response = state
         .backends
-        .list_products(pb::ListProductsRequest {
-            page: Some(page),
-            query: text,
-            include_inactive: false,
-        })
+        .list_products(admin.as_ref().map(|c| c.token()), message)
         .await?;
     let next = response
         .page

@@ -54,6 +54,62 @@ async fn the_catalog_is_public_and_shaped_as_documented() {
 }
 
 #[tokio::test]
+async fn the_catalog_sorts_by_price_and_an_unknown_order_is_422_naming_sort() {
+    let gw = Gateway::start().await;
+    for (sort, order) in [
+        ("", shop_proto::inventory::v1::ProductOrder::Name),
+        ("&sort=name", shop_proto::inventory::v1::ProductOrder::Name),
+        (
+            "&sort=price_asc",
+            shop_proto::inventory::v1::ProductOrder::PriceAscending,
+        ),
+        (
+            "&sort=price_desc",
+            shop_proto::inventory::v1::ProductOrder::PriceDescending,
+        ),
+    ] {
+        let page = gw
+            .get(&format!("/api/v1/products?page_size=5{sort}"), None)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{sort}");
+        let listed = gw.stubs.script().listings.pop().unwrap();
+        assert_eq!(listed, (i32::from(order), false, false), "{sort}");
+    }
+    for sort in ["price", "PRICE_ASC", ""] {
+        let reply = gw.get(&format!("/api/v1/products?sort={sort}"), None).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{sort}");
+        assert_eq!(reply.body["errors"][0]["field"], "sort", "{sort}");
+    }
+}
+
+#[tokio::test]
+async fn only_admins_list_products_taken_off_sale() {
+    let gw = Gateway::start().await;
+    let uri = "/api/v1/products?include_inactive=true";
+    assert_eq!(gw.get(uri, None).await.status, StatusCode::UNAUTHORIZED);
+    let (_, customer) = gw.stubs.token(false);
+    assert_eq!(
+        gw.get(uri, Some(&customer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(gw.stubs.script().listings.is_empty());
+    let (_, admin) = gw.stubs.token(true);
+    assert_eq!(gw.get(uri, Some(&admin)).await.status, StatusCode::OK);
+    // The admin's own token goes to the inventory, which decides again.
+    let by_name = i32::from(shop_proto::inventory::v1::ProductOrder::Name);
+    assert_eq!(
+        gw.stubs.script().listings.pop(),
+        Some((by_name, true, true))
+    );
+    // Without the flag a signed-in admin's listing is the public one.
+    gw.get("/api/v1/products", Some(&admin)).await;
+    assert_eq!(
+        gw.stubs.script().listings.pop(),
+        Some((by_name, false, false))
+    );
+}
+
+#[tokio::test]
 async fn bad_query_strings_are_400_problems() {
     let gw = Gateway::start().await;
     for uri in [

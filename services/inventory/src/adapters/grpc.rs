@@ -4,6 +4,7 @@
 use shop_auth::grpc::optional_caller;
 use shop_platform::access::{AccessTable, Allow, Rule};
 use shop_platform::grpc_status;
+use shop_platform::validation::Violations;
 use shop_proto::common::v1::{Money as PbMoney, PageResponse};
 use shop_proto::convert::timestamp;
 use shop_proto::inventory::v1 as pb;
@@ -11,7 +12,9 @@ use shop_proto::inventory::v1::inventory_service_server::InventoryService;
 use tonic::{Code, Request, Response, Status};
 
 use crate::app::{CreateProduct, Inventory, InventoryError};
-use crate::domain::{MAX_ORDER_TOTAL_MINOR, Product, ProductPatch, Reservation, ReservationStatus};
+use crate::domain::{
+    ListOrder, MAX_ORDER_TOTAL_MINOR, Product, ProductPatch, Reservation, ReservationStatus,
+};
 
 /// Who may call each RPC. The catalog is public, its writes are the admins', and stock is
 /// reserved and released only by the order service's saga.
@@ -124,6 +127,16 @@ impl InventoryService for GrpcInventoryService {
         let is_admin = optional_caller(&request).is_some_and(|c| c.is_admin());
         let request = request.into_inner();
         let page = request.page.unwrap_or_default();
+        let order = match pb::ProductOrder::try_from(request.order) {
+            Ok(pb::ProductOrder::Unspecified | pb::ProductOrder::Name) => ListOrder::Name,
+            Ok(pb::ProductOrder::PriceAscending) => ListOrder::PriceAscending,
+            Ok(pb::ProductOrder::PriceDescending) => ListOrder::PriceDescending,
+            Err(_) => {
+                let mut violations = Violations::new();
+                violations.add("order", "is not a product order");
+                return Err(InventoryError::Invalid(violations).into());
+            }
+        };
         let listed = self
             .inventory
             .list_products(
@@ -131,6 +144,7 @@ impl InventoryService for GrpcInventoryService {
                 &page.page_token,
                 &request.query,
                 request.include_inactive && is_admin,
+                order,
             )
             .await?;
         Ok(Response::new(pb::ListProductsResponse {

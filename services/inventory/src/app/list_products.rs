@@ -4,7 +4,7 @@ use shop_platform::validation::Violations;
 
 use super::ports::ListQuery;
 use super::{Inventory, InventoryError};
-use crate::domain::{PageToken, Product};
+use crate::domain::{ListOrder, PageToken, Product};
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 /// Larger requests are capped, not refused.
@@ -19,13 +19,15 @@ pub struct ProductPage {
 }
 
 impl Inventory {
-    /// `include_inactive` is honoured only for admins (the adapter checks the role).
+    /// `include_inactive` is honoured only for admins (the adapter checks the role). A page
+    /// token continues the order it was issued for; with another order it is refused.
     pub async fn list_products(
         &self,
         page_size: i32,
         page_token: &str,
         text: &str,
         include_inactive: bool,
+        order: ListOrder,
     ) -> Result<ProductPage, InventoryError> {
         let mut violations = Violations::new();
         if page_size < 0 {
@@ -34,7 +36,7 @@ impl Inventory {
         let after = if page_token.is_empty() {
             None
         } else {
-            violations.check("page_token", PageToken::decode(page_token))
+            violations.check("page_token", PageToken::decode(page_token, order))
         };
         let text = text.trim();
         if violations.text("query", text) && text.chars().count() > MAX_QUERY {
@@ -52,16 +54,13 @@ impl Inventory {
             limit: size + 1,
             text: (!text.is_empty()).then(|| text.to_owned()),
             include_inactive,
+            order,
         };
         let mut products = self.catalog.list(&query).await?;
         let next_page_token = if products.len() > usize::try_from(size).unwrap_or(usize::MAX) {
             products.truncate(usize::try_from(size).unwrap_or(0));
             products.last().map(|last| {
-                PageToken {
-                    name: last.name.to_lowercase(),
-                    id: last.id,
-                }
-                .encode()
+                PageToken::after(order, &last.name, last.price.amount_minor, last.id).encode()
             })
         } else {
             None
@@ -80,6 +79,7 @@ mod tests {
     use crate::app::ports::{MockCatalogStore, MockReservationStore};
     use crate::app::testing::product;
     use crate::app::{Inventory, InventoryError};
+    use crate::domain::ListOrder;
 
     fn inventory(catalog: MockCatalogStore) -> Inventory {
         Inventory::new(
@@ -101,7 +101,7 @@ mod tests {
                     .collect())
             });
         let page = inventory(catalog)
-            .list_products(1000, "", "", false)
+            .list_products(1000, "", "", false, ListOrder::Name)
             .await
             .unwrap();
         assert_eq!(page.products.len(), 100);
@@ -111,7 +111,7 @@ mod tests {
     #[tokio::test]
     async fn a_garbage_page_token_is_invalid_argument() {
         let err = inventory(MockCatalogStore::new())
-            .list_products(10, "garbage!", "", false)
+            .list_products(10, "garbage!", "", false, ListOrder::Name)
             .await
             .unwrap_err();
         assert!(matches!(err, InventoryError::Invalid(_)), "{err:?}");

@@ -5,8 +5,8 @@ use shop_messaging::InboxEntry;
 use uuid::Uuid;
 
 use crate::domain::{
-    CommitOutcome, NewProduct, PageToken, Product, ProductPatch, ReleaseReason, RequestedLine,
-    Reservation, ReservationError,
+    CommitOutcome, ListOrder, NewProduct, PageToken, Product, ProductPatch, ReleaseReason,
+    RequestedLine, Reservation, ReservationError,
 };
 
 /// One page of the catalog, in listing order.
@@ -19,6 +19,7 @@ pub struct ListQuery {
     /// Case-insensitive substring of name or description.
     pub text: Option<String>,
     pub include_inactive: bool,
+    pub order: ListOrder,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ mod quantity;
 mod reservation;
 mod stock;
 
-pub use page::{PageToken, PageTokenError};
+pub use page::{ListOrder, PageToken, PageTokenError};
 pub use product::{MAX_ORDER_TOTAL_MINOR, MAX_PRICE_MINOR, NewProduct, Product, ProductPatch};
 pub use quantity::{Quantity, QuantityError};
 pub use reservation::{

@@ -179,6 +179,142 @@ async fn listing_pages_by_name_and_filters_by_text() {
     shop.stop().await;
 }
 
+/// Every name of a listing in `order`, `size` at a time, and the last page token issued.
+async fn list_all(
+    shop: &TestInventory,
+    order: pb::ProductOrder,
+    size: i32,
+    admin: bool,
+) -> (Vec<String>, Vec<String>) {
+    let (mut names, mut tokens) = (Vec::new(), Vec::new());
+    let mut token = String::new();
+    loop {
+        let request = pb::ListProductsRequest {
+            page: Some(PageRequest {
+                page_size: size,
+                page_token: token.clone(),
+            }),
+            order: order.into(),
+            include_inactive: admin,
+            ..Default::default()
+        };
+        let request = if admin {
+            authed(request, &shop.admin_token)
+        } else {
+            tonic::Request::new(request)
+        };
+        let page = shop
+            .client()
+            .await
+            .list_products(request)
+            .await
+            .unwrap()
+            .into_inner();
+        names.extend(page.products.into_iter().map(|p| p.name));
+        token = page.page.unwrap().next_page_token;
+        if token.is_empty() {
+            return (names, tokens);
+        }
+        tokens.push(token.clone());
+    }
+}
+
+#[tokio::test]
+async fn listing_pages_by_price_either_way_with_ties_by_name() {
+    let shop = TestInventory::spawn().await;
+    for (name, price) in [
+        ("Fox cup", 300),
+        ("ant cup", 300),
+        ("Bee cup", 100),
+        ("cat cup", 900),
+        ("Dog cup", 500),
+        ("eel cup", 300),
+    ] {
+        shop.create_product(name, price, 1).await;
+    }
+    // Pages of two: the three cups at 3.00 straddle a page boundary either way.
+    let (cheapest_first, tokens) =
+        list_all(&shop, pb::ProductOrder::PriceAscending, 2, false).await;
+    assert_eq!(
+        cheapest_first,
+        [
+            "Bee cup", "ant cup", "eel cup", "Fox cup", "Dog cup", "cat cup"
+        ]
+    );
+    let (dearest_first, _) = list_all(&shop, pb::ProductOrder::PriceDescending, 2, false).await;
+    assert_eq!(
+        dearest_first,
+        [
+            "cat cup", "Dog cup", "ant cup", "eel cup", "Fox cup", "Bee cup"
+        ]
+    );
+    let (by_name, _) = list_all(&shop, pb::ProductOrder::Name, 4, false).await;
+    assert_eq!(
+        by_name,
+        [
+            "ant cup", "Bee cup", "cat cup", "Dog cup", "eel cup", "Fox cup"
+        ]
+    );
+
+    // A token continues only the order it was issued for.
+    for other in [pb::ProductOrder::PriceDescending, pb::ProductOrder::Name] {
+        let err = shop
+            .client()
+            .await
+            .list_products(pb::ListProductsRequest {
+                page: Some(PageRequest {
+                    page_size: 2,
+                    page_token: tokens[0].clone(),
+                }),
+                order: other.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        let fields: Vec<String> = shop_platform::grpc_status::violations_of(&err)
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect();
+        assert_eq!(fields, ["page_token"]);
+    }
+    let unknown = shop
+        .client()
+        .await
+        .list_products(pb::ListProductsRequest {
+            order: 42,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::InvalidArgument, "{unknown:?}");
+
+    // Off-sale products are listed, in their place, to admins who ask, and to nobody else.
+    let gnu = shop.create_product("Gnu cup", 200, 1).await;
+    shop.client()
+        .await
+        .update_product(authed(
+            pb::UpdateProductRequest {
+                product_id: gnu,
+                active: Some(false),
+                ..Default::default()
+            },
+            &shop.admin_token,
+        ))
+        .await
+        .unwrap();
+    let (public, _) = list_all(&shop, pb::ProductOrder::PriceAscending, 2, false).await;
+    assert_eq!(public, cheapest_first);
+    let (admin, _) = list_all(&shop, pb::ProductOrder::PriceAscending, 2, true).await;
+    assert_eq!(
+        admin,
+        [
+            "Bee cup", "Gnu cup", "ant cup", "eel cup", "Fox cup", "Dog cup", "cat cup"
+        ]
+    );
+    shop.stop().await;
+}
+
 #[tokio::test]
 async fn the_second_read_comes_from_redis_and_a_write_drops_the_entry() {
     let shop = TestInventory::spawn().await;

@@ -66,6 +66,8 @@ pub struct Script {
     pub login_clients: Vec<String>,
     /// The cart every caller shares (the stub knows one customer's).
     pub cart: Vec<ord::CartLine>,
+    /// Every ListProducts request (`order`, `include_inactive`, whether it carried a token).
+    pub listings: Vec<(i32, bool, bool)>,
 }
 
 #[derive(Clone)]
@@ -335,9 +337,12 @@ impl StubInventory {
 impl InventoryService for StubInventory {
     async fn list_products(
         &self,
-        _: Request<inv::ListProductsRequest>,
+        request: Request<inv::ListProductsRequest>,
     ) -> Result<Response<inv::ListProductsResponse>, Status> {
-        let script = self.gate()?;
+        let mut script = self.gate()?;
+        let bearer = request.metadata().get("authorization").is_some();
+        let r = request.get_ref();
+        script.listings.push((r.order, r.include_inactive, bearer));
         Ok(Response::new(inv::ListProductsResponse {
             products: script.products.clone(),
             page: Some(PageResponse {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::rows::{PRODUCT_COLUMNS, ProductRow, announce};
 use crate::app::ports::{AdjustError, CatalogStore, ListQuery};
-use crate::domain::{NewProduct, Product, ProductPatch, StockError};
+use crate::domain::{ListOrder, NewProduct, Product, ProductPatch, StockError};
 
 #[derive(Debug, Clone)]
 pub struct PgCatalogStore {
@@ -63,21 +63,35 @@ fn like_pattern(text: &str) -> String {
 #[async_trait]
 impl CatalogStore for PgCatalogStore {
     async fn list(&self, query: &ListQuery) -> anyhow::Result<Vec<Product>> {
-        let (after_name, after_id) = match &query.after {
-            Some(token) => (Some(token.name.clone()), Some(token.id)),
-            None => (None, None),
+        // The keyset condition and the sort follow the order; each has its index (migrations
+        // 0001 and 0003), and every order ends with (lower(name), id) so that it is total.
+        let (after, order_by) = match query.order {
+            ListOrder::Name => ("(lower(name), id) > ($3, $4)", "lower(name), id"),
+            ListOrder::PriceAscending => (
+                "(price_minor, lower(name), id) > ($5, $3, $4)",
+                "price_minor, lower(name), id",
+            ),
+            ListOrder::PriceDescending => (
+                "(price_minor < $5 OR (price_minor = $5 AND (lower(name), id) > ($3, $4)))",
+                "price_minor DESC, lower(name), id",
+            ),
+        };
+        let (after_name, after_id, after_price) = match &query.after {
+            Some(token) => (Some(token.name.clone()), Some(token.id), token.price_minor),
+            None => (None, None, None),
         };
         let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {PRODUCT_COLUMNS} FROM product \
              WHERE ($1 OR active) \
                AND ($2::text IS NULL OR name ILIKE $2 OR description ILIKE $2) \
-               AND ($3::text IS NULL OR (lower(name), id) > ($3, $4)) \
-             ORDER BY lower(name), id LIMIT $5"
+               AND ($3::text IS NULL OR {after}) \
+             ORDER BY {order_by} LIMIT $6"
         )))
         .bind(query.include_inactive)
         .bind(query.text.as_deref().map(like_pattern))
         .bind(after_name)
         .bind(after_id)
+        .bind(after_price)
         .bind(query.limit)
         .fetch_all(&self.pool)
         .await
