@@ -272,6 +272,19 @@ try {
     await office.locator(`tr[data-product="${renamed}"]`).getByRole("button", { name: "Take off sale" }).click();
     await office.getByText(`${renamed} is no longer sold.`).waitFor();
     await office.locator(`tr.off-sale[data-product="${renamed}"]`).waitFor();
+    // Stock received: what this run kept (2 Ferris Plush and a Crab Mug) comes back in, so
+    // runs repeated on one shop never empty the demo catalog.
+    for (const [name, units] of [["Ferris Plush", 2], ["Crab Mug", 1]]) {
+      const line = office.locator(`tr[data-product="${name}"]`);
+      const available = async () => Number(await line.locator("td").nth(2).textContent());
+      const before = await available();
+      await line.getByLabel(`Stock change for ${name}`).fill(String(units));
+      await line.getByRole("button", { name: "Apply" }).click();
+      for (let tries = 0; (await available()) !== before + units; tries += 1) {
+        if (tries === 50) throw new Error(`${name}: ${await available()} available, not ${before + units}`);
+        await office.waitForTimeout(100);
+      }
+    }
     await office.close();
 
     await hashTo(page, new URL(shippedOrder).hash);
