@@ -7,6 +7,8 @@
 //! Every test gets its own database and its own queue and key names, so tests run in parallel
 //! and never see each other's data.
 
+#[cfg(feature = "broker")]
+pub mod broker;
 #[cfg(feature = "contracts")]
 pub mod contracts;
 pub mod grpc;

@@ -4,10 +4,12 @@
 //! --workspace`, or nextest, builds them because every service has integration tests), or from
 //! `SHOP_SYSTEM_BIN_DIR` (`scripts/system-test.sh` points it at the release build).
 
+pub mod ledger;
 mod otlp;
 mod process;
 mod shop;
 
+pub use ledger::{Ledger, LedgerSources};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use process::{BIN_DIR_ENV, ServiceProcess, binary_path};
 pub use shop::SystemShop;

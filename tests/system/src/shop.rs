@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use shop_client::ShopClient;
+use shop_messaging::AmqpSettings;
+use shop_platform::config::Secret;
 use shop_testkit::TestDatabase;
 
+use crate::ledger::{self, Ledger, LedgerSources};
 use crate::process::{ServiceProcess, binary_path};
 
 type Env = Vec<(&'static str, String)>;
@@ -26,6 +29,8 @@ pub struct SystemShop {
     user_env: Env,
     /// Each backend's database, by service name.
     databases: Vec<(&'static str, TestDatabase)>,
+    /// The broker settings every service runs with (URL, exchange, queue prefix).
+    pub amqp: AmqpSettings,
 }
 
 impl SystemShop {
@@ -49,11 +54,17 @@ impl SystemShop {
     ) -> anyhow::Result<Self> {
         shop_testkit::init();
         let name = shop_testkit::unique_name("e2e");
+        let amqp = AmqpSettings {
+            url: Secret::new(shop_testkit::amqp_url().await),
+            exchange: format!("{name}.events"),
+            queue_prefix: format!("{name}."),
+            ..AmqpSettings::default()
+        };
         let common: Env = [
             ("SHOP_ADMIN__ADDR", "127.0.0.1:0".to_owned()),
-            ("SHOP_AMQP__URL", shop_testkit::amqp_url().await),
-            ("SHOP_AMQP__EXCHANGE", format!("{name}.events")),
-            ("SHOP_AMQP__QUEUE_PREFIX", format!("{name}.")),
+            ("SHOP_AMQP__URL", amqp.url.expose().to_owned()),
+            ("SHOP_AMQP__EXCHANGE", amqp.exchange.clone()),
+            ("SHOP_AMQP__QUEUE_PREFIX", amqp.queue_prefix.clone()),
             // The queues outlive the test by seconds, not forever.
             ("SHOP_AMQP__QUEUE_EXPIRES", "30s".to_owned()),
             ("SHOP_AMQP__RETRY_DELAY", "200ms".to_owned()),
@@ -152,7 +163,20 @@ impl SystemShop {
             gateway,
             user_env,
             databases,
+            amqp,
         })
+    }
+
+    /// The shop's books, read from its databases and its broker (see [`crate::ledger`]).
+    pub async fn ledger(&self, expected_dead_letters: &[&str]) -> anyhow::Result<Ledger> {
+        let sources = LedgerSources {
+            users: &self.database("user").pool,
+            inventory: &self.database("inventory").pool,
+            payments: &self.database("payment").pool,
+            orders: &self.database("order").pool,
+            amqp: &self.amqp,
+        };
+        ledger::check(&sources, expected_dead_letters).await
     }
 
     /// The database of `service` (`user`, `inventory`, `payment`, `order`), for checks made

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use shop_events::order::{Address, NamedLine, OrderConfirmed, OrderDetails, OrderShipped};
 use shop_events::payment::PaymentRefunded;
@@ -66,13 +65,6 @@ async fn deliver<E: Event>(app: &TestApp, envelope: &Envelope<E>, times: usize) 
 
 /// How many messages wait, ready, in the service's mail queue (`main`) or its dead letters.
 async fn waiting(app: &TestApp, dead_letters: bool) -> u32 {
-    let connection = Connection::connect(
-        app.settings.amqp.url.expose(),
-        ConnectionProperties::default(),
-    )
-    .await
-    .unwrap();
-    let channel = connection.create_channel().await.unwrap();
     let names = shop_messaging::topology::QueueNames::new(
         &app.settings.amqp,
         &shop_events::subscriptions::USER_MAILS,
@@ -82,18 +74,9 @@ async fn waiting(app: &TestApp, dead_letters: bool) -> u32 {
     } else {
         names.main
     };
-    channel
-        .queue_declare(
-            queue.into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
+    shop_testkit::broker::queue_depth(app.settings.amqp.url.expose(), &queue)
         .await
         .unwrap()
-        .message_count()
 }
 
 /// Waits until the service's mail queue (or its dead letters) holds `count` ready messages.

@@ -120,6 +120,104 @@ async fn a_customer_buys_retries_safely_cancels_and_sees_the_refund() {
     shop.stop().await.unwrap();
 }
 
+/// The ledger once the shop has settled (refunds and restocks arrive as events).
+async fn settled_ledger(shop: &SystemShop) -> shop_system_tests::Ledger {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let ledger = shop.ledger(&[]).await.unwrap();
+        if ledger.balances() {
+            return ledger;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the books never balanced: {ledger:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_ledger_balances_and_catches_a_skipped_refund_or_a_double_restock() {
+    let shop = SystemShop::start().await.unwrap();
+    let anonymous = shop.client();
+    let product = product_with_stock(&anonymous, 3).await;
+    let bo = customer(&shop, "bo@example.com").await;
+    let kept = bo
+        .place_order("kept", &order_of(&product, 1, "tok_visa"))
+        .await
+        .unwrap()
+        .order;
+    let cancelled = bo
+        .place_order("cancelled", &order_of(&product, 2, "tok_visa"))
+        .await
+        .unwrap()
+        .order;
+    bo.cancel_order(&cancelled.id, "changed my mind")
+        .await
+        .unwrap();
+    let declined = bo
+        .place_order("declined", &order_of(&product, 1, "tok_declined"))
+        .await
+        .unwrap()
+        .order;
+    assert_eq!(
+        (kept.status.as_str(), declined.status.as_str()),
+        ("CONFIRMED", "REJECTED")
+    );
+    let ledger = settled_ledger(&shop).await;
+    assert_eq!(ledger.orders.get("CONFIRMED"), Some(&1), "{ledger:?}");
+    assert_eq!(ledger.orders.get("CANCELLED"), Some(&1), "{ledger:?}");
+    assert_eq!(ledger.payments.get("REFUNDED"), Some(&1), "{ledger:?}");
+
+    // Planted defects, one at a time: the ledger must name each, or it proves nothing.
+    let payments = &shop.database("payment").pool;
+    let inventory = &shop.database("inventory").pool;
+    let skip_refund = "UPDATE payment SET status = 'CAPTURED' WHERE order_id = $1::uuid";
+    let restore_refund = "UPDATE payment SET status = 'REFUNDED' WHERE order_id = $1::uuid";
+    sqlx::query(skip_refund)
+        .bind(&cancelled.id)
+        .execute(payments)
+        .await
+        .unwrap();
+    let skipped = shop.ledger(&[]).await.unwrap();
+    assert_eq!(
+        skipped.violations,
+        [format!(
+            "the payment of order {} is captured but the order is CANCELLED",
+            cancelled.id
+        )]
+    );
+    sqlx::query(restore_refund)
+        .bind(&cancelled.id)
+        .execute(payments)
+        .await
+        .unwrap();
+
+    // The cancelled order's restock applied twice: a unit moves from sold to available again.
+    let restock_again = "UPDATE product SET available = available + 1, sold = sold - 1 \
+                         WHERE id = $1::uuid";
+    sqlx::query(restock_again)
+        .bind(&product.id)
+        .execute(inventory)
+        .await
+        .unwrap();
+    let doubled = shop.ledger(&[]).await.unwrap();
+    assert_eq!(doubled.violations.len(), 1, "{doubled:?}");
+    assert!(
+        doubled.violations[0].contains("0 sold but 1 in orders that kept them"),
+        "{doubled:?}"
+    );
+    sqlx::query(
+        "UPDATE product SET available = available - 1, sold = sold + 1 WHERE id = $1::uuid",
+    )
+    .bind(&product.id)
+    .execute(inventory)
+    .await
+    .unwrap();
+    assert!(shop.ledger(&[]).await.unwrap().balances());
+    shop.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn checkout_rejects_what_is_out_of_stock_and_a_declined_card_and_holds_nothing() {
     let shop = SystemShop::start().await.unwrap();
