@@ -3,11 +3,10 @@
 use anyhow::Context as _;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
-use lapin::{Connection, ConnectionProperties};
+use lapin::{Channel, Connection, ConnectionProperties};
 
-/// Ready messages in `queue`, read with a passive declare: a queue that does not exist is an
-/// error, never a zero.
-pub async fn queue_depth(amqp_url: &str, queue: &str) -> anyhow::Result<u32> {
+/// A connection to the broker and a channel on it, for a test's own reads and publishes.
+pub async fn connect(amqp_url: &str) -> anyhow::Result<(Connection, Channel)> {
     let connection = Connection::connect(amqp_url, ConnectionProperties::default())
         .await
         .context("connecting to RabbitMQ")?;
@@ -15,6 +14,13 @@ pub async fn queue_depth(amqp_url: &str, queue: &str) -> anyhow::Result<u32> {
         .create_channel()
         .await
         .context("opening a channel")?;
+    Ok((connection, channel))
+}
+
+/// Ready messages in `queue`, read with a passive declare: a queue that does not exist is an
+/// error, never a zero.
+pub async fn queue_depth(amqp_url: &str, queue: &str) -> anyhow::Result<u32> {
+    let (connection, channel) = connect(amqp_url).await?;
     let depth = channel
         .queue_declare(
             queue.into(),

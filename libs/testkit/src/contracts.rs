@@ -223,14 +223,7 @@ impl PactMessage {
     pub async fn publish(&self, amqp_url: &str, exchange: &str) -> anyhow::Result<()> {
         use anyhow::Context as _;
         use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-        let connection =
-            lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default())
-                .await
-                .context("connecting to RabbitMQ")?;
-        let channel = connection
-            .create_channel()
-            .await
-            .context("opening a channel")?;
+        let (connection, channel) = crate::broker::connect(amqp_url).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await

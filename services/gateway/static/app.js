@@ -223,6 +223,28 @@ function productCard(product) {
       addButton(product)));
 }
 
+// A list a page at a time: `load(token)` fetches a page, hands its items to `append` and arms
+// the "More" button for the next page; it answers the page, or null when the customer moved on.
+function pager(view, more, fetchPage, append) {
+  const load = async (token) => {
+    const { data } = await fetchPage(token);
+    if (stale(view)) return null;
+    append(data.items);
+    more.hidden = !data.next_page_token;
+    more.onclick = async () => {
+      more.disabled = true;
+      try {
+        await load(data.next_page_token);
+      } catch (error) {
+        say(error.message, "error");
+      }
+      more.disabled = false;
+    };
+    return data;
+  };
+  return load;
+}
+
 // The catalog, a page at a time, by name or by price: "More products" fetches the next page of
 // the same listing (a page token continues only the order it was issued for).
 const SORTS = [["name", "Name"], ["price_asc", "Price: low to high"], ["price_desc", "Price: high to low"]];
@@ -245,26 +267,13 @@ async function shopView(query = "", sort = "name") {
     el("select", { id: "sort", onchange: (event) => { location.hash = catalogHash(query, event.target.value); } },
       SORTS.map(([value, label]) => el("option", { value, selected: value === sort }, label))));
   const view = views;
-  const load = async (token) => {
+  const load = pager(view, more, (token) => {
     const params = new URLSearchParams({ page_size: "24" });
     if (query) params.set("q", query);
     if (sort !== "name") params.set("sort", sort);
     if (token) params.set("page_token", token);
-    const { data } = await api("GET", `/api/v1/products?${params}`);
-    if (stale(view)) return null;
-    grid.append(...data.items.map(productCard));
-    more.hidden = !data.next_page_token;
-    more.onclick = async () => {
-      more.disabled = true;
-      try {
-        await load(data.next_page_token);
-      } catch (error) {
-        say(error.message, "error");
-      }
-      more.disabled = false;
-    };
-    return data;
-  };
+    return api("GET", `/api/v1/products?${params}`);
+  }, (items) => grid.append(...items.map(productCard)));
   try {
     const first = await load(null);
     if (!first) return;
@@ -554,22 +563,8 @@ async function ordersView(filters = {}) {
       : null,
     el("td", {}, order.items.map((i) => `${i.quantity} × ${i.name || "item"}`).join(", ")),
     el("td", {}, money(order.total)));
-  const load = async (token) => {
-    const { data } = await api("GET", ordersQuery(filters, token));
-    if (stale(view)) return null;
-    body.append(...data.items.map(row));
-    more.hidden = !data.next_page_token;
-    more.onclick = async () => {
-      more.disabled = true;
-      try {
-        await load(data.next_page_token);
-      } catch (error) {
-        say(error.message, "error");
-      }
-      more.disabled = false;
-    };
-    return data;
-  };
+  const load = pager(view, more, (token) => api("GET", ordersQuery(filters, token)),
+    (items) => body.append(...items.map(row)));
   try {
     const first = await load(null);
     if (!first) return;

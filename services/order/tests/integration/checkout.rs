@@ -98,6 +98,26 @@ async fn set_price(shop: &Shop, product: &str, amount_minor: i64) {
         .unwrap();
 }
 
+/// An order service of its own, on the shop's inventory and payment, whose peers `wrap`
+/// decorates; PlaceOrder drives the saga for up to `request_budget`.
+async fn order_service_with(
+    shop: &mut Shop,
+    wrap: impl FnOnce(Peers) -> Peers,
+    request_budget: Duration,
+) -> OrderServiceClient<Channel> {
+    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
+    let database = shop.shop.new_database().await;
+    let order_service = shop
+        .shop
+        .order_on(&shop.user, database, wrap, move |s| {
+            s.upstream.inventory = inventory;
+            s.upstream.payment = payment;
+            s.saga.request_budget = request_budget;
+        })
+        .await;
+    OrderServiceClient::new(order_service.channel().await)
+}
+
 /// Charges wait until the test lets them through.
 struct GatedCharges {
     inner: Arc<dyn PaymentPort>,
@@ -128,28 +148,18 @@ async fn the_cart_is_ordered_with_shipping_charged_once_and_emptied_only_when_co
     let (mug, plush) = (shop.product(10, 1299).await, shop.product(10, 2500).await);
     let gate = Arc::new(Semaphore::new(0));
     let gated = gate.clone();
-    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
-    let database = shop.shop.new_database().await;
-    let order_service = shop
-        .shop
-        .order_on(
-            &shop.user,
-            database,
-            move |real: Peers| Peers {
-                payment: Arc::new(GatedCharges {
-                    inner: real.payment,
-                    gate: gated,
-                }),
-                ..real
-            },
-            move |s| {
-                s.upstream.inventory = inventory;
-                s.upstream.payment = payment;
-                s.saga.request_budget = Duration::from_secs(30);
-            },
-        )
-        .await;
-    let mut orders = OrderServiceClient::new(order_service.channel().await);
+    let mut orders = order_service_with(
+        &mut shop,
+        move |real: Peers| Peers {
+            payment: Arc::new(GatedCharges {
+                inner: real.payment,
+                gate: gated,
+            }),
+            ..real
+        },
+        Duration::from_secs(30),
+    )
+    .await;
     let token = shop.customer_token.clone();
     put(&mut orders, &token, &mug, 2).await;
     put(&mut orders, &token, &plush, 1).await;
@@ -354,30 +364,21 @@ async fn a_price_that_moves_after_the_check_is_never_charged() {
     let admin = InventoryServiceClient::new(shop.inventory.channel().await);
     let admin_token = shop.admin_token.clone();
     let moved = mug.clone();
-    let (inventory, payment) = (shop.inventory.uri(), shop.payment.uri());
-    let database = shop.shop.new_database().await;
-    let order_service = shop
-        .shop
-        .order_on(
-            &shop.user,
-            database,
-            move |real: Peers| Peers {
-                inventory: Arc::new(PriceMovesFirst {
-                    inner: real.inventory,
-                    admin,
-                    admin_token,
-                    product: moved,
-                    to: 1349,
-                }),
-                ..real
-            },
-            move |s| {
-                s.upstream.inventory = inventory;
-                s.upstream.payment = payment;
-            },
-        )
-        .await;
-    let mut orders = OrderServiceClient::new(order_service.channel().await);
+    let mut orders = order_service_with(
+        &mut shop,
+        move |real: Peers| Peers {
+            inventory: Arc::new(PriceMovesFirst {
+                inner: real.inventory,
+                admin,
+                admin_token,
+                product: moved,
+                to: 1349,
+            }),
+            ..real
+        },
+        Duration::from_secs(3),
+    )
+    .await;
     let token = shop.customer_token.clone();
     put(&mut orders, &token, &mug, 2).await;
 

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use lapin::BasicProperties;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
 use shop_events::order::{Address, NamedLine, OrderConfirmed, OrderDetails, OrderShipped};
 use shop_events::payment::PaymentRefunded;
 use shop_events::{Envelope, Event, Money};
@@ -33,13 +33,9 @@ async fn app_mailing_to(smtp: &SmtpServer) -> TestApp {
 /// Publishes `envelope` to the service's exchange `times` times, as a relay that crashed
 /// before recording its publishes would.
 async fn deliver<E: Event>(app: &TestApp, envelope: &Envelope<E>, times: usize) {
-    let connection = Connection::connect(
-        app.settings.amqp.url.expose(),
-        ConnectionProperties::default(),
-    )
-    .await
-    .unwrap();
-    let channel = connection.create_channel().await.unwrap();
+    let (_connection, channel) = shop_testkit::broker::connect(app.settings.amqp.url.expose())
+        .await
+        .unwrap();
     channel
         .confirm_select(ConfirmSelectOptions::default())
         .await
