@@ -24,6 +24,15 @@ fn new_product(request_id: Uuid, name: &str) -> pb::CreateProductRequest {
     }
 }
 
+/// The fields an INVALID_ARGUMENT names (the test fails on any other code).
+fn invalid_fields(err: &tonic::Status) -> Vec<String> {
+    assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+    shop_platform::grpc_status::violations_of(err)
+        .into_iter()
+        .map(|(field, _)| field)
+        .collect()
+}
+
 #[tokio::test]
 async fn only_admins_write_the_catalog() {
     let shop = TestInventory::spawn().await;
@@ -271,12 +280,7 @@ async fn listing_pages_by_price_either_way_with_ties_by_name() {
             })
             .await
             .unwrap_err();
-        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-        let fields: Vec<String> = shop_platform::grpc_status::violations_of(&err)
-            .into_iter()
-            .map(|(field, _)| field)
-            .collect();
-        assert_eq!(fields, ["page_token"]);
+        assert_eq!(invalid_fields(&err), ["page_token"]);
     }
     let unknown = shop
         .client()
@@ -416,12 +420,7 @@ async fn a_price_above_the_highest_is_invalid_argument_naming_the_field() {
         .create_product(authed(request, &shop.admin_token))
         .await
         .unwrap_err();
-    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
-    let fields: Vec<String> = shop_platform::grpc_status::violations_of(&refused)
-        .into_iter()
-        .map(|(f, _)| f)
-        .collect();
-    assert_eq!(fields, ["price.amount_minor"]);
+    assert_eq!(invalid_fields(&refused), ["price.amount_minor"]);
     shop.stop().await;
 }
 
@@ -447,12 +446,11 @@ async fn nul_or_another_control_character_in_text_is_invalid_argument_naming_the
         .await
         .unwrap_err();
     for (err, field) in [(created, "name"), (searched, "query")] {
-        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
-        let fields: Vec<String> = shop_platform::grpc_status::violations_of(&err)
-            .into_iter()
-            .map(|(f, _)| f)
-            .collect();
-        assert_eq!(fields, [field], "never reaches Postgres, which refuses NUL");
+        assert_eq!(
+            invalid_fields(&err),
+            [field],
+            "never reaches Postgres, which refuses NUL"
+        );
     }
     shop.stop().await;
 }
