@@ -3,6 +3,7 @@ upstreams, database and broker credentials, and Prometheus targets agreeing with
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -66,12 +67,33 @@ def check_compose_config(compose: Doc, root: Path, binaries: Binaries) -> Proble
                 problems.append(
                     f"{where}: SHOP_AMQP__URL credentials are not RabbitMQ's default user"
                 )
+        if "SHOP_FLAGS__FILE" in env:
+            problems += _flag_file_mounted(where, service, env["SHOP_FLAGS__FILE"], root)
         otel = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
         if otel and urlsplit(otel).hostname not in services:
             problems.append(f"{where}: OTEL_EXPORTER_OTLP_ENDPOINT host is not a compose service")
     problems += _upstreams(services, servers)
     problems += _scrape_targets(root, servers)
     return problems
+
+
+def _flag_file_mounted(where: str, service: Doc, path: str, root: Path) -> Problems:
+    """The flag file a service reads comes through a bind mount of a file in the repository
+    that parses as JSON with a `flags` object."""
+    for volume in service.get("volumes", []):
+        source, _, rest = str(volume).partition(":")
+        target = rest.split(":")[0].rstrip("/")
+        if not path.startswith(target + "/"):
+            continue
+        host = root / source / path[len(target) + 1 :]
+        try:
+            flags = json.loads(host.read_text())
+        except (OSError, ValueError) as err:
+            return [f"{where}: SHOP_FLAGS__FILE {path} is {host}, which cannot be read: {err}"]
+        if not isinstance(flags.get("flags"), dict):
+            return [f"{where}: {host} has no `flags` object"]
+        return []
+    return [f"{where}: SHOP_FLAGS__FILE {path} is not in a mounted volume"]
 
 
 def _upstreams(services: dict[str, Doc], servers: dict[str, Doc]) -> Problems:

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shop_events::Money;
+use shop_platform::flags::Flags;
 use uuid::Uuid;
 
 use crate::app::ports::{Authorization, ProcessorPort, ProviderError};
@@ -56,10 +57,16 @@ struct Ledger {
     refunds: u64,
 }
 
+/// Runtime flags that add faults on top of [`ProcessorBehaviour`]: the larger of the two
+/// applies, so a flag can add trouble to what the environment configured, never remove it.
+pub const FAILURE_RATE_FLAG: &str = "payment-failure-rate";
+pub const LATENCY_FLAG: &str = "payment-latency-ms";
+
 /// The simulated processor. Clones share one ledger.
 #[derive(Clone)]
 pub struct SimulatedProcessor {
     behaviour: ProcessorBehaviour,
+    flags: Flags,
     ledger: Arc<Mutex<Ledger>>,
 }
 
@@ -73,8 +80,14 @@ impl std::fmt::Debug for SimulatedProcessor {
 
 impl SimulatedProcessor {
     pub fn new(behaviour: ProcessorBehaviour) -> Self {
+        Self::with_flags(behaviour, Flags::default())
+    }
+
+    /// A processor whose faults `flags` can raise at run time.
+    pub fn with_flags(behaviour: ProcessorBehaviour, flags: Flags) -> Self {
         Self {
             behaviour,
+            flags,
             ledger: Arc::new(Mutex::new(Ledger::default())),
         }
     }
@@ -102,14 +115,22 @@ impl SimulatedProcessor {
 
     /// Waits the configured latency and maybe fails, like a network and a busy processor.
     async fn network(&self) -> Result<(), ProviderError> {
-        if !self.behaviour.latency.is_zero() {
-            tokio::time::sleep(self.behaviour.latency).await;
+        let flagged = u64::try_from(self.flags.int(LATENCY_FLAG, 0).await).unwrap_or(0);
+        let latency = self.behaviour.latency.max(Duration::from_millis(flagged));
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
-        if self.behaviour.failure_rate > 0.0 {
+        let failure_rate = self.behaviour.failure_rate.max(
+            self.flags
+                .float(FAILURE_RATE_FLAG, 0.0)
+                .await
+                .clamp(0.0, 1.0),
+        );
+        if failure_rate > 0.0 {
             let mut byte = [0u8; 4];
             getrandom::fill(&mut byte).map_err(|err| ProviderError::Transient(err.to_string()))?;
             let roll = f64::from(u32::from_le_bytes(byte)) / f64::from(u32::MAX);
-            if roll < self.behaviour.failure_rate {
+            if roll < failure_rate {
                 return Err(ProviderError::Transient(
                     "simulated processor failure".to_owned(),
                 ));
