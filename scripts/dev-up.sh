@@ -55,6 +55,8 @@ service_env() {
       [[ -n ${SHOP_MAIL__SMTP_URL:-} ]] || printf '%s\n' "SHOP_MAIL__DIR=$DEV_DIR/mail"
       ;;
     order) printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret" ;;
+    # Runtime fault flags (docs/flags.md): edit the file and the running service follows.
+    payment) printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json" ;;
   esac
 }
 
