@@ -38,8 +38,10 @@ impl Inventory {
         } else {
             violations.check("page_token", PageToken::decode(page_token, order))
         };
+        // The bound is on what was sent, as the API document states it.
+        let too_long = text.chars().count() > MAX_QUERY;
         let text = text.trim();
-        if violations.text("query", text) && text.chars().count() > MAX_QUERY {
+        if violations.text("query", text) && too_long {
             violations.add("query", format!("must be at most {MAX_QUERY} characters"));
         }
         violations.into_result()?;

@@ -55,13 +55,15 @@ pub const MAX_PRICE_MINOR: i64 = 10_000_000;
 pub const MAX_ORDER_TOTAL_MINOR: i64 = 100_000_000;
 
 fn check_name(violations: &mut Violations, field: &str, name: &str) -> Option<String> {
+    // The bound is on what was sent, as the API document states it, not on what is kept.
+    let too_long = name.chars().count() > MAX_NAME;
     let name = name.trim();
     if !violations.text(field, name) {
         None
     } else if name.is_empty() {
         violations.add(field, "must not be empty");
         None
-    } else if name.chars().count() > MAX_NAME {
+    } else if too_long {
         violations.add(field, format!("must be at most {MAX_NAME} characters"));
         None
     } else {
@@ -218,6 +220,15 @@ mod tests {
         .unwrap();
         assert_eq!(product.name, "Ferris Mug");
         assert_eq!(product.price, Money::new(1299, "EUR").unwrap());
+    }
+
+    #[test]
+    fn the_name_bound_counts_what_was_sent_not_what_is_kept() {
+        let at_bound = format!(" {}", "n".repeat(MAX_NAME - 1));
+        assert!(NewProduct::parse(&at_bound, "", Some((1, "EUR")), "", 0).is_ok());
+        let over = format!("\t{}", "n".repeat(MAX_NAME));
+        let err = NewProduct::parse(&over, "", Some((1, "EUR")), "", 0).unwrap_err();
+        assert_eq!(err.iter().next().unwrap().field, "name");
     }
 
     #[test]

@@ -16,10 +16,12 @@ const MAX_TRACKING: usize = 64;
 
 /// A required, bounded, printable text field.
 fn bounded(violations: &mut Violations, field: &str, value: &str, max: usize) -> String {
+    // The bound is on what was sent, as the API document states it, not on what is kept.
+    let too_long = value.chars().count() > max;
     let value = value.trim();
     if value.is_empty() {
         violations.add(field, "is required");
-    } else if value.chars().count() > max {
+    } else if too_long {
         violations.add(field, format!("must be at most {max} characters"));
     } else if violations.text(field, value) {
         return value.to_owned();

@@ -155,11 +155,13 @@ impl ShippingAddress {
         violations: &mut Violations,
     ) -> Option<Self> {
         let mut field = |name: &str, value: &str, required: bool, max: usize| -> String {
+            // The bound is on what was sent, as the API document states it.
+            let too_long = value.chars().count() > max;
             let value = value.trim();
             let key = format!("{prefix}.{name}");
             if value.is_empty() && required {
                 violations.add(key, "is required");
-            } else if value.chars().count() > max {
+            } else if too_long {
                 violations.add(key, format!("must be at most {max} characters"));
             } else if violations.text(&key, value) {
                 return value.to_owned();

@@ -1,6 +1,7 @@
 //! Display names.
 
-/// A person's display name: trimmed, 1 to 100 characters, no control characters.
+/// A person's display name: at most 100 characters as sent, trimmed, not empty, no control
+/// characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -20,7 +21,8 @@ impl DisplayName {
         if name.is_empty() {
             return Err(NameError::Empty);
         }
-        if name.chars().count() > 100 {
+        // The bound is on what was sent, as the API document states it, not on what is kept.
+        if raw.chars().count() > 100 {
             return Err(NameError::TooLong);
         }
         if name.chars().any(char::is_control) {
@@ -48,6 +50,11 @@ mod tests {
         assert_eq!(
             DisplayName::parse(&"n".repeat(101)),
             Err(NameError::TooLong)
+        );
+        assert_eq!(
+            DisplayName::parse(&format!(" {}", "n".repeat(100))),
+            Err(NameError::TooLong),
+            "the bound counts what was sent"
         );
         assert_eq!(
             DisplayName::parse("a\u{7}b"),
