@@ -339,10 +339,10 @@ def caller_deadlines(
             note(callee, "writes", deadlines["write"], "the gateway's deadlines.write")
         note("order", "writes", deadlines["place_order"], "the gateway's deadlines.place_order")
     for order in workloads.get("order", []):
-        step = order.settings["saga"]["step_timeout"]
-        for callee in ("inventory", "payment"):
+        saga = order.settings["saga"]
+        for callee, setting in (("inventory", "step_timeout"), ("payment", "payment_timeout")):
             for kind in ("reads", "writes"):
-                note(callee, kind, step, "the saga's step_timeout")
+                note(callee, kind, saga[setting], f"the saga's {setting}")
     return longest
 
 

@@ -47,9 +47,15 @@ pub struct SagaSettings {
     /// How long PlaceOrder drives the saga before answering with the order as it stands.
     #[serde(with = "humantime_serde")]
     pub request_budget: Duration,
-    /// How long one call to inventory or payment may take.
+    /// How long one call to inventory may take.
     #[serde(with = "humantime_serde")]
     pub step_timeout: Duration,
+    /// How long one call to payment may take: derived from the payment service's own timeout
+    /// for a processor call (its `provider.timeout`, 2 s) plus a margin, so a charge that
+    /// takes as long as the processor may take is answered, not given up on and retried while
+    /// it is still running. Keep it above that timeout when changing either.
+    #[serde(with = "humantime_serde")]
+    pub payment_timeout: Duration,
     /// How long a driver owns a saga before the recovery worker may take it over.
     #[serde(with = "humantime_serde")]
     pub lease: Duration,
@@ -68,6 +74,49 @@ pub struct SagaSettings {
 }
 
 impl SagaSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let saga = self;
+        if saga.step_timeout.is_zero()
+            || saga.payment_timeout.is_zero()
+            || saga.request_budget.is_zero()
+        {
+            return Err(ConfigError::new(
+                &["saga", "request_budget"],
+                "timeouts must be positive",
+            ));
+        }
+        // A driver starts no step after its budget, but one started just before runs to its
+        // timeout: the lease must cover both, or a second driver could take over a live one.
+        let longest_drive = saga.request_budget.max(saga.recovery_budget)
+            + saga.step_timeout.max(saga.payment_timeout);
+        if saga.lease <= longest_drive {
+            return Err(ConfigError::new(
+                &["saga", "lease"],
+                "must be longer than request_budget and recovery_budget plus the longer of \
+                     step_timeout and payment_timeout",
+            ));
+        }
+        if saga.recovery_concurrency == 0 {
+            return Err(ConfigError::new(
+                &["saga", "recovery_concurrency"],
+                "must be at least 1",
+            ));
+        }
+        if saga.deadline <= saga.request_budget {
+            return Err(ConfigError::new(
+                &["saga", "deadline"],
+                "must be longer than request_budget",
+            ));
+        }
+        if saga.recovery_interval.is_zero() {
+            return Err(ConfigError::new(
+                &["saga", "recovery_interval"],
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+
     pub fn policy(&self) -> SagaPolicy {
         SagaPolicy {
             deadline: self.deadline,
@@ -98,10 +147,11 @@ impl Default for OrderSettings {
                 deadline: Duration::from_secs(120),
                 request_budget: Duration::from_secs(3),
                 step_timeout: Duration::from_secs(2),
-                lease: Duration::from_secs(15),
+                payment_timeout: Duration::from_millis(2_500),
+                lease: Duration::from_secs(8),
                 duplicate_wait: Duration::from_secs(3),
                 recovery_interval: Duration::from_secs(1),
-                recovery_budget: Duration::from_secs(10),
+                recovery_budget: Duration::from_secs(5),
                 recovery_concurrency: 32,
             },
         }
@@ -114,37 +164,21 @@ impl Validate for OrderSettings {
         validate_uri(&self.upstream.user, &["upstream", "user"])?;
         validate_uri(&self.upstream.inventory, &["upstream", "inventory"])?;
         validate_uri(&self.upstream.payment, &["upstream", "payment"])?;
-        let saga = &self.saga;
-        if saga.step_timeout.is_zero() || saga.request_budget.is_zero() {
-            return Err(ConfigError::new(
-                &["saga", "request_budget"],
-                "timeouts must be positive",
-            ));
-        }
-        if saga.lease <= saga.request_budget || saga.lease <= saga.recovery_budget {
-            return Err(ConfigError::new(
-                &["saga", "lease"],
-                "must be longer than request_budget and recovery_budget",
-            ));
-        }
-        if saga.recovery_concurrency == 0 {
-            return Err(ConfigError::new(
-                &["saga", "recovery_concurrency"],
-                "must be at least 1",
-            ));
-        }
-        if saga.deadline <= saga.request_budget {
-            return Err(ConfigError::new(
-                &["saga", "deadline"],
-                "must be longer than request_budget",
-            ));
-        }
-        if saga.recovery_interval.is_zero() {
-            return Err(ConfigError::new(
-                &["saga", "recovery_interval"],
-                "must be positive",
-            ));
-        }
-        Ok(())
+        self.saga.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_hold_and_a_lease_shorter_than_a_drive_is_refused_by_name() {
+        let mut saga = OrderSettings::default().saga;
+        saga.validate().unwrap();
+        // A recovery round may start a charge just before its budget ends.
+        saga.lease = saga.recovery_budget + Duration::from_secs(1);
+        let err = saga.validate().unwrap_err();
+        assert!(err.to_string().contains("SHOP_SAGA__LEASE"), "{err}");
     }
 }

@@ -47,7 +47,7 @@ impl Peers {
             inventory,
             payment: Arc::new(PaymentClient::new(
                 identity.attach(channel(&settings.upstream.payment)?),
-                settings.saga.step_timeout,
+                settings.saga.payment_timeout,
             )),
         })
     }

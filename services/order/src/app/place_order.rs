@@ -7,6 +7,7 @@ use std::time::Instant;
 use chrono::Utc;
 use shop_auth::Caller;
 use shop_kernel::LeaseToken;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use shop_kernel::Money;
@@ -98,15 +99,25 @@ impl Orders {
             Created::New(order) => {
                 tracing::Span::current().record("order_id", tracing::field::display(order.id()));
                 metrics::counter!("orders_placed_total").increment(1);
-                let order = self
-                    .drive(order.id(), lease.token, self.policy.request_budget)
-                    .await?;
+                let order = self.drive_detached(order.id(), lease.token).await?;
                 self.view(order).await
             }
             Created::Existing { order, fingerprint } => {
                 self.answer_existing((order, fingerprint), &print).await
             }
         }
+    }
+
+    /// Drives a new order's saga for the request's budget in a task of its own. A caller that
+    /// goes away (the gateway's deadline passed, or it died) drops only the wait: the saga
+    /// goes on to the end of the budget and the lease is released, so the order is finished
+    /// here or resumed by the recovery worker at once, not after the lease expires.
+    async fn drive_detached(&self, id: Uuid, token: LeaseToken) -> Result<Order, OrderError> {
+        let this = self.clone();
+        let task = async move { this.drive(id, token, this.policy.request_budget).await };
+        tokio::spawn(task.in_current_span())
+            .await
+            .map_err(|err| OrderError::Unexpected(anyhow::anyhow!("driving the saga: {err}")))?
     }
 
     /// The order an idempotency key placed before, when this request is the same one.

@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use backon::Retryable as _;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use super::ports::{Authorization, OpenError, ProviderError};
@@ -41,10 +42,7 @@ impl Payments {
                 .acquire_lease(request.order_id, self.policy.lease)
                 .await?
             {
-                let outcome = self.settle(&request, leased).await;
-                // Whatever happened, the next caller must not wait for an expired lease.
-                self.payments.release_lease(request.order_id).await?;
-                let payment = outcome?;
+                let payment = self.settle_detached(request.clone(), leased).await?;
                 count(&payment);
                 return Ok(payment);
             }
@@ -60,6 +58,26 @@ impl Payments {
                 .await?
                 .ok_or(PaymentError::NotFound)?;
         }
+    }
+
+    /// Settles a leased payment in a task of its own and releases the lease after, whatever
+    /// happened. A caller that gives up (its deadline passed, its connection dropped) drops
+    /// only the wait: the talk with the processor finishes and the lease is released, so the
+    /// caller's retry finds the outcome at once instead of waiting for the lease to expire.
+    async fn settle_detached(
+        &self,
+        request: ChargeRequest,
+        leased: Payment,
+    ) -> Result<Payment, PaymentError> {
+        let this = self.clone();
+        let task = async move {
+            let outcome = this.settle(&request, leased).await;
+            this.payments.release_lease(request.order_id).await?;
+            outcome
+        };
+        tokio::spawn(task.in_current_span())
+            .await
+            .map_err(|err| PaymentError::Unexpected(anyhow::anyhow!("settling a charge: {err}")))?
     }
 
     /// Drives a leased payment to its outcome.
