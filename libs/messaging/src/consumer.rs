@@ -9,6 +9,12 @@
 //! `retry_delay`; after `max_attempts` deliveries it is published to the dead-letter queue (with
 //! confirms) and acked. Messages that can never succeed (undecodable, no handler) go to the
 //! dead-letter queue at once.
+//!
+//! A handler that fails because the service's own database is unreachable says nothing about
+//! the message: the runner holds the delivery (unacked) and applies it again with backoff until
+//! the database is back, for up to [`OUTAGE_PATIENCE`], without spending one of its attempts.
+//! Otherwise an outage longer than `max_attempts` x `retry_delay` would dead-letter every event
+//! that arrived during it.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -17,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable as _};
 use futures::{StreamExt as _, TryStreamExt as _};
 use lapin::message::Delivery;
 use lapin::options::{
@@ -37,6 +44,25 @@ use crate::headers::{self, HeaderReader};
 use crate::inbox::{Handled, InboxEntry};
 use crate::settings::AmqpSettings;
 use crate::topology::{self, QueueNames};
+
+/// How long a delivery is held while the database is unreachable before it takes the ordinary
+/// retry path (and spends an attempt).
+pub const OUTAGE_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Whether an error means the database could not be reached (connection refused or lost, the
+/// pool gave up waiting, the server shutting down or not accepting connections yet), rather
+/// than something about the message or the handler.
+pub fn database_unreachable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            // SQLSTATE class 08: connection exception; 57P01..57P03: shutting down, not up yet.
+            Some(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+            _ => false,
+        })
+}
 
 /// How often old inbox rows are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
@@ -276,7 +302,19 @@ impl Consumer {
                 return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no handler for this event type").await;
             };
 
-            let result = handler.apply(self.inbox_name(), message_id, &delivery.data).await;
+            let outage = ExponentialBuilder::default()
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(5))
+                .without_max_times()
+                .with_total_delay(Some(OUTAGE_PATIENCE));
+            let result = (|| handler.apply(self.inbox_name(), message_id, &delivery.data))
+                .retry(outage)
+                .when(|failure| matches!(failure, Failure::Retry(err) if database_unreachable(err)))
+                .notify(|_, delay| {
+                    tracing::warn!(%message_id, ?delay, "the database is unreachable; holding the message until it is back");
+                    self.count(&event_type, "held");
+                })
+                .await;
             metrics::histogram!("messaging_handler_duration_seconds", "queue" => self.names.main.clone(), "event_type" => event_type.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {

@@ -26,6 +26,20 @@ pub struct TcpProxy {
 }
 
 impl TcpProxy {
+    /// A proxy to the Postgres server the tests use; give the code under test its databases'
+    /// URLs through [`TcpProxy::url_through`].
+    ///
+    /// # Panics
+    /// When the server's URL has no host.
+    pub async fn to_postgres() -> Self {
+        let server = crate::infra::postgres_server_url().await;
+        let url = url::Url::parse(&server).unwrap_or_else(|err| panic!("{server}: {err}"));
+        let host = url
+            .host_str()
+            .unwrap_or_else(|| panic!("no host in {server}"));
+        Self::start(format!("{host}:{}", url.port().unwrap_or(5432))).await
+    }
+
     /// Starts forwarding 127.0.0.1:<free port> to `target` (`host:port`).
     ///
     /// # Panics
@@ -81,6 +95,15 @@ impl TcpProxy {
         self.addr
     }
 
+    /// `url` (e.g. a database URL) with its host and port replaced by the proxy's, so the code
+    /// under test connects through it.
+    ///
+    /// # Panics
+    /// When `url` is not a URL with a host.
+    pub fn url_through(&self, url: &str) -> String {
+        url_via(self.addr, url)
+    }
+
     /// Drops every open connection and refuses new ones, as if the target went down.
     pub fn cut(&self) {
         let _ = self.mode.send(Mode::Cut);
@@ -102,4 +125,19 @@ impl Drop for TcpProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// `url` with its host and port replaced by `addr`'s.
+///
+/// # Panics
+/// When `url` is not a URL with a host.
+pub fn url_via(addr: SocketAddr, url: &str) -> String {
+    let mut through = url::Url::parse(url).unwrap_or_else(|err| panic!("not a URL: {url}: {err}"));
+    through
+        .set_host(Some(&addr.ip().to_string()))
+        .unwrap_or_else(|err| panic!("{url}: {err}"));
+    through
+        .set_port(Some(addr.port()))
+        .unwrap_or_else(|()| panic!("{url} cannot have a port"));
+    through.into()
 }

@@ -40,6 +40,18 @@ impl PrivateRedis {
         self.spawn().await;
     }
 
+    /// Kills the server (SIGKILL): Redis is down until [`PrivateRedis::resume`].
+    pub async fn stop(&mut self) {
+        self.kill().await;
+    }
+
+    /// Starts an empty server on the same port after [`PrivateRedis::stop`].
+    pub async fn resume(&mut self) {
+        if self.child.is_none() {
+            self.spawn().await;
+        }
+    }
+
     async fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;

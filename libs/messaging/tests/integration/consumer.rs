@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use crate::support::{Bed, RecordingHandler, cancelled, confirmed, queue_depth, wait_for_consumer};
 use shop_messaging::OutboxWriter;
+use shop_testkit::proxy::TcpProxy;
+use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
 #[tokio::test]
@@ -144,5 +146,47 @@ async fn the_consumer_finishes_in_flight_work_and_stops_when_asked() {
     }
     bed.wait_for_effects(50, Duration::from_secs(10)).await;
     // shutdown() asserts every worker returns Ok within a bound.
+    bed.shutdown(tasks).await;
+}
+
+#[tokio::test]
+async fn events_that_arrive_while_the_database_is_unreachable_are_held_not_dead_lettered() {
+    // Two attempts 50 ms apart: an outage of seconds would exhaust them many times over.
+    let bed = Bed::with(|s| {
+        s.max_attempts = 2;
+        s.retry_delay = Duration::from_millis(50);
+    })
+    .await;
+    let proxy = TcpProxy::to_postgres().await;
+    let through_proxy = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(1))
+        .connect(&proxy.url_through(&bed.db.url))
+        .await
+        .unwrap();
+    let handler = RecordingHandler::default();
+    let tasks = vec![
+        bed.start_relay(),
+        bed.start_consumer_on(through_proxy, handler.clone()),
+    ];
+    bed.commit_event("before").await;
+    bed.wait_for_effects(1, Duration::from_secs(10)).await;
+
+    // The consumer's database goes away; events keep coming (the relay reads directly).
+    proxy.cut();
+    for i in 0..5 {
+        bed.commit_event(&format!("during {i}")).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        bed.effect_count().await,
+        1,
+        "nothing applied without the database"
+    );
+    proxy.restore();
+
+    bed.wait_for_effects(6, Duration::from_secs(30)).await;
+    bed.assert_each_applied_once(6).await;
+    let (_connection, channel) = bed.broker().await;
+    assert_eq!(queue_depth(&channel, &bed.names().dead_letter).await, 0);
     bed.shutdown(tasks).await;
 }

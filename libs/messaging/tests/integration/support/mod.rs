@@ -69,17 +69,22 @@ impl Bed {
     }
 
     pub fn start_consumer(&self, handler: RecordingHandler) -> JoinHandle<anyhow::Result<()>> {
+        self.start_consumer_on(self.db.pool.clone(), handler)
+    }
+
+    /// A consumer whose handler and inbox use `pool` (e.g. one through a proxy the test cuts).
+    pub fn start_consumer_on(
+        &self,
+        pool: PgPool,
+        handler: RecordingHandler,
+    ) -> JoinHandle<anyhow::Result<()>> {
         let handler = RecordingHandler {
-            pool: Some(self.db.pool.clone()),
+            pool: Some(pool.clone()),
             ..handler
         };
-        let consumer = Consumer::new(
-            self.db.pool.clone(),
-            self.settings.clone(),
-            INVENTORY_ORDER_EVENTS,
-        )
-        .on::<OrderConfirmed>(handler.clone())
-        .on::<OrderCancelled>(handler);
+        let consumer = Consumer::new(pool, self.settings.clone(), INVENTORY_ORDER_EVENTS)
+            .on::<OrderConfirmed>(handler.clone())
+            .on::<OrderCancelled>(handler);
         tokio::spawn(consumer.run(self.stop.clone()))
     }
 
