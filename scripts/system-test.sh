@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The system tests (tests/system) against the release binaries: builds the five services with
-# the release profile, then starts them as processes on the local Postgres, Redis and RabbitMQ
-# and drives them through shop-client. Prints how long the suite took, after the build.
+# The system tests (tests/system) and the fault suite's short profile (tests/chaos) against
+# the release binaries: builds the five services with the release profile, then starts them as
+# processes on the local Postgres, Redis and RabbitMQ and drives them through shop-client.
+# Prints how long the suite took, after the build.
 #
 #   scripts/system-test.sh              build (release) and run
 #   SHOP_SYSTEM_SKIP_BUILD=1            use the release binaries already built
@@ -20,7 +21,9 @@ for name in user inventory order payment gateway; do
 done
 
 # The test harness itself is an ordinary (debug) test crate; only the services are release.
-cargo test --no-run --quiet "$@" -p shop-system-tests
+cargo test --no-run --quiet "$@" -p shop-system-tests -p shop-chaos
 started=$SECONDS
-scripts/test.sh "$@" -p shop-system-tests
+# The fault suite's short profile (tests/chaos) runs here too, after the system tests: its
+# binary is disruptive_* (it restarts the broker), so scripts/test.sh runs it alone.
+scripts/test.sh "$@" -p shop-system-tests -p shop-chaos
 log "system tests on release binaries: $((SECONDS - started)) s after the build"

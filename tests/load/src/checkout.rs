@@ -35,7 +35,7 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     )
     .await?;
 
-    let products = stock_up(&shop).await?;
+    let products = shop.stock_up("bench-admin@example.com").await?;
     let tokens = customers(&shop.client(), connections).await?;
     let script = checkout_script(&tokens, &products);
 
@@ -127,21 +127,6 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Gives every active product of the demo catalog stock for any load; returns their ids.
-async fn stock_up(shop: &SystemShop) -> anyhow::Result<Vec<String>> {
-    let admin = shop.admin("bench-admin@example.com").await?;
-    let page = admin.list_products(None, Some(100), None).await?;
-    let mut ids = Vec::new();
-    for product in page.items.into_iter().filter(|p| p.active) {
-        admin.adjust_stock(&product.id, 1_000_000).await?;
-        ids.push(product.id);
-    }
-    if ids.is_empty() {
-        bail!("the demo catalog has no active product");
-    }
-    Ok(ids)
 }
 
 /// Registers `count` customers and signs them in; returns their access tokens.

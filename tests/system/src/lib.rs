@@ -12,7 +12,7 @@ mod shop;
 pub use ledger::{Ledger, LedgerSources};
 pub use otlp::{OtlpReceiver, ReceivedSpan};
 pub use process::{BIN_DIR_ENV, ServiceProcess, binary_path};
-pub use shop::SystemShop;
+pub use shop::{Env, FaultPoints, Options, Service, SystemShop};
 
 /// A delivery address in Dublin (standard shipping: 4.95 EUR, free from 50.00 EUR).
 pub fn dublin() -> shop_client::ShippingAddress {

@@ -161,6 +161,14 @@ impl ServiceProcess {
         format!("http://127.0.0.1:{}{path}", self.admin_addr.port())
     }
 
+    /// Kills the process with SIGKILL (nothing is flushed, no request finishes) and reaps it.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child
+            .kill()
+            .await
+            .with_context(|| format!("killing {}", self.name))
+    }
+
     /// Sends SIGTERM and waits up to `within` for the process to exit.
     pub async fn terminate(mut self, within: Duration) -> anyhow::Result<ExitStatus> {
         let pid = self.child.id().context("the process already exited")?;

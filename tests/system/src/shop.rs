@@ -2,18 +2,20 @@
 //! Kubernetes wire it (upstream URLs, one exchange, one Redis namespace), but isolated from any
 //! other shop: fresh databases, its own exchange and queue names, its own Redis key prefix.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use shop_client::ShopClient;
 use shop_messaging::AmqpSettings;
 use shop_platform::config::Secret;
-use shop_testkit::TestDatabase;
+use shop_testkit::proxy::TcpProxy;
+use shop_testkit::{PrivateRedis, TestDatabase};
 
 use crate::ledger::{self, Ledger, LedgerSources};
 use crate::process::{ServiceProcess, binary_path};
 
-type Env = Vec<(&'static str, String)>;
+pub type Env = Vec<(&'static str, String)>;
 
 /// A running shop. Dropping it kills the processes; [`SystemShop::stop`] stops them gracefully
 /// (which also flushes their traces).
@@ -26,11 +28,122 @@ pub struct SystemShop {
     pub payment: ServiceProcess,
     pub order: ServiceProcess,
     pub gateway: ServiceProcess,
-    user_env: Env,
+    /// What each service was started with, by binary name: a restart starts it the same way.
+    envs: Vec<(&'static str, Env)>,
     /// Each backend's database, by service name.
     databases: Vec<(&'static str, TestDatabase)>,
     /// The broker settings every service runs with (URL, exchange, queue prefix).
     pub amqp: AmqpSettings,
+    /// Where faults can be injected, when started with [`Options::fault_points`].
+    pub faults: Option<FaultPoints>,
+}
+
+/// How to start a [`SystemShop`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Added to every service's environment (e.g. the OTLP endpoint).
+    pub extra: Env,
+    /// Added to the gateway's alone (its own settings, such as rate limits, which the other
+    /// services would refuse as unknown).
+    pub gateway_extra: Env,
+    /// Wires the shop through [`FaultPoints`]: slower by a proxy hop, so only for fault tests.
+    pub fault_points: bool,
+}
+
+/// The places a fault test reaches into a running shop, besides killing its processes.
+#[derive(Debug)]
+pub struct FaultPoints {
+    /// Every service's connections to Postgres pass through it: cut it and the databases
+    /// are gone for every service at once (the tests' own pools connect directly).
+    pub postgres: TcpProxy,
+    /// The order service's link to the payment service (the saga's charge step).
+    pub payment_link: TcpProxy,
+    /// The shop's Redis, a server of its own that can be stopped and started.
+    pub redis: PrivateRedis,
+    /// The flag file the payment service reads (flagd's format; see docs/flags.md).
+    pub flags: PathBuf,
+}
+
+impl FaultPoints {
+    /// Sets the default variant of each named flag in the flag file; the payment service reads
+    /// the file again within its reload interval.
+    pub fn set_flags(&self, variants: &[(&str, &str)]) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(&self.flags)?;
+        let mut file: serde_json::Value = serde_json::from_str(&text)?;
+        for (flag, variant) in variants {
+            let entry = file["flags"]
+                .get_mut(*flag)
+                .with_context(|| format!("no flag {flag} in {}", self.flags.display()))?;
+            if entry["variants"].get(*variant).is_none() {
+                bail!("flag {flag} has no variant {variant}");
+            }
+            entry["defaultVariant"] = serde_json::Value::from(*variant);
+        }
+        // Written whole and renamed into place, so a reader never sees half a file.
+        let partial = self.flags.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec_pretty(&file)?)?;
+        std::fs::rename(&partial, &self.flags)?;
+        Ok(())
+    }
+}
+
+impl Drop for FaultPoints {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.flags);
+    }
+}
+
+/// The repository's flag file, the one compose mounts.
+fn flag_file_template() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/flags/flags.json")
+}
+
+/// A shop service by its role, for faults aimed at one process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    User,
+    Inventory,
+    Payment,
+    Order,
+    Gateway,
+}
+
+impl Service {
+    pub const ALL: [Self; 5] = [
+        Self::User,
+        Self::Inventory,
+        Self::Payment,
+        Self::Order,
+        Self::Gateway,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Inventory => "inventory",
+            Self::Payment => "payment",
+            Self::Order => "order",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    fn binary(self) -> &'static str {
+        match self {
+            Self::User => "shop-user",
+            Self::Inventory => "shop-inventory",
+            Self::Payment => "shop-payment",
+            Self::Order => "shop-order",
+            Self::Gateway => "shop-gateway",
+        }
+    }
+
+    /// The setting of the address the service serves its API on.
+    fn addr_setting(self) -> &'static str {
+        match self {
+            Self::Gateway => "SHOP_HTTP__ADDR",
+            _ => "SHOP_GRPC__ADDR",
+        }
+    }
 }
 
 impl SystemShop {
@@ -52,7 +165,38 @@ impl SystemShop {
         extra: &[(&'static str, String)],
         gateway_extra: &[(&'static str, String)],
     ) -> anyhow::Result<Self> {
+        Self::start_with_options(Options {
+            extra: extra.to_vec(),
+            gateway_extra: gateway_extra.to_vec(),
+            fault_points: false,
+        })
+        .await
+    }
+
+    /// Starts the shop as `options` say.
+    #[allow(clippy::too_many_lines)] // One wiring diagram, read top to bottom.
+    pub async fn start_with_options(options: Options) -> anyhow::Result<Self> {
+        let Options {
+            extra,
+            gateway_extra,
+            fault_points,
+        } = options;
+        let extra = extra.as_slice();
         shop_testkit::init();
+        let mut faults = if fault_points {
+            let flags = std::env::temp_dir()
+                .join(format!("{}-flags.json", shop_testkit::unique_name("chaos")));
+            std::fs::copy(flag_file_template(), &flags).context("copying the flag file")?;
+            Some(FaultPoints {
+                postgres: TcpProxy::to_postgres().await,
+                // Pointed at the payment service once its port is known (below).
+                payment_link: TcpProxy::start("127.0.0.1:9").await,
+                redis: PrivateRedis::start().await,
+                flags,
+            })
+        } else {
+            None
+        };
         let name = shop_testkit::unique_name("e2e");
         let amqp = AmqpSettings {
             url: Secret::new(shop_testkit::amqp_url().await),
@@ -65,8 +209,14 @@ impl SystemShop {
             ("SHOP_AMQP__URL", amqp.url.expose().to_owned()),
             ("SHOP_AMQP__EXCHANGE", amqp.exchange.clone()),
             ("SHOP_AMQP__QUEUE_PREFIX", amqp.queue_prefix.clone()),
-            // The queues outlive the test by seconds, not forever.
-            ("SHOP_AMQP__QUEUE_EXPIRES", "30s".to_owned()),
+            // The queues outlive the test by seconds, not forever. A queue expires after that
+            // long unused, a dead-letter queue (never consumed) that long after it was
+            // declared: a fault run, minutes long and judged by its dead-letter queues at the
+            // end, keeps them for two hours.
+            (
+                "SHOP_AMQP__QUEUE_EXPIRES",
+                if fault_points { "2h" } else { "30s" }.to_owned(),
+            ),
             ("SHOP_AMQP__RETRY_DELAY", "200ms".to_owned()),
             ("SHOP_AMQP__RELAY_POLL_INTERVAL", "500ms".to_owned()),
         ]
@@ -75,14 +225,22 @@ impl SystemShop {
         .collect();
         // One Redis namespace for the whole shop: every service reads the session denylist the
         // user service writes.
+        let redis_url = match &faults {
+            Some(faults) => faults.redis.url(),
+            None => shop_testkit::redis_url().await,
+        };
         let redis: Env = vec![
-            ("SHOP_REDIS__URL", shop_testkit::redis_url().await),
+            ("SHOP_REDIS__URL", redis_url),
             ("SHOP_REDIS__KEY_PREFIX", format!("{name}:")),
         ];
+        let postgres_proxy = faults.as_ref().map(|faults| faults.postgres.addr());
         let mut databases = Vec::new();
         let mut database = async |service: &'static str| -> (&'static str, String) {
             let db = TestDatabase::create_empty().await;
-            let url = db.url.clone();
+            let url = match postgres_proxy {
+                Some(proxy) => shop_testkit::proxy::url_via(proxy, &db.url),
+                None => db.url.clone(),
+            };
             databases.push((service, db));
             ("SHOP_DATABASE__URL", url)
         };
@@ -120,13 +278,23 @@ impl SystemShop {
         run_tool("shop-inventory", &["seed"], &inventory_env, &[]).await?;
         let inventory = started("shop-inventory", &inventory_env).await?;
 
-        let payment_env = env(
+        let mut payment_env = env(
             &common,
             [grpc.clone(), database("payment").await],
             &redis,
             std::slice::from_ref(&user_url),
         );
+        if let Some(faults) = &faults {
+            payment_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
+        }
         let payment = started("shop-payment", &payment_env).await?;
+        let payment_url = match &mut faults {
+            Some(faults) => {
+                faults.payment_link = TcpProxy::start(payment.public_addr.to_string()).await;
+                format!("http://{}", faults.payment_link.addr())
+            }
+            None => url_of(&payment),
+        };
 
         let order_env = env(
             &common,
@@ -135,7 +303,7 @@ impl SystemShop {
             &[
                 user_url.clone(),
                 ("SHOP_UPSTREAM__INVENTORY", url_of(&inventory)),
-                ("SHOP_UPSTREAM__PAYMENT", url_of(&payment)),
+                ("SHOP_UPSTREAM__PAYMENT", payment_url),
             ],
         );
         let order = started("shop-order", &order_env).await?;
@@ -150,7 +318,7 @@ impl SystemShop {
                 ("SHOP_UPSTREAM__ORDER", url_of(&order)),
             ],
         );
-        gateway_env.extend(gateway_extra.iter().cloned());
+        gateway_env.extend(gateway_extra);
         let gateway = started("shop-gateway", &gateway_env).await?;
         let base_url = format!("http://127.0.0.1:{}", gateway.public_addr.port());
 
@@ -161,10 +329,64 @@ impl SystemShop {
             payment,
             order,
             gateway,
-            user_env,
+            envs: vec![
+                ("shop-user", user_env),
+                ("shop-inventory", inventory_env),
+                ("shop-payment", payment_env),
+                ("shop-order", order_env),
+                ("shop-gateway", gateway_env),
+            ],
             databases,
             amqp,
+            faults,
         })
+    }
+
+    /// The running process of `service`.
+    pub fn process(&self, service: Service) -> &ServiceProcess {
+        match service {
+            Service::User => &self.user,
+            Service::Inventory => &self.inventory,
+            Service::Payment => &self.payment,
+            Service::Order => &self.order,
+            Service::Gateway => &self.gateway,
+        }
+    }
+
+    fn process_mut(&mut self, service: Service) -> &mut ServiceProcess {
+        match service {
+            Service::User => &mut self.user,
+            Service::Inventory => &mut self.inventory,
+            Service::Payment => &mut self.payment,
+            Service::Order => &mut self.order,
+            Service::Gateway => &mut self.gateway,
+        }
+    }
+
+    fn env_of(&self, binary: &str) -> &Env {
+        self.envs
+            .iter()
+            .find(|(name, _)| *name == binary)
+            .map(|(_, env)| env)
+            .unwrap_or_else(|| panic!("{binary} was not started"))
+    }
+
+    /// Kills `service` with SIGKILL, as a crash or an OOM kill would.
+    pub async fn kill(&mut self, service: Service) -> anyhow::Result<()> {
+        self.process_mut(service).kill().await
+    }
+
+    /// Starts `service` again, the same way and on the same address (its peers keep their
+    /// URLs), after [`SystemShop::kill`]; waits until it is ready and returns how long that took.
+    pub async fn restart(&mut self, service: Service) -> anyhow::Result<Duration> {
+        let addr = self.process(service).public_addr;
+        let mut env = self.env_of(service.binary()).clone();
+        env.retain(|(key, _)| *key != service.addr_setting());
+        env.push((service.addr_setting(), addr.to_string()));
+        let mut process = ServiceProcess::start(service.binary(), &env).await?;
+        let ready_in = process.wait_ready(Duration::from_secs(30)).await?;
+        *self.process_mut(service) = process;
+        Ok(ready_in)
     }
 
     /// The shop's books, read from its databases and its broker (see [`crate::ledger`]).
@@ -214,13 +436,29 @@ impl SystemShop {
         Ok(self.client().with_token(&token))
     }
 
+    /// Gives every active product of the demo catalog stock for any load (a million units
+    /// each, received by a new admin `admin_email`); returns their ids.
+    pub async fn stock_up(&self, admin_email: &str) -> anyhow::Result<Vec<String>> {
+        let admin = self.admin(admin_email).await?;
+        let page = admin.list_products(None, Some(100), None).await?;
+        let mut ids = Vec::new();
+        for product in page.items.into_iter().filter(|p| p.active) {
+            admin.adjust_stock(&product.id, 1_000_000).await?;
+            ids.push(product.id);
+        }
+        if ids.is_empty() {
+            bail!("the demo catalog has no active product");
+        }
+        Ok(ids)
+    }
+
     /// The access token of a new admin, made with `shop-user create-admin`.
     pub async fn admin_token(&self, email: &str) -> anyhow::Result<String> {
         let password = "an admin's long passphrase";
         run_tool(
             "shop-user",
             &["create-admin", "--email", email],
-            &self.user_env,
+            self.env_of("shop-user"),
             &[("SHOP_ADMIN_PASSWORD", password)],
         )
         .await?;

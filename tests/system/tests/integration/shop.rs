@@ -302,3 +302,28 @@ async fn a_client_hammering_login_is_rate_limited_with_a_problem() {
 
     shop.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_processor_answer_that_comes_too_late_costs_one_timeout_not_a_lease() {
+    let shop = SystemShop::start().await.unwrap();
+    let product = product_with_stock(&shop.client(), 1).await;
+    let tim = customer(&shop, "tim@example.com").await;
+
+    // tok_timeout: the processor's first answer comes after payment's 2 s provider timeout.
+    let started = Instant::now();
+    let placed = tim
+        .place_order("late-answer", &order_of(&product, 1, "tok_timeout"))
+        .await
+        .unwrap();
+    let order = wait_for_order(&tim, &placed.order.id, Order::is_settled).await;
+    let took = started.elapsed();
+    println!("tok_timeout checkout: {} after {took:?}", order.status);
+    assert_eq!(order.status, "CONFIRMED", "{order:?}");
+    // The saga's payment calls outlast the processor's timeout, and a charge whose caller gave
+    // up still releases its lease: one timeout, then the retry. When the step gave up with the
+    // processor and every retry waited out the payment's lease, this took 10 to 13 s.
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    let ledger = shop.ledger(&[]).await.unwrap();
+    assert!(ledger.violations.is_empty(), "{:?}", ledger.violations);
+    shop.stop().await.unwrap();
+}
