@@ -54,8 +54,11 @@ service_env() {
       # else as .eml files in .dev/mail/.
       [[ -n ${SHOP_MAIL__SMTP_URL:-} ]] || printf '%s\n' "SHOP_MAIL__DIR=$DEV_DIR/mail"
       ;;
-    order) printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret" ;;
-    # Runtime fault flags (docs/flags.md): edit the file and the running service follows.
+    # Runtime flags (docs/flags.md): edit the file and the running service follows.
+    order)
+      printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret"
+      printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json"
+      ;;
     payment) printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json" ;;
   esac
 }

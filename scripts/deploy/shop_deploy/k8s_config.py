@@ -6,6 +6,7 @@ or named in full; production images from a registry."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,11 +218,62 @@ def _workloads(
                     continue
                 ports, port_issues = _container_problems(where, binary, container, parsed.settings)
                 problems += port_issues
+                if "SHOP_FLAGS__FILE" in env:
+                    problems += _flag_file_problems(
+                        where, pod, container, env["SHOP_FLAGS__FILE"], configmaps, root
+                    )
                 labels = doc["spec"]["template"]["metadata"].get("labels", {})
                 workloads.setdefault(binary, []).append(
                     Workload(ports, parsed.settings, labels, env, where)
                 )
     return workloads, problems
+
+
+def flag_shapes(flags: Doc) -> dict[str, list[str]]:
+    """Each flag of a flag file (flagd's format) with the names of its variants."""
+    return {name: sorted(flag.get("variants", {})) for name, flag in flags.get("flags", {}).items()}
+
+
+def _flag_file_problems(
+    where: str,
+    pod: Doc,
+    container: Doc,
+    path: str,
+    configmaps: dict[str, dict[str, str]],
+    root: Path,
+) -> Problems:
+    """The flag file a service reads is a key of a ConfigMap mounted as a whole directory (a
+    subPath mount never sees an edit), and it has the same flags and variants as the file
+    compose mounts (infra/flags/flags.json)."""
+    directory, _, key = path.rpartition("/")
+    mount = next(
+        (
+            m
+            for m in container.get("volumeMounts", [])
+            if m.get("mountPath", "").rstrip("/") == directory
+        ),
+        None,
+    )
+    if mount is None:
+        return [f"{where}: SHOP_FLAGS__FILE {path} is not in a mounted volume"]
+    if "subPath" in mount:
+        return [f"{where}: the flag volume is mounted with subPath, so edits never reach the pod"]
+    volume: Doc = next((v for v in pod.get("volumes", []) if v.get("name") == mount["name"]), {})
+    configmap = volume.get("configMap", {}).get("name")
+    data = configmaps.get(configmap or "", {})
+    if key not in data:
+        return [f"{where}: SHOP_FLAGS__FILE {path} is not a key of a ConfigMap in the overlay"]
+    try:
+        cluster = json.loads(data[key])
+        compose = json.loads((root / "infra/flags/flags.json").read_text())
+    except (OSError, ValueError) as err:
+        return [f"{where}: the flag file cannot be read: {err}"]
+    if flag_shapes(cluster) != flag_shapes(compose):
+        return [
+            f"{where}: ConfigMap {configmap} has flags {flag_shapes(cluster)}, "
+            f"infra/flags/flags.json has {flag_shapes(compose)}"
+        ]
+    return []
 
 
 def _upstream_problems(cluster: _Cluster, workloads: dict[str, list[Workload]]) -> Problems:

@@ -60,13 +60,13 @@ pub struct FaultPoints {
     pub payment_link: TcpProxy,
     /// The shop's Redis, a server of its own that can be stopped and started.
     pub redis: PrivateRedis,
-    /// The flag file the payment service reads (flagd's format; see docs/flags.md).
+    /// The flag file the payment and order services read (flagd's format; docs/flags.md).
     pub flags: PathBuf,
 }
 
 impl FaultPoints {
-    /// Sets the default variant of each named flag in the flag file; the payment service reads
-    /// the file again within its reload interval.
+    /// Sets the default variant of each named flag in the flag file; the services read the
+    /// file again within their reload interval.
     pub fn set_flags(&self, variants: &[(&str, &str)]) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(&self.flags)?;
         let mut file: serde_json::Value = serde_json::from_str(&text)?;
@@ -296,7 +296,7 @@ impl SystemShop {
             None => url_of(&payment),
         };
 
-        let order_env = env(
+        let mut order_env = env(
             &common,
             [grpc, database("order").await, order_identity],
             &redis,
@@ -306,6 +306,9 @@ impl SystemShop {
                 ("SHOP_UPSTREAM__PAYMENT", payment_url),
             ],
         );
+        if let Some(faults) = &faults {
+            order_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
+        }
         let order = started("shop-order", &order_env).await?;
 
         let mut gateway_env = env(

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use shop_platform::flags::Flags;
 use shop_platform::validation::Violations;
 use uuid::Uuid;
 
@@ -12,15 +13,19 @@ use super::ports::{CartStore, CartWrite, CatalogPort, StepError};
 use shop_kernel::Money;
 
 use crate::domain::{
-    Cart, CartItem, CatalogProduct, Country, MAX_CART_LINES, SHOP_CURRENCY, ShippingOption,
-    StoredCartLine, options,
+    Cart, CartItem, CatalogProduct, Country, MAX_CART_LINES, SHOP_CURRENCY, ShippingMethod,
+    ShippingOption, StoredCartLine, options,
 };
+
+/// The runtime flag that offers express shipping (on unless the flag file says otherwise).
+pub const EXPRESS_SHIPPING_FLAG: &str = "express-shipping";
 
 /// The cart use cases.
 #[derive(Clone)]
 pub struct Carts {
     store: Arc<dyn CartStore>,
     catalog: Arc<dyn CatalogPort>,
+    flags: Flags,
 }
 
 impl std::fmt::Debug for Carts {
@@ -37,7 +42,22 @@ impl From<StepError> for OrderError {
 
 impl Carts {
     pub fn new(store: Arc<dyn CartStore>, catalog: Arc<dyn CatalogPort>) -> Self {
-        Self { store, catalog }
+        Self {
+            store,
+            catalog,
+            flags: Flags::default(),
+        }
+    }
+
+    /// The same, with shipping methods switched on and off by `flags`.
+    #[must_use]
+    pub fn with_flags(self, flags: Flags) -> Self {
+        Self { flags, ..self }
+    }
+
+    /// Whether `method` is offered now (express can be switched off by a flag).
+    pub async fn offers(&self, method: ShippingMethod) -> bool {
+        method != ShippingMethod::Express || self.flags.bool(EXPRESS_SHIPPING_FLAG, true).await
     }
 
     /// The caller's cart at today's prices and stock.
@@ -107,9 +127,15 @@ impl Carts {
             Some(subtotal) => subtotal,
             None => Money::zero(SHOP_CURRENCY).map_err(|err| OrderError::Unexpected(err.into()))?,
         };
-        let quoted =
-            options(&country, &subtotal).map_err(|err| OrderError::Unexpected(err.into()))?;
-        Ok((subtotal, quoted))
+        let mut offered = Vec::new();
+        for option in
+            options(&country, &subtotal).map_err(|err| OrderError::Unexpected(err.into()))?
+        {
+            if self.offers(option.method).await {
+                offered.push(option);
+            }
+        }
+        Ok((subtotal, offered))
     }
 
     pub async fn clear(&self, user: Uuid) -> Result<Cart, OrderError> {

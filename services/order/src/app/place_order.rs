@@ -38,6 +38,13 @@ impl Orders {
         {
             return self.answer_existing(existing, &print).await;
         }
+        if !self.carts.offers(request.method).await {
+            return Err(Violations::single(
+                "shipping_method",
+                "express shipping is not offered right now: choose standard",
+            )
+            .into());
+        }
         let from_cart = request.lines.is_empty();
         let (lines, subtotal) = if from_cart {
             self.cart_to_check_out(caller.user_id()).await?

@@ -412,3 +412,77 @@ async fn a_price_that_moves_after_the_check_is_never_charged() {
     assert!(lines[0].price_changed, "{lines:?}");
     shop.stop().await;
 }
+
+/// A flag file offering express shipping or not.
+fn write_express_flag(path: &std::path::Path, on: bool) {
+    let variant = if on { "on" } else { "off" };
+    let file = serde_json::json!({ "flags": { "express-shipping": {
+        "state": "ENABLED",
+        "variants": { "on": true, "off": false },
+        "defaultVariant": variant,
+    }}});
+    std::fs::write(path, file.to_string()).unwrap();
+}
+
+async fn methods_quoted(orders: &mut OrderServiceClient<Channel>, token: &str) -> Vec<i32> {
+    let request = pb::GetShippingOptionsRequest {
+        country: "IE".to_owned(),
+    };
+    orders
+        .get_shipping_options(authed(request, token))
+        .await
+        .unwrap()
+        .into_inner()
+        .options
+        .iter()
+        .map(|o| o.method)
+        .collect()
+}
+
+#[tokio::test]
+async fn express_shipping_switched_off_by_its_flag_is_neither_quoted_nor_accepted() {
+    let flags = std::env::temp_dir().join(format!("express-{}.json", Uuid::now_v7()));
+    write_express_flag(&flags, false);
+    let file = flags.display().to_string();
+    let shop = Shop::start_with(|settings| {
+        settings.flags.file = Some(file);
+        settings.flags.reload_interval = Duration::from_millis(100);
+    })
+    .await;
+    let mug = shop.product(10, 1299).await;
+    let mut orders = shop.orders().await;
+    let token = shop.customer_token.clone();
+    put(&mut orders, &token, &mug, 1).await;
+
+    let standard = pb::ShippingMethod::Standard as i32;
+    let express = pb::ShippingMethod::Express as i32;
+    assert_eq!(methods_quoted(&mut orders, &token).await, vec![standard]);
+    let refused = place(
+        &mut orders,
+        &token,
+        from_cart("express-off", "tok_visa", pb::ShippingMethod::Express),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(violations_of(&refused)[0].0, "shipping_method");
+    assert_eq!(cart(&mut orders, &token).await.len(), 1, "the cart is kept");
+
+    // Switched on in the file: offered again without a restart.
+    write_express_flag(&flags, true);
+    shop.eventually(Duration::from_secs(5), "express offered again", || {
+        let (mut orders, token) = (orders.clone(), token.clone());
+        async move { methods_quoted(&mut orders, &token).await == vec![standard, express] }
+    })
+    .await;
+    let placed = place(
+        &mut orders,
+        &token,
+        from_cart("express-on", "tok_visa", pb::ShippingMethod::Express),
+    )
+    .await
+    .unwrap();
+    assert_eq!(placed.shipping_method, express);
+    let _ = std::fs::remove_file(&flags);
+    shop.stop().await;
+}
