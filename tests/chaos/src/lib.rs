@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use shop_system_tests::{Options, SystemShop};
 use sqlx::PgPool;
 
@@ -268,7 +268,7 @@ pub async fn run(profile: &Profile) -> anyhow::Result<Report> {
     }
 
     let attempts = load.stop().await;
-    settle(&orders, SETTLE_LIMIT).await?;
+    shop.settled(SETTLE_LIMIT).await?;
     let statuses = final_statuses(&orders).await?;
     let rows = faults
         .into_iter()
@@ -348,25 +348,6 @@ async fn recovered(
             return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits until no order is PENDING or RESERVED.
-async fn settle(orders: &PgPool, within: Duration) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    loop {
-        let in_flight: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM orders WHERE status IN ('PENDING', 'RESERVED')",
-        )
-        .fetch_one(orders)
-        .await?;
-        if in_flight == 0 {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            bail!("{in_flight} orders still in flight {within:?} after the load stopped");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -7,9 +7,9 @@
 //! writes), so "half of what Postgres sustains for the same number of commits" is a ratio of
 //! two commit rates. Afterwards the invariants of docs/performance.md are checked in the databases.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use shop_client::ShopClient;
 use shop_system_tests::SystemShop;
 use sqlx::PgPool;
@@ -197,31 +197,12 @@ struct Settled {
 }
 
 async fn settle(shop: &SystemShop, within: Duration) -> anyhow::Result<Settled> {
-    let orders = &shop.database("order").pool;
-    let inventory = &shop.database("inventory").pool;
-    let deadline = Instant::now() + within;
-    loop {
-        let in_flight: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM orders WHERE status IN ('PENDING', 'RESERVED')",
-        )
-        .fetch_one(orders)
-        .await?;
-        let reserved: i64 =
-            sqlx::query_scalar("SELECT coalesce(sum(reserved), 0)::bigint FROM product")
-                .fetch_one(inventory)
-                .await?;
-        if in_flight == 0 && reserved == 0 {
-            let confirmed: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
-                    .fetch_one(orders)
-                    .await?;
-            return Ok(Settled { confirmed });
-        }
-        if Instant::now() >= deadline {
-            bail!("{in_flight} orders in flight and {reserved} units reserved after {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    shop.settled(within).await?;
+    let confirmed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM orders WHERE status = 'CONFIRMED'")
+            .fetch_one(&shop.database("order").pool)
+            .await?;
+    Ok(Settled { confirmed })
 }
 
 /// The invariants of docs/performance.md: the shop's ledger (every order ended, money and

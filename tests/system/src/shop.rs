@@ -404,6 +404,33 @@ impl SystemShop {
         ledger::check(&sources, expected_dead_letters).await
     }
 
+    /// Waits until the shop has drained: no order PENDING or RESERVED, no unit reserved.
+    pub async fn settled(&self, within: Duration) -> anyhow::Result<()> {
+        let orders = &self.database("order").pool;
+        let inventory = &self.database("inventory").pool;
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let in_flight: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM orders WHERE status IN ('PENDING', 'RESERVED')",
+            )
+            .fetch_one(orders)
+            .await?;
+            let reserved: i64 =
+                sqlx::query_scalar("SELECT coalesce(sum(reserved), 0)::bigint FROM product")
+                    .fetch_one(inventory)
+                    .await?;
+            if in_flight == 0 && reserved == 0 {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                bail!(
+                    "{in_flight} orders in flight and {reserved} units reserved after {within:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// The database of `service` (`user`, `inventory`, `payment`, `order`), for checks made
     /// from outside the shop.
     ///
