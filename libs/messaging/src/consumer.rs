@@ -10,9 +10,10 @@
 //! confirms) and acked. Messages that can never succeed (undecodable, no handler) go to the
 //! dead-letter queue at once.
 //!
-//! A handler that fails because the service's own database is unreachable says nothing about
-//! the message: the runner holds the delivery (unacked) and applies it again with backoff until
-//! the database is back, for up to [`OUTAGE_PATIENCE`], without spending one of its attempts.
+//! A handler that fails because the service's own database is unreachable, or because a
+//! dependency it needs is down (it returns [`DependencyUnavailable`]), says nothing about the
+//! message: the runner holds the delivery (unacked) and applies it again with backoff until the
+//! outage is over, for up to [`OUTAGE_PATIENCE`], without spending one of its attempts.
 //! Otherwise an outage longer than `max_attempts` x `retry_delay` would dead-letter every event
 //! that arrived during it.
 
@@ -48,6 +49,22 @@ use crate::topology::{self, QueueNames};
 /// How long a delivery is held while the database is unreachable before it takes the ordinary
 /// retry path (and spends an attempt).
 pub const OUTAGE_PATIENCE: Duration = Duration::from_secs(120);
+
+/// A handler's error saying a dependency it needs (a card processor, a mail server the service
+/// cannot do without) is down: the consumer holds the message until it is back, as it does
+/// when its database is unreachable, instead of spending the message's attempts.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} is unavailable: {reason}")]
+pub struct DependencyUnavailable {
+    pub what: &'static str,
+    pub reason: String,
+}
+
+/// Whether a handler's error is an outage rather than something about the message: its
+/// database unreachable, or a [`DependencyUnavailable`].
+pub fn is_outage(err: &anyhow::Error) -> bool {
+    database_unreachable(err) || err.chain().any(|cause| cause.is::<DependencyUnavailable>())
+}
 
 /// Whether an error means the database could not be reached (connection refused or lost, the
 /// pool gave up waiting, the server shutting down or not accepting connections yet), rather
@@ -309,9 +326,13 @@ impl Consumer {
                 .with_total_delay(Some(OUTAGE_PATIENCE));
             let result = (|| handler.apply(self.inbox_name(), message_id, &delivery.data))
                 .retry(outage)
-                .when(|failure| matches!(failure, Failure::Retry(err) if database_unreachable(err)))
-                .notify(|_, delay| {
-                    tracing::warn!(%message_id, ?delay, "the database is unreachable; holding the message until it is back");
+                .when(|failure| matches!(failure, Failure::Retry(err) if is_outage(err)))
+                .notify(|failure, delay| {
+                    let reason = match failure {
+                        Failure::Retry(err) => format!("{err:#}"),
+                        Failure::Poison(reason) => reason.clone(),
+                    };
+                    tracing::warn!(%message_id, ?delay, error = %reason, "a dependency is unavailable; holding the message until it is back");
                     self.count(&event_type, "held");
                 })
                 .await;
@@ -441,5 +462,24 @@ impl Consumer {
                 tracing::warn!(error = %err, "pruning the inbox failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_told_apart_from_a_failure_of_the_message() {
+        let processor_down = anyhow::Error::new(DependencyUnavailable {
+            what: "the card processor",
+            reason: "no answer".to_owned(),
+        })
+        .context("refunding");
+        assert!(is_outage(&processor_down));
+        let database_gone = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("saving");
+        assert!(is_outage(&database_gone));
+        assert!(!is_outage(&anyhow::anyhow!("handler refuses this event")));
+        assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
     }
 }

@@ -25,7 +25,7 @@ pub mod topology;
 use std::sync::LazyLock;
 
 pub use broadcast::{Broadcast, BroadcastHandler};
-pub use consumer::{Consumer, EventHandler};
+pub use consumer::{Consumer, DependencyUnavailable, EventHandler};
 pub use inbox::{Handled, InboxEntry, apply_once};
 pub use outbox::{OutboxRelay, OutboxWriter, OutgoingMessage};
 pub use settings::AmqpSettings;

@@ -58,7 +58,8 @@ impl Service for ShopPayment {
                 timeout: settings.provider.timeout,
             },
             flags,
-        );
+        )
+        .with_store(backend.pool());
         let payments = Payments::new(
             Arc::new(PgPaymentStore::new(backend.pool(), backend.outbox())),
             Arc::new(processor.clone()),

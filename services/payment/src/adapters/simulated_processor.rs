@@ -11,8 +11,11 @@
 //! | `tok_timeout` | the first attempt per order is applied but its answer is lost (the caller times out); a retry returns the original authorization |
 //! | anything else | declined: `unknown_card` |
 //!
-//! The ledger lives in the process: with several replicas each has its own, which is fine for a
-//! simulation and is the one way it differs from a real processor.
+//! Its ledger of authorizations is kept in memory and, given a database
+//! ([`SimulatedProcessor::with_store`], as the service runs it), written through to a table of
+//! its own and read back on a miss: like a real processor's, it survives a restart of the
+//! payment service and every replica knows every authorization (a refund may be handled by
+//! another replica than the charge). Declines and scripted trouble stay in memory.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shop_events::Money;
 use shop_platform::flags::Flags;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::app::ports::{Authorization, ProcessorPort, ProviderError};
@@ -68,6 +72,8 @@ pub struct SimulatedProcessor {
     behaviour: ProcessorBehaviour,
     flags: Flags,
     ledger: Arc<Mutex<Ledger>>,
+    /// Where the ledger's authorizations are written through, when set.
+    store: Option<PgPool>,
 }
 
 impl std::fmt::Debug for SimulatedProcessor {
@@ -89,7 +95,78 @@ impl SimulatedProcessor {
             behaviour,
             flags,
             ledger: Arc::new(Mutex::new(Ledger::default())),
+            store: None,
         }
+    }
+
+    /// The same processor, keeping its authorizations in `pool` (table
+    /// `simulated_processor_ledger`) as well as in memory.
+    #[must_use]
+    pub fn with_store(self, pool: PgPool) -> Self {
+        Self {
+            store: Some(pool),
+            ..self
+        }
+    }
+
+    /// Reads a stored authorization into memory when memory does not have it.
+    async fn load(&self, key: Uuid) -> Result<(), ProviderError> {
+        let Some(pool) = &self.store else {
+            return Ok(());
+        };
+        if self.ledger().authorizations.contains_key(&key) {
+            return Ok(());
+        }
+        let row: Option<(String, i64, String, bool, bool, bool)> = sqlx::query_as(
+            "SELECT reference, amount_minor, currency, captured, voided, refunded \
+             FROM simulated_processor_ledger WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(pool)
+        .await
+        .map_err(ledger_unavailable)?;
+        if let Some((reference, amount_minor, currency, captured, voided, refunded)) = row {
+            let amount = Money::new(amount_minor, &currency).map_err(|err| {
+                ProviderError::Transient(format!("the processor's ledger: {err}"))
+            })?;
+            self.ledger()
+                .authorizations
+                .entry(key)
+                .or_insert(LedgerEntry {
+                    reference,
+                    amount,
+                    captured,
+                    voided,
+                    refunded,
+                });
+        }
+        Ok(())
+    }
+
+    /// Writes an authorization through to the store (the first write of a key sets its
+    /// reference and amount; later ones its state).
+    async fn save(&self, key: Uuid, entry: &LedgerEntry) -> Result<(), ProviderError> {
+        let Some(pool) = &self.store else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO simulated_processor_ledger \
+               (key, reference, amount_minor, currency, captured, voided, refunded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (key) DO UPDATE SET captured = EXCLUDED.captured, \
+               voided = EXCLUDED.voided, refunded = EXCLUDED.refunded",
+        )
+        .bind(key)
+        .bind(&entry.reference)
+        .bind(entry.amount.amount_minor)
+        .bind(&entry.amount.currency)
+        .bind(entry.captured)
+        .bind(entry.voided)
+        .bind(entry.refunded)
+        .execute(pool)
+        .await
+        .map_err(ledger_unavailable)?;
+        Ok(())
     }
 
     fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
@@ -167,7 +244,7 @@ impl SimulatedProcessor {
             }
             "tok_timeout" if first_attempt => {
                 // The processor authorizes, but the answer never arrives in time.
-                self.record_authorization(key, amount);
+                self.record_authorization(key, amount).await?;
                 tokio::time::sleep(self.behaviour.timeout * 3).await;
                 return Err(ProviderError::Transient("no answer".to_owned()));
             }
@@ -179,27 +256,34 @@ impl SimulatedProcessor {
             "tok_insufficient_funds" => Some("insufficient_funds"),
             _ => Some("unknown_card"),
         };
-        let mut ledger = self.ledger();
-        if let Some(reason) = ledger.declines.get(&key) {
-            return Ok(Authorization::Declined {
-                reason: reason.clone(),
-            });
+        {
+            let mut ledger = self.ledger();
+            if let Some(reason) = ledger.declines.get(&key) {
+                return Ok(Authorization::Declined {
+                    reason: reason.clone(),
+                });
+            }
+            if let Some(reason) = decline {
+                ledger.declines.insert(key, reason.to_owned());
+                return Ok(Authorization::Declined {
+                    reason: reason.to_owned(),
+                });
+            }
         }
-        if let Some(reason) = decline {
-            ledger.declines.insert(key, reason.to_owned());
-            return Ok(Authorization::Declined {
-                reason: reason.to_owned(),
-            });
-        }
-        drop(ledger);
         Ok(Authorization::Approved {
-            reference: self.record_authorization(key, amount),
+            reference: self.record_authorization(key, amount).await?,
         })
     }
 
     /// Records an authorization once per key; returns its reference.
-    fn record_authorization(&self, key: Uuid, amount: &Money) -> String {
-        self.ledger()
+    async fn record_authorization(
+        &self,
+        key: Uuid,
+        amount: &Money,
+    ) -> Result<String, ProviderError> {
+        self.load(key).await?;
+        let entry = self
+            .ledger()
             .authorizations
             .entry(key)
             .or_insert_with(|| LedgerEntry {
@@ -209,22 +293,31 @@ impl SimulatedProcessor {
                 voided: false,
                 refunded: false,
             })
-            .reference
-            .clone()
+            .clone();
+        self.save(key, &entry).await?;
+        Ok(entry.reference)
     }
 
-    fn update(
+    async fn update(
         &self,
         key: Uuid,
         change: impl FnOnce(&mut Ledger, Uuid) -> Result<(), ProviderError>,
     ) -> Result<(), ProviderError> {
-        let mut ledger = self.ledger();
-        if !ledger.authorizations.contains_key(&key) {
-            return Err(ProviderError::Rejected(format!(
-                "no authorization for {key}"
-            )));
+        self.load(key).await?;
+        let entry = {
+            let mut ledger = self.ledger();
+            if !ledger.authorizations.contains_key(&key) {
+                return Err(ProviderError::Rejected(format!(
+                    "no authorization for {key}"
+                )));
+            }
+            change(&mut ledger, key)?;
+            ledger.authorizations.get(&key).cloned()
+        };
+        match entry {
+            Some(entry) => self.save(key, &entry).await,
+            None => Ok(()),
         }
-        change(&mut ledger, key)
     }
 }
 
@@ -263,6 +356,7 @@ impl ProcessorPort for SimulatedProcessor {
                     }
                     Ok(())
                 })
+                .await
             })
             .await;
         record("capture", &outcome);
@@ -286,6 +380,7 @@ impl ProcessorPort for SimulatedProcessor {
                     entry.voided = true;
                     Ok(())
                 })
+                .await
             })
             .await;
         record("void", &outcome);
@@ -312,6 +407,7 @@ impl ProcessorPort for SimulatedProcessor {
                     }
                     Ok(())
                 })
+                .await
             })
             .await;
         record("refund", &outcome);
@@ -327,6 +423,11 @@ fn record<T>(operation: &'static str, outcome: &Result<T, ProviderError>) {
     };
     metrics::counter!("payment_provider_calls_total", "operation" => operation, "result" => result)
         .increment(1);
+}
+
+#[allow(clippy::needless_pass_by_value)] // The shape map_err wants.
+fn ledger_unavailable(err: sqlx::Error) -> ProviderError {
+    ProviderError::Transient(format!("the processor's ledger: {err}"))
 }
 
 #[cfg(test)]

@@ -18,10 +18,10 @@ impl Payments {
     /// `order.cancelled`: the order's money goes back. A refund is idempotent by order id on
     /// its own (it talks to the processor, so it cannot share a transaction with an inbox
     /// entry), and an order that never paid has nothing to refund.
-    pub async fn refund_cancelled_order(&self, order_id: Uuid) -> anyhow::Result<()> {
+    pub async fn refund_cancelled_order(&self, order_id: Uuid) -> Result<(), PaymentError> {
         match self.refund(order_id, "order_cancelled").await {
             Ok(_) | Err(PaymentError::NotFound) => Ok(()),
-            Err(err) => Err(anyhow::Error::new(err).context("refunding the cancelled order")),
+            Err(err) => Err(err),
         }
     }
 

@@ -277,3 +277,34 @@ async fn flipping_the_failure_flag_in_the_file_changes_charges_within_seconds_wi
     println!("failing after {failing:?}, charging again after {recovered:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_processors_ledger_survives_a_restart_and_is_shared_by_replicas() {
+    use shop_payment::adapters::simulated_processor::{ProcessorBehaviour, SimulatedProcessor};
+    use shop_payment::app::ports::ProcessorPort as _;
+    use shop_payment::domain::CardToken;
+
+    let db = shop_testkit::TestDatabase::create(&[&shop_payment::startup::MIGRATOR]).await;
+    let behaviour = ProcessorBehaviour {
+        latency: Duration::ZERO,
+        failure_rate: 0.0,
+        timeout: Duration::from_secs(2),
+    };
+    let order = Uuid::now_v7();
+    let amount = shop_events::Money::new(1999, "EUR").unwrap();
+    let card = CardToken::parse("tok_visa").unwrap();
+
+    let charged_by = SimulatedProcessor::new(behaviour).with_store(db.pool.clone());
+    charged_by.authorize(order, &amount, &card).await.unwrap();
+    charged_by.capture(order).await.unwrap();
+    drop(charged_by);
+
+    // Another process (a restart, or another replica) refunds what the first one captured.
+    let refunded_by = SimulatedProcessor::new(behaviour).with_store(db.pool.clone());
+    refunded_by.refund(order).await.unwrap();
+    let entry = refunded_by.entry(order).unwrap();
+    assert!(entry.captured && entry.refunded, "{entry:?}");
+    // Without the store, a new process would not know the authorization at all.
+    let forgetful = SimulatedProcessor::new(behaviour);
+    assert!(forgetful.refund(order).await.is_err());
+}
