@@ -66,13 +66,20 @@ pub fn is_outage(err: &anyhow::Error) -> bool {
     database_unreachable(err) || err.chain().any(|cause| cause.is::<DependencyUnavailable>())
 }
 
-/// Whether an error means the database could not be reached (connection refused or lost, the
-/// pool gave up waiting, the server shutting down or not accepting connections yet), rather
-/// than something about the message or the handler.
+/// Whether an error means the database could not be reached (connection refused, lost or
+/// closed in the middle of its handshake, the pool gave up waiting, the server shutting down
+/// or not accepting connections yet), rather than something about the message or the handler.
 pub fn database_unreachable(err: &anyhow::Error) -> bool {
     err.chain()
         .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => true,
+            Some(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                // A connection closed before the server answered (e.g. to the SSL request).
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed,
+            ) => true,
             // SQLSTATE class 08: connection exception; 57P01..57P03: shutting down, not up yet.
             Some(sqlx::Error::Database(db)) => db
                 .code()
@@ -479,6 +486,11 @@ mod tests {
         assert!(is_outage(&processor_down));
         let database_gone = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("saving");
         assert!(is_outage(&database_gone));
+        // What a connection cut during its handshake looks like.
+        let cut = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".to_owned());
+        assert!(is_outage(
+            &anyhow::Error::new(cut).context("beginning the transaction")
+        ));
         assert!(!is_outage(&anyhow::anyhow!("handler refuses this event")));
         assert!(!is_outage(&anyhow::Error::new(sqlx::Error::RowNotFound)));
     }
