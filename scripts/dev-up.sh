@@ -59,7 +59,7 @@ service_env() {
       printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret"
       printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json"
       ;;
-    payment) printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json" ;;
+    inventory | payment) printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json" ;;
   esac
 }
 

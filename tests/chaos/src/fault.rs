@@ -2,7 +2,7 @@
 //! killed with SIGKILL and started again from the same binary, the broker is the machine's
 //! RabbitMQ (`rabbitmqctl stop_app` / `start_app`), Redis is a server of the shop's own,
 //! Postgres and the order -> payment link go through the test kit's TCP proxy, and flags are
-//! written to the flag file the payment service reads.
+//! written to the flag file the services read.
 
 use std::fmt;
 
@@ -25,6 +25,8 @@ pub enum Fault {
     PaymentFailures,
     /// Flag `payment-latency-ms` on `slow` (1.5 s a call).
     PaymentLatency,
+    /// Flag `inventory-latency-ms` on `slow` (1.5 s per reservation and release).
+    InventoryLatency,
 }
 
 impl Fault {
@@ -40,6 +42,7 @@ impl Fault {
                 Self::PaymentStall,
                 Self::PaymentFailures,
                 Self::PaymentLatency,
+                Self::InventoryLatency,
             ])
             .collect()
     }
@@ -63,6 +66,7 @@ impl Fault {
             }
             Self::PaymentFailures => points(shop)?.set_flags(&[("payment-failure-rate", "all")]),
             Self::PaymentLatency => points(shop)?.set_flags(&[("payment-latency-ms", "slow")]),
+            Self::InventoryLatency => points(shop)?.set_flags(&[("inventory-latency-ms", "slow")]),
         }
     }
 
@@ -85,6 +89,7 @@ impl Fault {
             }
             Self::PaymentFailures => points(shop)?.set_flags(&[("payment-failure-rate", "off")]),
             Self::PaymentLatency => points(shop)?.set_flags(&[("payment-latency-ms", "off")]),
+            Self::InventoryLatency => points(shop)?.set_flags(&[("inventory-latency-ms", "off")]),
         }
     }
 }
@@ -99,6 +104,7 @@ impl fmt::Display for Fault {
             Self::PaymentStall => f.write_str("order -> payment stalled"),
             Self::PaymentFailures => f.write_str("flag payment-failure-rate=all"),
             Self::PaymentLatency => f.write_str("flag payment-latency-ms=slow"),
+            Self::InventoryLatency => f.write_str("flag inventory-latency-ms=slow"),
         }
     }
 }

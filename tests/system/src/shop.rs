@@ -60,7 +60,7 @@ pub struct FaultPoints {
     pub payment_link: TcpProxy,
     /// The shop's Redis, a server of its own that can be stopped and started.
     pub redis: PrivateRedis,
-    /// The flag file the payment and order services read (flagd's format; docs/flags.md).
+    /// The flag file inventory, order and payment read (flagd's format; docs/flags.md).
     pub flags: PathBuf,
 }
 
@@ -269,13 +269,16 @@ impl SystemShop {
         let user = started("shop-user", &user_env).await?;
         let user_url = ("SHOP_UPSTREAM__USER", url_of(&user));
 
-        let inventory_env = env(
+        let mut inventory_env = env(
             &common,
             [grpc.clone(), database("inventory").await],
             &redis,
             std::slice::from_ref(&user_url),
         );
         run_tool("shop-inventory", &["seed"], &inventory_env, &[]).await?;
+        if let Some(faults) = &faults {
+            inventory_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
+        }
         let inventory = started("shop-inventory", &inventory_env).await?;
 
         let mut payment_env = env(

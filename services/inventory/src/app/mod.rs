@@ -14,6 +14,7 @@ mod reserve_stock;
 mod testing;
 mod update_product;
 
+use shop_platform::flags::Flags;
 use std::sync::Arc;
 
 pub use create_product::CreateProduct;
@@ -29,7 +30,12 @@ pub struct Inventory {
     /// How long a reservation holds stock before the expiry worker takes it back. Longer than
     /// the order saga's deadline, so a live saga never loses its stock.
     reservation_ttl: chrono::Duration,
+    /// Runtime flags: `inventory-latency-ms` slows the saga's steps on purpose.
+    flags: Flags,
 }
+
+/// The runtime flag that adds latency to every ReserveStock and ReleaseReservation.
+pub const LATENCY_FLAG: &str = "inventory-latency-ms";
 
 impl std::fmt::Debug for Inventory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,6 +55,21 @@ impl Inventory {
             catalog,
             reservations,
             reservation_ttl,
+            flags: Flags::default(),
+        }
+    }
+
+    /// The same, with faults that `flags` can switch on at run time.
+    #[must_use]
+    pub fn with_flags(self, flags: Flags) -> Self {
+        Self { flags, ..self }
+    }
+
+    /// Waits as long as the latency flag says (nothing, unless a fault is switched on).
+    pub(crate) async fn flagged_latency(&self) {
+        let millis = u64::try_from(self.flags.int(LATENCY_FLAG, 0).await).unwrap_or(0);
+        if millis > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
         }
     }
 }

@@ -12,6 +12,7 @@ impl Inventory {
         &self,
         order_id: &str,
     ) -> Result<Option<Reservation>, InventoryError> {
+        self.flagged_latency().await;
         let mut violations = Violations::new();
         let Some(order_id) = parse_id(&mut violations, "order_id", order_id) else {
             return Err(violations.into());

@@ -22,6 +22,7 @@ impl Inventory {
         order_id: &str,
         lines: &[(String, i64)],
     ) -> Result<Reservation, InventoryError> {
+        self.flagged_latency().await;
         let mut violations = Violations::new();
         let order_id = parse_id(&mut violations, "order_id", order_id);
         if lines.is_empty() {
