@@ -297,18 +297,7 @@ pub async fn run(profile: &Profile) -> anyhow::Result<Report> {
             None => no_order_answers.push((attempt.answer.clone(), 1)),
         }
     }
-    // The books are read once every order is final, and again until they balance: a refund or
-    // a restock may still be on its way through the broker. What is still wrong a minute after
-    // the load stopped is a defect.
-    let stopped = Instant::now();
-    let ledger = loop {
-        let ledger = shop.ledger(&[]).await?;
-        if ledger.violations.is_empty() || stopped.elapsed() >= BOOKS_LIMIT {
-            break ledger;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
-    let books_balanced_after = stopped.elapsed();
+    let (ledger, books_balanced_after) = shop.ledger_when_balanced(&[], BOOKS_LIMIT).await?;
     shop.stop().await?;
     Ok(Report {
         rows,

@@ -140,8 +140,12 @@ async fn killing_the_payment_service_mid_charge_confirms_the_good_cards_once_it_
         "no charge was in flight when payment was killed"
     );
     assert!(confirmed * 100 >= CHECKOUTS * 95, "{statuses:?}");
-    // None charged twice, every capture an order's, every unit accounted for.
-    let ledger = shop.ledger(&[]).await.unwrap();
+    // None charged twice, every capture an order's, every unit accounted for, once the
+    // confirmations have reached inventory.
+    let (ledger, _) = shop
+        .ledger_when_balanced(&[], Duration::from_secs(60))
+        .await
+        .unwrap();
     assert!(ledger.violations.is_empty(), "{:?}", ledger.violations);
     shop.stop().await.unwrap();
 }

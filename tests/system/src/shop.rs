@@ -407,6 +407,25 @@ impl SystemShop {
         ledger::check(&sources, expected_dead_letters).await
     }
 
+    /// The books once they balance: read again every second until they do or `within` has
+    /// passed (a restock or a refund may still be on its way through the broker after every
+    /// order is final). Returns the last reading and how long it took; what is still wrong
+    /// after `within` is a defect.
+    pub async fn ledger_when_balanced(
+        &self,
+        expected_dead_letters: &[&str],
+        within: Duration,
+    ) -> anyhow::Result<(Ledger, Duration)> {
+        let started = std::time::Instant::now();
+        loop {
+            let ledger = self.ledger(expected_dead_letters).await?;
+            if ledger.violations.is_empty() || started.elapsed() >= within {
+                return Ok((ledger, started.elapsed()));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
     /// Waits until the shop has drained: no order PENDING or RESERVED, no unit reserved.
     pub async fn settled(&self, within: Duration) -> anyhow::Result<()> {
         let orders = &self.database("order").pool;

@@ -323,7 +323,10 @@ async fn a_processor_answer_that_comes_too_late_costs_one_timeout_not_a_lease() 
     // up still releases its lease: one timeout, then the retry. When the step gave up with the
     // processor and every retry waited out the payment's lease, this took 10 to 13 s.
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    let ledger = shop.ledger(&[]).await.unwrap();
+    let (ledger, _) = shop
+        .ledger_when_balanced(&[], Duration::from_secs(30))
+        .await
+        .unwrap();
     assert!(ledger.violations.is_empty(), "{:?}", ledger.violations);
     shop.stop().await.unwrap();
 }
