@@ -54,13 +54,11 @@ service_env() {
       # else as .eml files in .dev/mail/.
       [[ -n ${SHOP_MAIL__SMTP_URL:-} ]] || printf '%s\n' "SHOP_MAIL__DIR=$DEV_DIR/mail"
       ;;
-    # Runtime flags (docs/flags.md): edit the file and the running service follows.
-    order)
-      printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret"
-      printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json"
-      ;;
-    inventory | payment) printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json" ;;
+    order) printf '%s\n' "SHOP_IDENTITY__CLIENT_SECRET=$order_secret" ;;
   esac
+  # Runtime flags (docs/flags.md): edit the file and the running services follow; the gateway
+  # shows them in the back office.
+  printf '%s\n' "SHOP_FLAGS__FILE=$REPO_ROOT/infra/flags/flags.json"
 }
 
 # Each binary creates its database if needed and applies its migrations.

@@ -204,7 +204,7 @@ try {
     await page.locator(".timeline", { hasText: "refunded" }).waitFor();
   });
 
-  await step("an admin ships the order; the customer sees it shipped with its tracking", async () => {
+  await step("an admin ships the order and sees the runtime flags; the customer sees it shipped with its tracking", async () => {
     const adminPassword = process.env.ADMIN_PASSWORD;
     if (!adminPassword) throw new Error("ADMIN_PASSWORD is not set (scripts/dev-up.sh makes one)");
     const office = watch(await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage());
@@ -285,6 +285,15 @@ try {
         await office.waitForTimeout(100);
       }
     }
+    // The runtime flags, read-only, as the flag file sets them (every fault off).
+    await office.getByRole("link", { name: "Runtime flags" }).click();
+    await office.getByRole("heading", { name: "Runtime flags" }).waitFor();
+    await office.locator('#admin-flags tr[data-flag="payment-failure-rate"] .flag-state', { hasText: "off" }).waitFor();
+    await office.locator('#admin-flags tr[data-flag="express-shipping"] .flag-state', { hasText: "on" }).waitFor();
+    if (await office.locator("#admin-flags").locator("input, select, button").count()) {
+      throw new Error("the flags view offers to change a flag");
+    }
+    await office.screenshot({ path: join(artifacts, "back-office-flags.png"), fullPage: true });
     await office.close();
 
     await hashTo(page, new URL(shippedOrder).hash);

@@ -22,6 +22,7 @@ use shop_platform::config::{
     AdminSettings, ConfigError, DatabaseSettings, LogSettings, ServerSettings, ServiceSettings,
     ShutdownSettings, Validate,
 };
+use shop_platform::flags::FlagSettings;
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
 use shop_platform::services;
@@ -59,6 +60,9 @@ pub struct BackendSettings<Own> {
     pub redis: RedisSettings,
     /// How tokens are verified.
     pub auth: AuthSettings,
+    /// The runtime flag file (docs/flags.md): the service's own flags, and the messaging
+    /// faults (`event-drop-rate`, `consumer-delay-ms`) every backend's outbox and consumers read.
+    pub flags: FlagSettings,
     /// The service's own sections.
     #[serde(flatten)]
     pub own: Own,
@@ -75,6 +79,7 @@ impl<Own: OwnSettings> Default for BackendSettings<Own> {
             amqp: AmqpSettings::default(),
             redis: RedisSettings::default(),
             auth: AuthSettings::default(),
+            flags: FlagSettings::default(),
             own: Own::default(),
         }
     }
@@ -157,6 +162,7 @@ impl<'de, Own: Deserialize<'de>> Visitor<'de> for SettingsVisitor<Own> {
             amqp: required(common.amqp, "amqp")?,
             redis: required(common.redis, "redis")?,
             auth: required(common.auth, "auth")?,
+            flags: required(common.flags, "flags")?,
             own,
         })
     }
@@ -177,6 +183,7 @@ struct Common {
     amqp: Option<AmqpSettings>,
     redis: Option<RedisSettings>,
     auth: Option<AuthSettings>,
+    flags: Option<FlagSettings>,
 }
 
 impl Common {
@@ -191,6 +198,7 @@ impl Common {
             "amqp" => self.amqp = Some(map.next_value()?),
             "redis" => self.redis = Some(map.next_value()?),
             "auth" => self.auth = Some(map.next_value()?),
+            "flags" => self.flags = Some(map.next_value()?),
             _ => return Ok(false),
         }
         Ok(true)

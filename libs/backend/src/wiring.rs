@@ -9,6 +9,7 @@ use shop_messaging::{AmqpSettings, Consumer, OutboxRelay, OutboxWriter};
 use shop_platform::access::AccessTable;
 use shop_platform::admin::Dependency;
 use shop_platform::config::{AdminSettings, ServerSettings, ShutdownSettings};
+use shop_platform::flags::Flags;
 use shop_platform::grpc_client::GrpcChannel;
 use shop_platform::service::{self, Service};
 use shop_platform::{GrpcService, ServiceHost, postgres};
@@ -41,14 +42,16 @@ pub struct Backend {
     amqp: AmqpSettings,
     auth: AuthSettings,
     key_prefix: String,
+    flags: Flags,
 }
 
 impl Backend {
-    /// Connects to the service's database (applying `S`'s migrations) and to Redis.
+    /// Connects to the service's database (applying `S`'s migrations) and to Redis, and reads
+    /// the flag file.
     ///
     /// # Errors
-    /// When either cannot be reached, a migration fails, or `S` declares no access table (a
-    /// backend serves every RPC behind one).
+    /// When either cannot be reached, a migration fails, the flag file cannot be read, or `S`
+    /// declares no access table (a backend serves every RPC behind one).
     pub async fn connect<S: Service>(
         settings: &BackendSettings<impl OwnSettings>,
     ) -> anyhow::Result<Self> {
@@ -60,6 +63,7 @@ impl Backend {
         })?;
         let pool = service::connect_and_migrate::<S>(&settings.database).await?;
         let redis = shop_platform::redis::connect(&settings.redis).await?;
+        let flags = Flags::from_settings(&settings.flags).await?;
         Ok(Self {
             pool,
             redis,
@@ -72,6 +76,7 @@ impl Backend {
             amqp: settings.amqp.clone(),
             auth: settings.auth.clone(),
             key_prefix: settings.redis.key_prefix.clone(),
+            flags,
         })
     }
 
@@ -90,6 +95,11 @@ impl Backend {
         OutboxWriter::new(self.service)
     }
 
+    /// The runtime flags of the flag file (docs/flags.md), re-read while the service runs.
+    pub fn flags(&self) -> Flags {
+        self.flags.clone()
+    }
+
     /// The session denylist people's tokens are checked against.
     pub fn denylist(&self) -> RedisDenylist {
         RedisDenylist::new(self.redis.clone(), &self.key_prefix)
@@ -105,6 +115,7 @@ impl Backend {
     /// with `spawn_worker`.
     pub fn consumer(&self, subscription: Subscription) -> Consumer {
         Consumer::new(self.pool.clone(), self.amqp.clone(), subscription)
+            .with_flags(self.flags.clone())
     }
 
     /// Binds the service's gRPC and admin listeners (port 0 allowed) and serves `server`
@@ -133,7 +144,8 @@ impl Backend {
         };
         shop_platform::redis::add_readiness_check(host.readiness(), &self.redis, redis);
         host.add_service(AuthLayer::new(verifier, self.access).layer(server));
-        let relay = OutboxRelay::new(self.pool.clone(), self.amqp.clone(), self.service);
+        let relay = OutboxRelay::new(self.pool.clone(), self.amqp.clone(), self.service)
+            .with_flags(self.flags.clone());
         host.spawn_worker("outbox-relay", move |stop| relay.run(stop));
         Ok(host)
     }

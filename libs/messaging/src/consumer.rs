@@ -35,6 +35,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{Channel, Confirmation, Connection};
 use shop_events::subscriptions::Subscription;
 use shop_events::{DecodeError, Envelope, Event};
+use shop_platform::flags::Flags;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -87,6 +88,10 @@ pub fn database_unreachable(err: &anyhow::Error) -> bool {
             _ => false,
         })
 }
+
+/// The runtime flag (milliseconds) a consumer waits before it applies each delivery: a slow
+/// consumer, whose queue grows while the producers go on (docs/flags.md).
+pub const CONSUMER_DELAY_FLAG: &str = "consumer-delay-ms";
 
 /// How often old inbox rows are pruned.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(600);
@@ -149,6 +154,7 @@ pub struct Consumer {
     subscription: Subscription,
     names: QueueNames,
     handlers: HashMap<&'static str, Arc<dyn ErasedHandler>>,
+    flags: Flags,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -170,7 +176,15 @@ impl Consumer {
             subscription,
             names,
             handlers: HashMap::new(),
+            flags: Flags::default(),
         }
+    }
+
+    /// Reads [`CONSUMER_DELAY_FLAG`] from `flags`.
+    #[must_use]
+    pub fn with_flags(mut self, flags: Flags) -> Self {
+        self.flags = flags;
+        self
     }
 
     /// Handles events of type `E` with `handler`.
@@ -325,6 +339,10 @@ impl Consumer {
             let Some(handler) = self.handlers.get(event_type.as_str()).cloned() else {
                 return self.dead_letter(delivery, dead_letters, &event_type, attempt, "no handler for this event type").await;
             };
+            let delay = u64::try_from(self.flags.int(CONSUMER_DELAY_FLAG, 0).await).unwrap_or(0);
+            if delay > 0 {
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+            }
 
             let outage = ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(100))

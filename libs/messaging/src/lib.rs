@@ -25,9 +25,9 @@ pub mod topology;
 use std::sync::LazyLock;
 
 pub use broadcast::{Broadcast, BroadcastHandler};
-pub use consumer::{Consumer, DependencyUnavailable, EventHandler};
+pub use consumer::{CONSUMER_DELAY_FLAG, Consumer, DependencyUnavailable, EventHandler};
 pub use inbox::{Handled, InboxEntry, apply_once};
-pub use outbox::{OutboxRelay, OutboxWriter, OutgoingMessage};
+pub use outbox::{EVENT_DROP_FLAG, OutboxRelay, OutboxWriter, OutgoingMessage};
 pub use settings::AmqpSettings;
 
 /// The outbox and inbox tables. Every service that publishes or consumes applies this before

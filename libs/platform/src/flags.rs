@@ -9,7 +9,7 @@
 //! (`state`, `variants`, `defaultVariant`; targeting rules are not evaluated). ADR 18 says why
 //! it is not flagd's own provider. The shop's flags are listed in `docs/flags.md`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -46,6 +46,23 @@ impl Default for FlagSettings {
 #[derive(Clone, Default)]
 pub struct Flags {
     client: Option<Arc<Client>>,
+    /// The file's definitions as last read, for [`Flags::listing`].
+    definitions: Option<Arc<RwLock<FlagFile>>>,
+}
+
+/// One flag of the file as it stands: what the back office shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlagView {
+    pub key: String,
+    /// `false`: the flag is DISABLED and every service uses its default.
+    pub enabled: bool,
+    /// The variant in force (`defaultVariant`), and its value.
+    pub variant: String,
+    pub value: serde_json::Value,
+    /// Every variant the file defines, by name.
+    pub variants: BTreeMap<String, serde_json::Value>,
+    /// The flag's `metadata.description`, if the file gives one.
+    pub description: Option<String>,
 }
 
 impl std::fmt::Debug for Flags {
@@ -70,11 +87,73 @@ impl Flags {
         // OpenFeature's registry is global.
         static INSTANCES: AtomicU64 = AtomicU64::new(0);
         let name = format!("shop-flags-{}", INSTANCES.fetch_add(1, Ordering::Relaxed));
+        let definitions = provider.definitions.clone();
         let mut api = OpenFeature::singleton_mut().await;
         api.set_named_provider(&name, provider).await;
         Ok(Self {
             client: Some(Arc::new(api.create_named_client(&name))),
+            definitions: Some(definitions),
         })
+    }
+
+    /// Whether the flags come from a file (or are all defaults).
+    pub fn from_file(&self) -> bool {
+        self.definitions.is_some()
+    }
+
+    /// Every flag of the file as last read, by key; empty without a file.
+    pub fn listing(&self) -> Vec<FlagView> {
+        let Some(definitions) = &self.definitions else {
+            return Vec::new();
+        };
+        let file = definitions
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut flags: Vec<FlagView> = file
+            .flags
+            .iter()
+            .map(|(key, flag)| FlagView {
+                key: key.clone(),
+                enabled: flag.state == FlagState::Enabled,
+                variant: flag.default_variant.clone(),
+                value: flag
+                    .variants
+                    .get(&flag.default_variant)
+                    .cloned()
+                    .unwrap_or_default(),
+                variants: flag
+                    .variants
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+                description: flag
+                    .metadata
+                    .get("description")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            })
+            .collect();
+        flags.sort_by(|a, b| a.key.cmp(&b.key));
+        flags
+    }
+
+    /// Whether something the float flag `key` gives a rate to (0: never, 1: always) happens
+    /// this time; never without the flag.
+    pub async fn happens(&self, key: &str) -> bool {
+        let rate = self.float(key, 0.0).await;
+        if rate <= 0.0 {
+            return false;
+        }
+        if rate >= 1.0 {
+            return true;
+        }
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            return false;
+        }
+        #[allow(clippy::cast_precision_loss)] // A roll; 53 bits of it are plenty.
+        let roll = u64::from_le_bytes(bytes) as f64 / u64::MAX as f64;
+        roll < rate
     }
 
     pub async fn float(&self, key: &str, default: f64) -> f64 {
@@ -121,6 +200,9 @@ struct FlagDefinition {
     state: FlagState,
     variants: HashMap<String, serde_json::Value>,
     default_variant: String,
+    /// flagd's free-form flag metadata; the shop reads `description`.
+    #[serde(default)]
+    metadata: HashMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -8,7 +8,6 @@ pub mod access;
 pub mod admin;
 pub mod cli;
 pub mod config;
-#[cfg(feature = "flags")]
 pub mod flags;
 pub mod grpc;
 pub mod grpc_client;

@@ -11,6 +11,7 @@
 pub mod broker;
 #[cfg(feature = "contracts")]
 pub mod contracts;
+pub mod flags;
 pub mod grpc;
 mod infra;
 mod logging;
@@ -20,6 +21,7 @@ pub mod proxy;
 mod redis_server;
 pub mod smtp;
 
+pub use flags::FlagFile;
 pub use infra::{amqp_url, redis_url};
 pub use logging::init;
 pub use postgres::TestDatabase;

@@ -98,12 +98,15 @@ class _Cluster:
 
     def __init__(self, rendered: Rendered, root: Path) -> None:
         self.services: dict[str, Doc] = {}
+        self.configmaps: dict[str, dict[str, str]] = {}
         self.secrets: dict[str, dict[str, str]] = example_secrets(root)
         for docs in rendered.values():
             for doc in docs:
                 name = doc["metadata"]["name"]
                 if doc["kind"] == "Service":
                     self.services[name] = doc
+                if doc["kind"] == "ConfigMap":
+                    self.configmaps[name] = doc.get("data", {})
                 if doc["kind"] == "Secret":
                     # Generated Secrets carry a content hash; references use either name.
                     self.secrets[re.sub(r"-[a-z0-9]{10}$", "", name)] = secret_values(doc)
@@ -191,6 +194,12 @@ def _workloads(
         configmaps = {
             d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"
         }
+        # A rendering that is not a whole shop (the gateway canary) is applied on top of an
+        # overlay and mounts the ConfigMaps it made (stable names such as shop-flags).
+        whole_shop = any(
+            d["kind"] == "Deployment" and d["metadata"]["name"] == "user" for d in docs
+        )
+        mountable = configmaps if whole_shop else {**cluster.configmaps, **configmaps}
         local_services = {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
         for doc in docs:
             pod = pod_spec(doc)
@@ -220,7 +229,7 @@ def _workloads(
                 problems += port_issues
                 if "SHOP_FLAGS__FILE" in env:
                     problems += _flag_file_problems(
-                        where, pod, container, env["SHOP_FLAGS__FILE"], configmaps, root
+                        where, pod, container, env["SHOP_FLAGS__FILE"], mountable, root
                     )
                 labels = doc["spec"]["template"]["metadata"].get("labels", {})
                 workloads.setdefault(binary, []).append(

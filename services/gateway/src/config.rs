@@ -10,6 +10,7 @@ use shop_platform::config::{
     AdminSettings, ConfigError, LogSettings, ServerSettings, ServiceSettings, ShutdownSettings,
     Validate,
 };
+use shop_platform::flags::FlagSettings;
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::redis::RedisSettings;
 use shop_platform::services;
@@ -33,6 +34,9 @@ pub struct Settings {
     pub catalog_cache: CatalogCacheSettings,
     pub limits: LimitSettings,
     pub security: SecuritySettings,
+    /// The runtime flag file the backends read, shown read-only in the back office
+    /// (`GET /api/v1/admin/flags`); the gateway itself acts on no flag.
+    pub flags: FlagSettings,
 }
 
 /// Where the backends are.
@@ -203,6 +207,7 @@ impl Default for Settings {
                 max_connections: 1024,
             },
             security: SecuritySettings { hsts: false },
+            flags: FlagSettings::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ use shop_events::product::ProductChanged;
 use shop_messaging::Broadcast;
 use shop_platform::ServiceHost;
 use shop_platform::admin::Dependency;
+use shop_platform::flags::Flags;
 use shop_platform::service::{Built, Migrator, Service};
 
 use crate::adapters::backends::{Backends, Deadlines};
@@ -65,6 +66,7 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
         verifier,
         catalog: CatalogCache::new(settings.catalog_cache.ttl, settings.catalog_cache.capacity),
         limiter,
+        flags: Flags::from_settings(&settings.flags).await?,
     });
     Ok(Parts { state, redis })
 }

@@ -743,13 +743,50 @@ async function productsAdminView() {
     el("label", {}, "Price (EUR)", el("input", { name: "price", type: "number", min: "0.01", step: "0.01", required: true })),
     el("label", {}, "Stock", el("input", { name: "stock", type: "number", min: "0", step: "1", value: "0" })),
     el("button", { type: "submit" }, "Add product"));
-  show(el("h1", {}, "Products"),
+  show(el("h1", {}, "Products"), backOfficeNav("products"),
     el("div", { class: "panel" }, el("h2", {}, `Low stock (${LOW_STOCK} or fewer)`),
       low.length
         ? el("ul", { id: "low-stock" }, low.map((p) => el("li", {}, `${p.name}: ${p.available} left`)))
         : el("p", {}, "Nothing is running low.")),
     el("div", { class: "panel" }, el("table", { id: "admin-products" }, head, el("tbody", {}, products.map(row)))),
     el("div", { class: "panel" }, el("h2", {}, "New product"), form));
+}
+
+// The back office's own pages; every customer's orders are the main menu's "Orders" page.
+function backOfficeNav(current) {
+  const link = (page, label) => el("a", { href: `#/admin/${page}`, "aria-current": page === current ? "page" : null }, label);
+  return el("nav", { class: "subnav", "aria-label": "Back office" }, link("products", "Products"), link("flags", "Runtime flags"));
+}
+
+// The runtime flags as the flag file sets them now, read-only: a flag changes by editing the
+// file (a ConfigMap on Kubernetes), which is reviewed like any other configuration.
+async function flagsAdminView() {
+  show(el("h1", {}, "Runtime flags"), backOfficeNav("flags"), el("p", { "aria-busy": "true" }, "Loading…"));
+  const view = views;
+  let list;
+  try {
+    ({ data: list } = await api("GET", "/api/v1/admin/flags"));
+  } catch (error) {
+    say(error.message, "error");
+    return;
+  }
+  if (stale(view)) return;
+  const shown = (value) => JSON.stringify(value);
+  const row = (flag) => el("tr", { "data-flag": flag.key, class: flag.enabled ? "" : "flag-disabled" },
+    el("th", { scope: "row" }, el("code", {}, flag.key)),
+    el("td", { class: "flag-state" }, flag.enabled
+      ? el("span", {}, el("strong", {}, flag.variant), ` (${shown(flag.value)})`)
+      : "disabled: the default applies"),
+    el("td", {}, flag.variants.map((v) => el("span", { class: v.name === flag.variant ? "variant current" : "variant" }, `${v.name} ${shown(v.value)}`))),
+    el("td", {}, flag.description || ""));
+  const head = el("thead", {}, el("tr", {}, ["Flag", "Set to", "Variants", "What it does"].map((h) => el("th", { scope: "col" }, h))));
+  show(el("h1", {}, "Runtime flags"), backOfficeNav("flags"),
+    el("p", {}, "Read-only. Change a flag's ", el("code", {}, "defaultVariant"), " in the flag file (",
+      el("code", {}, "infra/flags/flags.json"), "; on Kubernetes the ConfigMap ", el("code", {}, "shop-flags"),
+      "); the services follow within seconds, without a restart."),
+    list.from_file
+      ? el("div", { class: "panel" }, el("table", { id: "admin-flags" }, head, el("tbody", {}, list.flags.map(row))))
+      : el("p", { class: "panel" }, "The gateway was started without a flag file, so every service that has none uses each flag's default."));
 }
 
 async function cancel(id) {
@@ -824,7 +861,10 @@ function route() {
   switch (view) {
     case "cart": return cartView();
     case "products": return id ? productView(id) : shopView();
-    case "admin": return session.admin ? productsAdminView() : authView("login");
+    case "admin": {
+      if (!session.admin) return authView("login");
+      return id === "flags" ? flagsAdminView() : productsAdminView();
+    }
     case "orders": return id ? orderView(id) : ordersView(ordersFilters(location.hash));
     case "login": return authView("login");
     case "register": return authView("register");

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shop_backend::{BackendSettings, OwnSettings, UserUpstream};
 use shop_platform::config::{ConfigError, Validate};
-use shop_platform::flags::FlagSettings;
 
 /// Everything the inventory service reads at startup: the sections every backend has and its
 /// own; `SHOP_<SECTION>__<KEY>` overrides any field.
@@ -19,8 +18,6 @@ pub struct InventorySettings {
     pub upstream: UserUpstream,
     pub cache: CacheSettings,
     pub reservations: ReservationSettings,
-    /// Runtime flags (`inventory-latency-ms`), flipped without a restart (docs/flags.md).
-    pub flags: FlagSettings,
 }
 
 /// The Redis cache of product reads.
@@ -61,7 +58,6 @@ impl Default for InventorySettings {
                 ttl: Duration::from_secs(15 * 60),
                 expiry_interval: Duration::from_secs(5),
             },
-            flags: FlagSettings::default(),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! tests all build the service through these functions, so tests exercise the production
 //! wiring.
 
-use shop_platform::flags::Flags;
 use std::sync::Arc;
 
 use shop_backend::Backend;
@@ -94,8 +93,8 @@ impl Service for ShopInventory {
             cache_stats,
             backend,
         } = parts(&settings).await?;
-        // The seed command builds the same parts; only the serving service reads flags.
-        let inventory = inventory.with_flags(Flags::from_settings(&settings.flags).await?);
+        // The seed command builds the same parts; only the serving service slows on a flag.
+        let inventory = inventory.with_flags(backend.flags());
         let verifier = backend.verifier(channel(&settings.upstream.user)?);
         let mut host = backend
             .host(

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use shop_auth::IdentitySettings;
 use shop_backend::{BackendSettings, OwnSettings};
 use shop_platform::config::{ConfigError, Validate};
-use shop_platform::flags::FlagSettings;
 use shop_platform::grpc_client::validate_uri;
 use shop_platform::services;
 
@@ -25,8 +24,6 @@ pub struct OrderSettings {
     pub identity: IdentitySettings,
     pub upstream: Upstreams,
     pub saga: SagaSettings,
-    /// Runtime flags (`express-shipping`), flipped without a restart (docs/flags.md).
-    pub flags: FlagSettings,
 }
 
 /// Where the peers are.
@@ -157,7 +154,6 @@ impl Default for OrderSettings {
                 recovery_budget: Duration::from_secs(5),
                 recovery_concurrency: 32,
             },
-            flags: FlagSettings::default(),
         }
     }
 }

@@ -9,7 +9,6 @@ use shop_backend::Backend;
 use shop_events::payment::PaymentRefunded;
 use shop_events::subscriptions::ORDER_PAYMENT_REFUNDED;
 use shop_platform::cli::NoExtraCommands;
-use shop_platform::flags::Flags;
 use shop_platform::grpc_client::channel;
 use shop_platform::service::{Built, Service};
 use shop_proto::order::v1::order_service_server::OrderServiceServer;
@@ -68,9 +67,8 @@ impl ShopOrder {
         let (identity, renewal) = ServiceIdentity::new(&settings.identity, user.clone());
         let peers = decorate(Peers::from_settings(&settings, &identity)?);
         let backend = Backend::connect::<Self>(&settings).await?;
-        let flags = Flags::from_settings(&settings.flags).await?;
-        let carts =
-            Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog).with_flags(flags);
+        let carts = Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog)
+            .with_flags(backend.flags());
         let orders = Orders::new(
             Arc::new(PgOrderStore::new(backend.pool(), backend.outbox())),
             peers.inventory,

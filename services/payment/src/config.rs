@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shop_backend::{BackendSettings, OwnSettings, UserUpstream};
 use shop_platform::config::{ConfigError, Validate};
-use shop_platform::flags::FlagSettings;
 
 /// Everything the payment service reads at startup: the sections every backend has and its
 /// own; `SHOP_<SECTION>__<KEY>` overrides any field.
@@ -19,9 +18,6 @@ pub struct PaymentSettings {
     pub upstream: UserUpstream,
     pub provider: ProviderSettings,
     pub charge: ChargeSettings,
-    /// Runtime flags (`payment-failure-rate`, `payment-latency-ms`) that add faults to the
-    /// processor's on top of `provider`, flipped without a restart.
-    pub flags: FlagSettings,
 }
 
 /// The simulated card processor, and the knobs for chaos experiments.
@@ -71,7 +67,6 @@ impl Default for PaymentSettings {
                 lease: Duration::from_secs(10),
                 max_wait: Duration::from_secs(5),
             },
-            flags: FlagSettings::default(),
         }
     }
 }

@@ -7,7 +7,6 @@ use shop_backend::Backend;
 use shop_events::order::OrderCancelled;
 use shop_events::subscriptions::PAYMENT_ORDER_CANCELLED;
 use shop_platform::cli::NoExtraCommands;
-use shop_platform::flags::Flags;
 use shop_platform::grpc_client::channel;
 use shop_platform::service::{Built, Service};
 use shop_proto::payment::v1::payment_service_server::PaymentServiceServer;
@@ -50,14 +49,13 @@ impl Service for ShopPayment {
 
     async fn build(settings: Settings) -> anyhow::Result<Built<Handle>> {
         let backend = Backend::connect::<Self>(&settings).await?;
-        let flags = Flags::from_settings(&settings.flags).await?;
         let processor = SimulatedProcessor::with_flags(
             ProcessorBehaviour {
                 latency: settings.provider.latency,
                 failure_rate: settings.provider.failure_rate,
                 timeout: settings.provider.timeout,
             },
-            flags,
+            backend.flags(),
         )
         .with_store(backend.pool());
         let payments = Payments::new(

@@ -21,15 +21,23 @@ pub enum Fault {
     PostgresCut,
     /// The order -> payment link passes nothing, in either direction (a partition).
     PaymentStall,
-    /// Flag `payment-failure-rate` on `all`: the processor fails every call.
-    PaymentFailures,
-    /// Flag `payment-latency-ms` on `slow` (1.5 s a call).
-    PaymentLatency,
-    /// Flag `inventory-latency-ms` on `slow` (1.5 s per reservation and release).
-    InventoryLatency,
+    /// A runtime flag set to a variant, and back to `off` (every fault flag has one):
+    /// [`Fault::FLAGS`].
+    Flag(&'static str, &'static str),
 }
 
 impl Fault {
+    /// The flag faults: the processor failing every call; 1.5 s added to each processor call,
+    /// and to each reservation and release; half the events lost on the way to the broker (the
+    /// outbox sends them again); and every consumer waiting half a second per event.
+    pub const FLAGS: [(&'static str, &'static str); 5] = [
+        ("payment-failure-rate", "all"),
+        ("payment-latency-ms", "slow"),
+        ("inventory-latency-ms", "slow"),
+        ("event-drop-rate", "half"),
+        ("consumer-delay-ms", "slow"),
+    ];
+
     /// Every fault, in the order the suite applies them.
     pub fn all() -> Vec<Self> {
         Service::ALL
@@ -40,10 +48,8 @@ impl Fault {
                 Self::RedisOutage,
                 Self::PostgresCut,
                 Self::PaymentStall,
-                Self::PaymentFailures,
-                Self::PaymentLatency,
-                Self::InventoryLatency,
             ])
+            .chain(Self::FLAGS.map(|(flag, variant)| Self::Flag(flag, variant)))
             .collect()
     }
 
@@ -64,9 +70,7 @@ impl Fault {
                 points(shop)?.payment_link.stall();
                 Ok(())
             }
-            Self::PaymentFailures => points(shop)?.set_flags(&[("payment-failure-rate", "all")]),
-            Self::PaymentLatency => points(shop)?.set_flags(&[("payment-latency-ms", "slow")]),
-            Self::InventoryLatency => points(shop)?.set_flags(&[("inventory-latency-ms", "slow")]),
+            Self::Flag(flag, variant) => points(shop)?.set_flags(&[(flag, variant)]),
         }
     }
 
@@ -87,9 +91,7 @@ impl Fault {
                 points(shop)?.payment_link.restore();
                 Ok(())
             }
-            Self::PaymentFailures => points(shop)?.set_flags(&[("payment-failure-rate", "off")]),
-            Self::PaymentLatency => points(shop)?.set_flags(&[("payment-latency-ms", "off")]),
-            Self::InventoryLatency => points(shop)?.set_flags(&[("inventory-latency-ms", "off")]),
+            Self::Flag(flag, _) => points(shop)?.set_flags(&[(flag, "off")]),
         }
     }
 }
@@ -102,9 +104,7 @@ impl fmt::Display for Fault {
             Self::RedisOutage => f.write_str("Redis stop/start"),
             Self::PostgresCut => f.write_str("Postgres connections cut"),
             Self::PaymentStall => f.write_str("order -> payment stalled"),
-            Self::PaymentFailures => f.write_str("flag payment-failure-rate=all"),
-            Self::PaymentLatency => f.write_str("flag payment-latency-ms=slow"),
-            Self::InventoryLatency => f.write_str("flag inventory-latency-ms=slow"),
+            Self::Flag(flag, variant) => write!(f, "flag {flag}={variant}"),
         }
     }
 }

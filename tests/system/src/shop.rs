@@ -2,7 +2,6 @@
 //! Kubernetes wire it (upstream URLs, one exchange, one Redis namespace), but isolated from any
 //! other shop: fresh databases, its own exchange and queue names, its own Redis key prefix.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -10,7 +9,7 @@ use shop_client::ShopClient;
 use shop_messaging::AmqpSettings;
 use shop_platform::config::Secret;
 use shop_testkit::proxy::TcpProxy;
-use shop_testkit::{PrivateRedis, TestDatabase};
+use shop_testkit::{FlagFile, PrivateRedis, TestDatabase};
 
 use crate::ledger::{self, Ledger, LedgerSources};
 use crate::process::{ServiceProcess, binary_path};
@@ -60,42 +59,16 @@ pub struct FaultPoints {
     pub payment_link: TcpProxy,
     /// The shop's Redis, a server of its own that can be stopped and started.
     pub redis: PrivateRedis,
-    /// The flag file inventory, order and payment read (flagd's format; docs/flags.md).
-    pub flags: PathBuf,
+    /// The flag file every service reads (flagd's format; docs/flags.md).
+    pub flags: FlagFile,
 }
 
 impl FaultPoints {
     /// Sets the default variant of each named flag in the flag file; the services read the
     /// file again within their reload interval.
     pub fn set_flags(&self, variants: &[(&str, &str)]) -> anyhow::Result<()> {
-        let text = std::fs::read_to_string(&self.flags)?;
-        let mut file: serde_json::Value = serde_json::from_str(&text)?;
-        for (flag, variant) in variants {
-            let entry = file["flags"]
-                .get_mut(*flag)
-                .with_context(|| format!("no flag {flag} in {}", self.flags.display()))?;
-            if entry["variants"].get(*variant).is_none() {
-                bail!("flag {flag} has no variant {variant}");
-            }
-            entry["defaultVariant"] = serde_json::Value::from(*variant);
-        }
-        // Written whole and renamed into place, so a reader never sees half a file.
-        let partial = self.flags.with_extension("partial");
-        std::fs::write(&partial, serde_json::to_vec_pretty(&file)?)?;
-        std::fs::rename(&partial, &self.flags)?;
-        Ok(())
+        self.flags.set(variants)
     }
-}
-
-impl Drop for FaultPoints {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.flags);
-    }
-}
-
-/// The repository's flag file, the one compose mounts.
-fn flag_file_template() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/flags/flags.json")
 }
 
 /// A shop service by its role, for faults aimed at one process.
@@ -184,15 +157,12 @@ impl SystemShop {
         let extra = extra.as_slice();
         shop_testkit::init();
         let mut faults = if fault_points {
-            let flags = std::env::temp_dir()
-                .join(format!("{}-flags.json", shop_testkit::unique_name("chaos")));
-            std::fs::copy(flag_file_template(), &flags).context("copying the flag file")?;
             Some(FaultPoints {
                 postgres: TcpProxy::to_postgres().await,
                 // Pointed at the payment service once its port is known (below).
                 payment_link: TcpProxy::start("127.0.0.1:9").await,
                 redis: PrivateRedis::start().await,
-                flags,
+                flags: FlagFile::new(),
             })
         } else {
             None
@@ -221,6 +191,12 @@ impl SystemShop {
             ("SHOP_AMQP__RELAY_POLL_INTERVAL", "500ms".to_owned()),
         ]
         .into_iter()
+        .chain(faults.as_ref().map(|faults| {
+            (
+                "SHOP_FLAGS__FILE",
+                faults.flags.path().display().to_string(),
+            )
+        }))
         .chain(extra.iter().cloned())
         .collect();
         // One Redis namespace for the whole shop: every service reads the session denylist the
@@ -269,27 +245,21 @@ impl SystemShop {
         let user = started("shop-user", &user_env).await?;
         let user_url = ("SHOP_UPSTREAM__USER", url_of(&user));
 
-        let mut inventory_env = env(
+        let inventory_env = env(
             &common,
             [grpc.clone(), database("inventory").await],
             &redis,
             std::slice::from_ref(&user_url),
         );
         run_tool("shop-inventory", &["seed"], &inventory_env, &[]).await?;
-        if let Some(faults) = &faults {
-            inventory_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
-        }
         let inventory = started("shop-inventory", &inventory_env).await?;
 
-        let mut payment_env = env(
+        let payment_env = env(
             &common,
             [grpc.clone(), database("payment").await],
             &redis,
             std::slice::from_ref(&user_url),
         );
-        if let Some(faults) = &faults {
-            payment_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
-        }
         let payment = started("shop-payment", &payment_env).await?;
         let payment_url = match &mut faults {
             Some(faults) => {
@@ -299,7 +269,7 @@ impl SystemShop {
             None => url_of(&payment),
         };
 
-        let mut order_env = env(
+        let order_env = env(
             &common,
             [grpc, database("order").await, order_identity],
             &redis,
@@ -309,9 +279,6 @@ impl SystemShop {
                 ("SHOP_UPSTREAM__PAYMENT", payment_url),
             ],
         );
-        if let Some(faults) = &faults {
-            order_env.push(("SHOP_FLAGS__FILE", faults.flags.display().to_string()));
-        }
         let order = started("shop-order", &order_env).await?;
 
         let mut gateway_env = env(

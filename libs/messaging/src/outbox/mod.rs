@@ -4,5 +4,5 @@
 mod relay;
 mod writer;
 
-pub use relay::{OutboxRelay, OutgoingMessage};
+pub use relay::{EVENT_DROP_FLAG, OutboxRelay, OutgoingMessage};
 pub use writer::OutboxWriter;

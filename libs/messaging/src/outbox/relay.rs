@@ -24,6 +24,8 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
+use shop_platform::flags::Flags;
+
 use crate::connection::{self, connect_until_stopped};
 use crate::headers::HeaderCarrier;
 use crate::settings::AmqpSettings;
@@ -33,6 +35,10 @@ use crate::topology;
 const NOTIFY_CHANNEL: &str = "shop_outbox";
 /// How often backlog metrics are refreshed and old rows pruned.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(10);
+/// The runtime flag (a rate, 0 to 1) of publishes lost between the relay and the broker: the
+/// relay sends nothing and sees no confirm, as when the network drops a frame, so the row stays
+/// unpublished and goes out again after its backoff (docs/flags.md).
+pub const EVENT_DROP_FLAG: &str = "event-drop-rate";
 /// The content type of a CloudEvent in structured mode.
 pub(crate) const CONTENT_TYPE: &str = "application/cloudevents+json";
 
@@ -42,6 +48,17 @@ pub struct OutboxRelay {
     pool: PgPool,
     settings: AmqpSettings,
     name: String,
+    flags: Flags,
+}
+
+/// What became of one row's publish.
+enum Sent {
+    /// Sent; the broker's confirm is to come.
+    Confirm(PublisherConfirm),
+    /// Not sent: the channel was unusable.
+    Failed,
+    /// Lost on the way on purpose ([`EVENT_DROP_FLAG`]).
+    Dropped,
 }
 
 #[derive(Debug, FromRow)]
@@ -104,7 +121,15 @@ impl OutboxRelay {
             pool,
             settings,
             name: format!("{service}.outbox-relay"),
+            flags: Flags::default(),
         }
+    }
+
+    /// Reads [`EVENT_DROP_FLAG`] from `flags`.
+    #[must_use]
+    pub fn with_flags(mut self, flags: Flags) -> Self {
+        self.flags = flags;
+        self
     }
 
     /// Relays until `stop` is cancelled. Broker outages are waited out, never fatal; only a
@@ -254,22 +279,27 @@ impl OutboxRelay {
         let mut broker_failure = None;
         for row in &rows {
             let span = publish_span(row, &self.settings.exchange);
+            if self.flags.happens(EVENT_DROP_FLAG).await {
+                pending.push((row, Sent::Dropped, span));
+                continue;
+            }
             let publish = publish_row(channel, &self.settings.exchange, row, &span)
                 .instrument(span.clone())
                 .await;
             match publish {
-                Ok(confirm) => pending.push((row, Some(confirm), span)),
+                Ok(confirm) => pending.push((row, Sent::Confirm(confirm), span)),
                 Err(err) => {
                     broker_failure.get_or_insert(err.to_string());
-                    pending.push((row, None, span));
+                    pending.push((row, Sent::Failed, span));
                 }
             }
         }
 
-        let outcomes = join_all(pending.into_iter().map(|(row, confirm, span)| async move {
-            let outcome = match confirm {
-                None => Err("not sent: channel unusable".to_owned()),
-                Some(confirm) => match confirm.await {
+        let outcomes = join_all(pending.into_iter().map(|(row, sent, span)| async move {
+            let outcome = match sent {
+                Sent::Failed => Err("not sent: channel unusable".to_owned()),
+                Sent::Dropped => Err(format!("lost on the way to the broker ({EVENT_DROP_FLAG})")),
+                Sent::Confirm(confirm) => match confirm.await {
                     Ok(Confirmation::Ack(None)) => Ok(()),
                     Ok(Confirmation::Ack(Some(_))) => Err("returned unroutable".to_owned()),
                     Ok(Confirmation::Nack(_)) => Err("nacked by the broker".to_owned()),

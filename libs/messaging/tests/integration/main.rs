@@ -6,5 +6,6 @@ mod support;
 
 mod connection_loss;
 mod consumer;
+mod flags;
 mod outbox;
 mod trace_propagation;

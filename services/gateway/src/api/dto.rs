@@ -470,6 +470,54 @@ pub struct Dashboard {
     pub degraded: Vec<String>,
 }
 
+/// The runtime flags as the flag file sets them now (docs/flags.md), read-only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagList {
+    /// Whether the gateway was given the flag file; without it the list is empty and every
+    /// service that has no file uses each flag's default.
+    pub from_file: bool,
+    pub flags: Vec<Flag>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Flag {
+    #[schema(example = "payment-failure-rate")]
+    pub key: String,
+    /// `false`: DISABLED in the file, so every service uses the flag's default.
+    pub enabled: bool,
+    /// The variant in force (the file's `defaultVariant`) and its value.
+    #[schema(example = "off")]
+    pub variant: String,
+    #[schema(schema_with = flag_value)]
+    pub value: serde_json::Value,
+    /// Every variant the file defines.
+    pub variants: Vec<FlagVariant>,
+    /// What the flag does, from the file's `metadata.description`.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FlagVariant {
+    pub name: String,
+    #[schema(schema_with = flag_value)]
+    pub value: serde_json::Value,
+}
+
+/// A flag's value: a number, a boolean or a string, as the flag's type is.
+fn flag_value() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::Number,
+            Type::Boolean,
+            Type::String,
+        ]))
+        .description(Some(
+            "A number, a boolean or a string, as the flag's type is",
+        ))
+        .build()
+}
+
 /// The public keys that verify access tokens (RFC 7517).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Jwks {

@@ -8,6 +8,7 @@ mod convert;
 pub mod dashboard;
 pub mod dto;
 pub mod extract;
+pub mod flags;
 pub mod middleware;
 mod openapi_rules;
 pub mod orders;
@@ -52,6 +53,7 @@ use crate::config::Settings;
         (name = "cart", description = "The signed-in customer's cart"),
         (name = "orders", description = "Checkout and order history"),
         (name = "dashboard", description = "The storefront's home page in one call"),
+        (name = "admin", description = "The back office's read-only views"),
         (name = "site", description = "Storefront, docs and this document"),
     )
 )]
@@ -96,6 +98,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(cart::merge))
         .routes(routes!(shipping::options))
         .routes(routes!(dashboard::dashboard))
+        .routes(routes!(flags::list))
         .routes(routes!(site::storefront))
         .routes(routes!(site::docs))
         .routes(routes!(site::static_file))

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use shop_auth::TokenVerifier;
+use shop_platform::flags::Flags;
 
 use crate::adapters::backends::Backends;
 use crate::adapters::catalog_cache::CatalogCache;
@@ -25,6 +26,8 @@ pub struct Shared {
     pub verifier: TokenVerifier,
     pub catalog: ProductCache,
     pub limiter: Option<RateLimiter>,
+    /// The runtime flags, for the back office to show.
+    pub flags: Flags,
 }
 
 impl AppState {

@@ -1181,3 +1181,89 @@ async fn values_are_held_to_what_the_openapi_document_says_no_less_and_no_more()
         assert_eq!(reply.status, StatusCode::OK, "{body:?}: {}", reply.body);
     }
 }
+
+#[tokio::test]
+async fn admins_see_the_runtime_flags_as_the_file_sets_them_and_nobody_else_does() {
+    let flags = shop_testkit::FlagFile::new();
+    flags.set(&[("payment-failure-rate", "half")]).unwrap();
+    let file = flags.setting();
+    let gw = Gateway::start_with(|s| {
+        s.flags.file = file;
+        s.flags.reload_interval = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let uri = "/api/v1/admin/flags";
+    assert_eq!(gw.get(uri, None).await.status, StatusCode::UNAUTHORIZED);
+    let (_, customer) = gw.stubs.token(false);
+    assert_eq!(
+        gw.get(uri, Some(&customer)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let (_, admin) = gw.stubs.token(true);
+    let list = gw.get(uri, Some(&admin)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["from_file"], true);
+    let keys: Vec<&str> = list.body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    let shop_file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shop_testkit::FlagFile::shop_file()).unwrap(),
+    )
+    .unwrap();
+    let mut expected: Vec<&str> = shop_file["flags"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "every flag of the file, by key");
+    let failure = list.body["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "payment-failure-rate")
+        .unwrap();
+    assert_eq!(
+        (&failure["enabled"], &failure["variant"], &failure["value"]),
+        (&json!(true), &json!("half"), &json!(0.5))
+    );
+    assert!(failure["variants"].as_array().unwrap().len() >= 2);
+    assert!(
+        failure["description"]
+            .as_str()
+            .unwrap()
+            .contains("processor")
+    );
+
+    // Flipped in the file: the back office shows it within the reload interval.
+    flags.set(&[("payment-failure-rate", "off")]).unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let list = gw.get(uri, Some(&admin)).await;
+        let variant = list.body["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == "payment-failure-rate")
+            .map(|f| f["variant"].clone());
+        if variant == Some(json!("off")) {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "still {variant:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn without_a_flag_file_the_back_office_lists_no_flags() {
+    let gw = Gateway::start().await;
+    let (_, admin) = gw.stubs.token(true);
+    let list = gw.get("/api/v1/admin/flags", Some(&admin)).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body, json!({ "from_file": false, "flags": [] }));
+}

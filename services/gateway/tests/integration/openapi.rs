@@ -29,6 +29,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/shipping/options"),
     ("post", "/api/v1/orders/{id}/ship"),
     ("post", "/api/v1/orders/{id}/deliver"),
+    ("get", "/api/v1/admin/flags"),
     ("get", "/openapi.json"),
     ("get", "/docs"),
     ("get", "/"),

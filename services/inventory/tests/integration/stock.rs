@@ -217,23 +217,12 @@ async fn order_events_delivered_several_times_change_stock_once() {
     shop.stop().await;
 }
 
-/// A flag file with `inventory-latency-ms` on `variant`.
-fn write_latency_flag(path: &std::path::Path, variant: &str) {
-    let file = serde_json::json!({ "flags": { "inventory-latency-ms": {
-        "state": "ENABLED",
-        "variants": { "off": 0, "slow": 1500 },
-        "defaultVariant": variant,
-    }}});
-    std::fs::write(path, file.to_string()).unwrap();
-}
-
 #[tokio::test]
 async fn the_latency_flag_slows_reservations_while_it_is_on_without_a_restart() {
-    let flags = std::env::temp_dir().join(format!("inventory-latency-{}.json", Uuid::now_v7()));
-    write_latency_flag(&flags, "off");
-    let file = flags.display().to_string();
+    let flags = shop_testkit::FlagFile::new();
+    let file = flags.setting();
     let shop = TestInventory::spawn_with(|settings| {
-        settings.flags.file = Some(file);
+        settings.flags.file = file;
         settings.flags.reload_interval = Duration::from_millis(100);
     })
     .await;
@@ -245,14 +234,13 @@ async fn the_latency_flag_slows_reservations_while_it_is_on_without_a_restart() 
     };
     assert!(timed(&shop).await < Duration::from_millis(1500));
 
-    write_latency_flag(&flags, "slow");
+    flags.set(&[("inventory-latency-ms", "slow")]).unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let slow = timed(&shop).await;
     assert!(slow >= Duration::from_millis(1500), "{slow:?}");
 
-    write_latency_flag(&flags, "off");
+    flags.set(&[("inventory-latency-ms", "off")]).unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(timed(&shop).await < Duration::from_millis(1500));
-    let _ = std::fs::remove_file(&flags);
     shop.stop().await;
 }

@@ -413,17 +413,6 @@ async fn a_price_that_moves_after_the_check_is_never_charged() {
     shop.stop().await;
 }
 
-/// A flag file offering express shipping or not.
-fn write_express_flag(path: &std::path::Path, on: bool) {
-    let variant = if on { "on" } else { "off" };
-    let file = serde_json::json!({ "flags": { "express-shipping": {
-        "state": "ENABLED",
-        "variants": { "on": true, "off": false },
-        "defaultVariant": variant,
-    }}});
-    std::fs::write(path, file.to_string()).unwrap();
-}
-
 async fn methods_quoted(orders: &mut OrderServiceClient<Channel>, token: &str) -> Vec<i32> {
     let request = pb::GetShippingOptionsRequest {
         country: "IE".to_owned(),
@@ -441,11 +430,11 @@ async fn methods_quoted(orders: &mut OrderServiceClient<Channel>, token: &str) -
 
 #[tokio::test]
 async fn express_shipping_switched_off_by_its_flag_is_neither_quoted_nor_accepted() {
-    let flags = std::env::temp_dir().join(format!("express-{}.json", Uuid::now_v7()));
-    write_express_flag(&flags, false);
-    let file = flags.display().to_string();
+    let flags = shop_testkit::FlagFile::new();
+    flags.set(&[("express-shipping", "off")]).unwrap();
+    let file = flags.setting();
     let shop = Shop::start_with(|settings| {
-        settings.flags.file = Some(file);
+        settings.flags.file = file;
         settings.flags.reload_interval = Duration::from_millis(100);
     })
     .await;
@@ -469,7 +458,7 @@ async fn express_shipping_switched_off_by_its_flag_is_neither_quoted_nor_accepte
     assert_eq!(cart(&mut orders, &token).await.len(), 1, "the cart is kept");
 
     // Switched on in the file: offered again without a restart.
-    write_express_flag(&flags, true);
+    flags.set(&[("express-shipping", "on")]).unwrap();
     shop.eventually(Duration::from_secs(5), "express offered again", || {
         let (mut orders, token) = (orders.clone(), token.clone());
         async move { methods_quoted(&mut orders, &token).await == vec![standard, express] }
@@ -483,6 +472,5 @@ async fn express_shipping_switched_off_by_its_flag_is_neither_quoted_nor_accepte
     .await
     .unwrap();
     assert_eq!(placed.shipping_method, express);
-    let _ = std::fs::remove_file(&flags);
     shop.stop().await;
 }

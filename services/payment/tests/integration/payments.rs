@@ -215,23 +215,6 @@ async fn a_card_number_where_a_token_belongs_is_invalid_argument() {
     bed.shop.stop().await;
 }
 
-/// A flag file naming the default variant of `payment-failure-rate`.
-fn write_flags(path: &std::path::Path, failure_rate: &str) {
-    let flags = serde_json::json!({
-        "flags": {
-            "payment-failure-rate": {
-                "state": "ENABLED",
-                "variants": { "off": 0.0, "all": 1.0 },
-                "defaultVariant": failure_rate,
-            }
-        }
-    });
-    // Written whole and renamed into place, as a ConfigMap update or an editor's save is.
-    let staged = path.with_extension("staged");
-    std::fs::write(&staged, serde_json::to_vec_pretty(&flags).unwrap()).unwrap();
-    std::fs::rename(&staged, path).unwrap();
-}
-
 /// Charges new orders until one comes out as `wanted` (captured or not), within `within`.
 async fn until_charges(bed: &Bed, captured: bool, within: Duration) -> Duration {
     let started = Instant::now();
@@ -258,24 +241,20 @@ async fn until_charges(bed: &Bed, captured: bool, within: Duration) -> Duration 
 
 #[tokio::test]
 async fn flipping_the_failure_flag_in_the_file_changes_charges_within_seconds_without_a_restart() {
-    let dir = std::env::temp_dir().join(shop_testkit::unique_name("flags"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flags.json");
-    write_flags(&file, "off");
-    let path = file.to_string_lossy().into_owned();
+    let flags = shop_testkit::FlagFile::new();
+    let file = flags.setting();
     let bed = Bed::with(move |s| {
-        s.flags.file = Some(path);
+        s.flags.file = file;
         s.provider.attempts = 1;
     })
     .await;
     until_charges(&bed, true, Duration::ZERO).await;
 
-    write_flags(&file, "all");
+    flags.set(&[("payment-failure-rate", "all")]).unwrap();
     let failing = until_charges(&bed, false, Duration::from_secs(10)).await;
-    write_flags(&file, "off");
+    flags.set(&[("payment-failure-rate", "off")]).unwrap();
     let recovered = until_charges(&bed, true, Duration::from_secs(10)).await;
     println!("failing after {failing:?}, charging again after {recovered:?}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]

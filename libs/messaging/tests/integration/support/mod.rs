@@ -17,7 +17,8 @@ use shop_messaging::topology::QueueNames;
 use shop_messaging::{
     AmqpSettings, Consumer, EventHandler, Handled, InboxEntry, MIGRATOR, OutboxRelay, OutboxWriter,
 };
-use shop_testkit::TestDatabase;
+use shop_platform::flags::{FlagSettings, Flags};
+use shop_testkit::{FlagFile, TestDatabase};
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -28,6 +29,8 @@ pub struct Bed {
     pub settings: AmqpSettings,
     pub writer: OutboxWriter,
     pub stop: CancellationToken,
+    /// The runtime flags its relay and consumers read (none: every flag off).
+    pub flags: Flags,
 }
 
 impl Bed {
@@ -54,7 +57,20 @@ impl Bed {
             settings,
             writer: OutboxWriter::new("test"),
             stop: CancellationToken::new(),
+            flags: Flags::default(),
         }
+    }
+
+    /// A bed whose relay and consumers read their runtime flags from `file`.
+    pub async fn flagged(file: &FlagFile) -> Self {
+        let mut bed = Self::new().await;
+        bed.flags = Flags::from_settings(&FlagSettings {
+            file: file.setting(),
+            reload_interval: Duration::from_millis(50),
+        })
+        .await
+        .unwrap();
+        bed
     }
 
     pub fn names(&self) -> QueueNames {
@@ -64,7 +80,8 @@ impl Bed {
     pub fn start_relay(&self) -> JoinHandle<anyhow::Result<()>> {
         // Named after the test's prefix, so the test can find its relay's broker connection.
         let service = self.settings.queue_prefix.trim_end_matches('.');
-        let relay = OutboxRelay::new(self.db.pool.clone(), self.settings.clone(), service);
+        let relay = OutboxRelay::new(self.db.pool.clone(), self.settings.clone(), service)
+            .with_flags(self.flags.clone());
         tokio::spawn(relay.run(self.stop.clone()))
     }
 
@@ -83,6 +100,7 @@ impl Bed {
             ..handler
         };
         let consumer = Consumer::new(pool, self.settings.clone(), INVENTORY_ORDER_EVENTS)
+            .with_flags(self.flags.clone())
             .on::<OrderConfirmed>(handler.clone())
             .on::<OrderCancelled>(handler);
         tokio::spawn(consumer.run(self.stop.clone()))
