@@ -1,11 +1,13 @@
 //! Checkout under load: `POST /api/v1/orders` through the gateway and the whole saga
 //! (reserve, charge, confirm, and the events after), from many signed-in customers at once.
 //!
-//! The baseline is Postgres itself: pgbench with the same number of clients, running commits
-//! shaped like the shop's. The shop's side is counted in the same unit, write commits, read
-//! off the server's transaction-id counter (Postgres assigns an id only to a transaction that
-//! writes), so "half of what Postgres sustains for the same number of commits" is a ratio of
-//! two commit rates. Afterwards the invariants of docs/performance.md are checked in the databases.
+//! The baseline is Postgres itself: pgbench with the same number of clients running an order's
+//! essential writes (six transactions per order, `pgbench::orders_per_second`), so the
+//! comparison is in orders per second: committing less per order is progress, committing more
+//! cannot hide. Beside it, the old ratio of commit rates: the shop's write commits, read off
+//! the server's transaction-id counter (Postgres assigns an id only to a transaction that
+//! writes), against pgbench's single saga-step-shaped commits. Afterwards the invariants of
+//! docs/performance.md are checked in the databases.
 
 use std::time::Duration;
 
@@ -18,8 +20,8 @@ use crate::memory::{PeakSampler, mib};
 use crate::wrk::lua_string;
 use crate::{pgbench, report, wrk};
 
-/// docs/performance.md: the share of Postgres's commit rate a checkout load must reach.
-const SHARE_OF_POSTGRES: f64 = 0.5;
+/// docs/performance.md: the share of Postgres's order-equivalent rate checkouts must reach.
+const SHARE_OF_POSTGRES_ORDERS: f64 = 0.30;
 /// docs/performance.md: p99 of a checkout at that rate.
 const P99_WITHIN_US: u64 = 100_000;
 /// docs/performance.md: resident memory of each service under the checkout load.
@@ -50,6 +52,7 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     let invariants = check_invariants(&shop, settled).await?;
     shop.stop().await?;
 
+    let postgres_orders = pgbench::orders_per_second(connections, duration).await?;
     let postgres = pgbench::commits_per_second(connections, duration).await?;
 
     #[allow(clippy::cast_precision_loss)] // Rates are approximate by nature.
@@ -58,6 +61,9 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     let per_checkout = commits / (settled.confirmed.max(1)) as f64;
     let shop_commits_per_second = outcome.rate() * per_checkout;
     let share = shop_commits_per_second / postgres;
+    #[allow(clippy::cast_precision_loss)]
+    let orders_per_second = settled.confirmed as f64 / duration.as_secs_f64();
+    let order_share = orders_per_second / postgres_orders;
 
     println!("checkout, {connections} connections for {seconds} s:");
     report::fact(
@@ -86,21 +92,29 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
         outcome.p99_us < P99_WITHIN_US,
     );
     report::fact(
+        "  Postgres alone, an order's essential writes (pgbench, 6 transactions per order)",
+        &format!("{postgres_orders:.0} orders/s"),
+    );
+    report::line(
+        "  confirmed orders/s vs that",
+        &format!("{orders_per_second:.1} / {postgres_orders:.0} = {order_share:.2}"),
+        &format!(">= {SHARE_OF_POSTGRES_ORDERS:.2}"),
+        order_share >= SHARE_OF_POSTGRES_ORDERS,
+    );
+    report::fact(
         "  write commits per checkout (all five services, events included)",
         &format!("{per_checkout:.1}"),
     );
     report::fact(
-        "  Postgres alone (pgbench, same clients, same kind of commit)",
+        "  Postgres alone, single saga-step commits (pgbench, same clients)",
         &format!("{postgres:.0} commits/s"),
     );
-    report::line(
+    report::fact(
         "  shop's commit rate / Postgres's",
         &format!(
             "{shop_commits_per_second:.0} / {postgres:.0} = {:.0} %",
             share * 100.0
         ),
-        &format!(">= {:.0} %", SHARE_OF_POSTGRES * 100.0),
-        share >= SHARE_OF_POSTGRES,
     );
     report::line(
         "  errors",
