@@ -31,7 +31,9 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     wrk::require()?;
     let duration = Duration::from_secs(seconds);
     let shop = SystemShop::start_configured(
-        &[],
+        // The invariants read the dead-letter queues after the load and the settling: they
+        // must outlive the system tests' 30 s expiry.
+        &[("SHOP_AMQP__QUEUE_EXPIRES", "10m".to_owned())],
         // The load comes from one address and a few accounts: the limits would be the test.
         &[("SHOP_RATE_LIMIT__ENABLED", "false".to_owned())],
     )
