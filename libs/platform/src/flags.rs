@@ -9,7 +9,7 @@
 //! (`state`, `variants`, `defaultVariant`; targeting rules are not evaluated). ADR 18 says why
 //! it is not flagd's own provider. The shop's flags are listed in `docs/flags.md`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -59,8 +59,8 @@ pub struct FlagView {
     /// The variant in force (`defaultVariant`), and its value.
     pub variant: String,
     pub value: serde_json::Value,
-    /// Every variant the file defines, by name.
-    pub variants: BTreeMap<String, serde_json::Value>,
+    /// Every variant the file defines, by value (the smallest number, `false`, first).
+    pub variants: Vec<(String, serde_json::Value)>,
     /// The flag's `metadata.description`, if the file gives one.
     pub description: Option<String>,
 }
@@ -121,11 +121,7 @@ impl Flags {
                     .get(&flag.default_variant)
                     .cloned()
                     .unwrap_or_default(),
-                variants: flag
-                    .variants
-                    .iter()
-                    .map(|(name, value)| (name.clone(), value.clone()))
-                    .collect(),
+                variants: by_value(&flag.variants),
                 description: flag
                     .metadata
                     .get("description")
@@ -185,6 +181,24 @@ impl Flags {
             None => default,
         }
     }
+}
+
+/// A flag's variants, smallest value first (numbers by size, `false` before `true`, strings by
+/// name), so a list reads from "off" upwards.
+fn by_value(variants: &HashMap<String, serde_json::Value>) -> Vec<(String, serde_json::Value)> {
+    let mut sorted: Vec<(String, serde_json::Value)> = variants
+        .iter()
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let key = |value: &serde_json::Value| match value {
+        serde_json::Value::Bool(b) => f64::from(u8::from(*b)),
+        serde_json::Value::Number(n) => n.as_f64().unwrap_or(f64::MAX),
+        _ => f64::MAX,
+    };
+    sorted.sort_by(|(a_name, a), (b_name, b)| {
+        key(a).total_cmp(&key(b)).then_with(|| a_name.cmp(b_name))
+    });
+    sorted
 }
 
 /// flagd's flag definition file, the part the shop uses.
@@ -431,6 +445,33 @@ mod tests {
             let missing = flags.resolve_bool_value(key, &context).await.unwrap_err();
             assert_eq!(missing.code, EvaluationErrorCode::FlagNotFound, "{key}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_listing_shows_every_flag_by_key_with_its_variants_smallest_first() {
+        let dir = std::env::temp_dir().join(format!("shop-flag-list-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("flags.json");
+        std::fs::write(&path, FILE).unwrap();
+        let flags = Flags::from_settings(&FlagSettings {
+            file: Some(path.to_string_lossy().into_owned()),
+            reload_interval: Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+        let listing = flags.listing();
+        let keys: Vec<&str> = listing.iter().map(|f| f.key.as_str()).collect();
+        assert_eq!(keys, ["delay", "gone", "rate"]);
+        let rate = &listing[2];
+        assert_eq!(
+            (rate.variant.as_str(), &rate.value),
+            ("half", &serde_json::json!(0.5))
+        );
+        let names: Vec<&str> = rate.variants.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["off", "half"]);
+        assert!(!listing[1].enabled, "gone is disabled");
+        assert!(Flags::default().listing().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
