@@ -9,10 +9,11 @@
 use std::time::Instant;
 
 use backon::Retryable as _;
+use chrono::Utc;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
-use super::ports::{Authorization, OpenError, ProviderError};
+use super::ports::{Authorization, OpenError, Opened, ProviderError};
 use super::{PaymentError, Payments};
 use crate::domain::{ChargeRequest, Payment, PaymentStatus};
 
@@ -24,10 +25,24 @@ impl Payments {
     pub async fn charge(&self, request: ChargeRequest) -> Result<Payment, PaymentError> {
         let opened = self
             .payments
-            .open(request.order_id, request.user_id, &request.amount)
+            .open(
+                request.order_id,
+                request.user_id,
+                &request.amount,
+                self.policy.lease,
+            )
             .await;
         let mut payment = match opened {
-            Ok(payment) => payment,
+            // The first call made the payment and holds its lease: straight to the processor.
+            Ok(Opened {
+                payment,
+                leased: true,
+            }) => {
+                let payment = self.settle_detached(request, payment).await?;
+                count(&payment);
+                return Ok(payment);
+            }
+            Ok(Opened { payment, .. }) => payment,
             Err(OpenError::Conflict(_)) => return Err(PaymentError::AmountMismatch),
             Err(OpenError::Unexpected(err)) => return Err(PaymentError::Unexpected(err)),
         };
@@ -106,9 +121,12 @@ impl Payments {
                         self.void(key).await?;
                         return self.reload(key).await;
                     }
+                    // Stored exactly so (the write was conditional on PENDING): no read back.
+                    payment.status = PaymentStatus::Authorized;
+                    payment.provider_reference = Some(reference);
+                    payment.updated_at = Utc::now();
                 }
             }
-            payment = self.reload(key).await?;
         }
         if payment.status == PaymentStatus::Authorized {
             (|| self.provider.capture(key))
@@ -119,9 +137,15 @@ impl Payments {
                 )
                 .await
                 .map_err(provider_failure)?;
-            self.payments.record_capture(key).await?;
+            if self.payments.record_capture(key).await? {
+                payment.status = PaymentStatus::Captured;
+                payment.updated_at = Utc::now();
+                return Ok(payment);
+            }
+            // Someone else moved it meanwhile: the store says what it is now.
+            return self.reload(key).await;
         }
-        self.reload(key).await
+        Ok(payment)
     }
 
     pub(super) async fn void(&self, key: Uuid) -> Result<(), PaymentError> {
@@ -162,7 +186,7 @@ mod tests {
     use shop_events::Money;
 
     use crate::app::ports::{
-        Authorization, MockPaymentStore, MockProcessorPort, OpenError, ProviderError,
+        Authorization, MockPaymentStore, MockProcessorPort, OpenError, Opened, ProviderError,
     };
     use crate::app::{PaymentError, PaymentPolicy, Payments};
     use crate::domain::{CardToken, ChargeRequest, Payment, PaymentStatus};
@@ -203,6 +227,14 @@ mod tests {
         )
     }
 
+    /// A payment an earlier call opened: this one holds no lease yet.
+    fn existing(payment: &Payment) -> Opened {
+        Opened {
+            payment: payment.clone(),
+            leased: false,
+        }
+    }
+
     /// A store whose payment goes through `statuses` on successive reads after the lease.
     fn store(request: &ChargeRequest, after_lease: Vec<PaymentStatus>) -> MockPaymentStore {
         let mut payments = MockPaymentStore::new();
@@ -210,7 +242,7 @@ mod tests {
         let opened = pending.clone();
         payments
             .expect_open()
-            .returning(move |_, _, _| Ok(opened.clone()));
+            .returning(move |_, _, _, _| Ok(existing(&opened)));
         let leased = pending.clone();
         payments
             .expect_acquire_lease()
@@ -398,13 +430,64 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_call_that_opens_the_payment_holds_its_lease_without_taking_it_again() {
+        let request = request();
+        let mut payments = MockPaymentStore::new();
+        let pending = payment(&request, PaymentStatus::Pending);
+        let opened = pending.clone();
+        payments
+            .expect_open()
+            .times(1)
+            .returning(move |_, _, _, _| {
+                Ok(Opened {
+                    payment: opened.clone(),
+                    leased: true,
+                })
+            });
+        payments.expect_acquire_lease().never();
+        payments
+            .expect_record_authorization()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        payments
+            .expect_record_capture()
+            .times(1)
+            .returning(|_| Ok(true));
+        payments
+            .expect_release_lease()
+            .times(1)
+            .returning(|_| Ok(()));
+        let mut reads = vec![
+            Payment {
+                status: PaymentStatus::Captured,
+                ..pending.clone()
+            },
+            Payment {
+                status: PaymentStatus::Authorized,
+                ..pending
+            },
+        ];
+        payments.expect_get().returning(move |_| Ok(reads.pop()));
+        let mut provider = MockProcessorPort::new();
+        provider.expect_authorize().times(1).returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_1".to_owned(),
+            })
+        });
+        provider.expect_capture().times(1).returning(|_| Ok(()));
+
+        let paid = app(payments, provider).charge(request).await.unwrap();
+        assert_eq!(paid.status, PaymentStatus::Captured);
+    }
+
+    #[tokio::test]
     async fn a_settled_payment_is_returned_without_calling_the_processor() {
         let request = request();
         let mut payments = MockPaymentStore::new();
         let captured = payment(&request, PaymentStatus::Captured);
         payments
             .expect_open()
-            .returning(move |_, _, _| Ok(captured.clone()));
+            .returning(move |_, _, _, _| Ok(existing(&captured)));
         let mut provider = MockProcessorPort::new();
         provider.expect_authorize().never();
         assert_eq!(
@@ -424,7 +507,7 @@ mod tests {
         let other = payment(&request, PaymentStatus::Captured);
         payments
             .expect_open()
-            .returning(move |_, _, _| Err(OpenError::Conflict(Box::new(other.clone()))));
+            .returning(move |_, _, _, _| Err(OpenError::Conflict(Box::new(other.clone()))));
         let err = app(payments, MockProcessorPort::new())
             .charge(request)
             .await
@@ -440,7 +523,7 @@ mod tests {
         let opened = pending.clone();
         payments
             .expect_open()
-            .returning(move |_, _, _| Ok(opened.clone()));
+            .returning(move |_, _, _, _| Ok(existing(&opened)));
         payments.expect_acquire_lease().returning(|_, _| Ok(None));
         let captured = Payment {
             status: PaymentStatus::Captured,

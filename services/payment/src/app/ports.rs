@@ -57,19 +57,30 @@ pub enum OpenError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The order's payment as `open` found or made it.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub payment: Payment,
+    /// True when this call made the payment: it then holds the lease too (taken in the same
+    /// write), so the first charge of an order needs no separate lease commit.
+    pub leased: bool,
+}
+
 /// Payments, one per order. Every transition is conditional on the state it leaves, so two
 /// actors can never both move one payment; the ones that end a talk with the processor also
 /// give up the lease.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PaymentStore: Send + Sync {
-    /// The order's payment: a new PENDING one, or the one an earlier call opened.
+    /// The order's payment: a new PENDING one, leased to the caller for `lease`, or the one an
+    /// earlier call opened (not leased: take the lease with `acquire_lease`).
     async fn open(
         &self,
         order_id: Uuid,
         user_id: Uuid,
         amount: &Money,
-    ) -> Result<Payment, OpenError>;
+        lease: Duration,
+    ) -> Result<Opened, OpenError>;
     async fn get(&self, order_id: Uuid) -> anyhow::Result<Option<Payment>>;
     /// Takes the right to talk to the processor for this payment for `lease`, unless someone
     /// else holds it or the payment is settled. Returns the payment when taken.

@@ -12,7 +12,7 @@ use shop_messaging::OutboxWriter;
 use sqlx::{AssertSqlSafe, FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::app::ports::{OpenError, PaymentStore};
+use crate::app::ports::{OpenError, Opened, PaymentStore};
 use crate::domain::{Payment, PaymentStatus};
 
 const COLUMNS: &str = "id, order_id, user_id, status, amount_minor, currency, provider_reference, failure_reason, \
@@ -71,28 +71,38 @@ impl PaymentStore for PgPaymentStore {
         order_id: Uuid,
         user_id: Uuid,
         amount: &Money,
-    ) -> Result<Payment, OpenError> {
+        lease: Duration,
+    ) -> Result<Opened, OpenError> {
+        // A new payment is leased to its opener in the same write: one commit, not two.
         let inserted: Option<PaymentRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "INSERT INTO payment (id, order_id, user_id, status, amount_minor, currency) \
-             VALUES ($1, $2, $3, 'PENDING', $4, $5) ON CONFLICT (order_id) DO NOTHING RETURNING {COLUMNS}"
+            "INSERT INTO payment (id, order_id, user_id, status, amount_minor, currency, lease_until) \
+             VALUES ($1, $2, $3, 'PENDING', $4, $5, now() + make_interval(secs => $6)) \
+             ON CONFLICT (order_id) DO NOTHING RETURNING {COLUMNS}"
         )))
         .bind(Uuid::now_v7())
         .bind(order_id)
         .bind(user_id)
         .bind(amount.amount_minor)
         .bind(&amount.currency)
+        .bind(lease.as_secs_f64())
         .fetch_optional(&self.pool)
         .await
         .context("opening the payment")?;
         if let Some(row) = inserted {
-            return Ok(Payment::try_from(row)?);
+            return Ok(Opened {
+                payment: Payment::try_from(row)?,
+                leased: true,
+            });
         }
         let existing = self
             .get(order_id)
             .await?
             .context("the order's payment vanished")?;
         if existing.amount == *amount && existing.user_id == user_id {
-            Ok(existing)
+            Ok(Opened {
+                payment: existing,
+                leased: false,
+            })
         } else {
             Err(OpenError::Conflict(Box::new(existing)))
         }
