@@ -26,8 +26,9 @@ const RETRY_MAX: Duration = Duration::from_millis(800);
 
 /// How a step run ended.
 enum Progress {
-    /// The outcome is stored; go on.
-    Advanced,
+    /// The outcome is stored; go on from the order as stored (no need to read it back: the
+    /// store applied exactly this state, conditionally on the one it replaced).
+    Advanced(Box<Order>),
     /// Out of time, or the lease was lost: leave the order as it is.
     Stopped,
 }
@@ -43,7 +44,11 @@ impl Orders {
     ) -> Result<Order, OrderError> {
         let deadline = Instant::now() + budget;
         let outcome = self.drive_until(id, token, deadline).await;
-        let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
+        let order = match &outcome {
+            Ok(Some(order)) => order.clone(),
+            // Stopped or failed: what the order is now is in the store.
+            Ok(None) | Err(_) => self.store.get(id).await?.ok_or(OrderError::NotFound)?,
+        };
         if !order.status().is_terminal() {
             self.store.release_lease(id, token).await?;
         }
@@ -51,17 +56,28 @@ impl Orders {
         Ok(order)
     }
 
+    /// Runs steps until the saga ends, the deadline passes or another driver takes over.
+    /// Returns the order as this driver last stored or read it, or `None` when it stopped
+    /// without knowing (a lost race, a step without an answer).
     async fn drive_until(
         &self,
         id: Uuid,
         token: LeaseToken,
         deadline: Instant,
-    ) -> Result<(), OrderError> {
+    ) -> Result<Option<Order>, OrderError> {
+        // The order is read once; after that each step goes on from the state the previous
+        // one stored (two reads per step saved). A change made meanwhile by someone else
+        // (a cancel) makes the next conditional store fail, which stops this driver, exactly
+        // as a change made during a step's call does.
+        let mut known: Option<Order> = None;
         loop {
-            let order = self.store.get(id).await?.ok_or(OrderError::NotFound)?;
+            let order = match known.take() {
+                Some(order) => order,
+                None => self.store.get(id).await?.ok_or(OrderError::NotFound)?,
+            };
             let step = next_step(&order, Utc::now());
             if step == Step::Done || Instant::now() >= deadline {
-                return Ok(());
+                return Ok(Some(order));
             }
             let progress = match step {
                 Step::Reserve => self.reserve(order, token, deadline).await?,
@@ -69,8 +85,9 @@ impl Orders {
                 Step::Compensate(reason) => self.compensate(order, token, reason, deadline).await?,
                 Step::Done => Progress::Stopped,
             };
-            if let Progress::Stopped = progress {
-                return Ok(());
+            match progress {
+                Progress::Stopped => return Ok(None),
+                Progress::Advanced(order) => known = Some(*order),
             }
         }
     }
@@ -240,6 +257,7 @@ impl Orders {
                 order.created_at(),
             )
         });
+        let stored = order.clone().stored_at(Utc::now());
         let applied = self
             .store
             .apply(Change {
@@ -262,7 +280,7 @@ impl Orders {
             metrics::histogram!("orders_saga_duration_seconds", "status" => status.as_str())
                 .record(took.as_secs_f64());
         }
-        Ok(Progress::Advanced)
+        Ok(Progress::Advanced(Box::new(stored)))
     }
 }
 

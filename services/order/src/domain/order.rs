@@ -413,6 +413,13 @@ impl Order {
         self.state.updated_at
     }
 
+    /// The order as a store that wrote it `at` holds it (the store stamps `updated_at`).
+    #[must_use]
+    pub fn stored_at(mut self, at: DateTime<Utc>) -> Self {
+        self.state.updated_at = at;
+        self
+    }
+
     fn wrong_state(&self) -> TransitionError {
         TransitionError::WrongState(self.state.status.as_str())
     }
