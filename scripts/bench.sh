@@ -14,7 +14,10 @@ source "$(dirname "$0")/dev-env.sh"
 cd "$REPO_ROOT"
 require_infra
 
-export SHOP_TEST_DATABASE_URL="${SHOP_TEST_DATABASE_URL:-postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres}"
+# Postgres on loopback without TLS, for the shop and for pgbench alike: there is no network
+# to protect, and it is how compose connects (its Postgres offers no TLS). Deployments across a
+# network use sslmode=require (docs/performance.md says what TLS costs here).
+export SHOP_TEST_DATABASE_URL="${SHOP_TEST_DATABASE_URL:-postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres?sslmode=disable}"
 export SHOP_TEST_REDIS_URL="${SHOP_TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
 export SHOP_TEST_AMQP_URL="${SHOP_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f}"
 

@@ -12,10 +12,11 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use shop_client::ShopClient;
+use shop_client::{Money, NewProduct};
 use shop_system_tests::SystemShop;
 use sqlx::PgPool;
 
+use crate::cpu::CpuTimes;
 use crate::memory::{PeakSampler, mib};
 use crate::wrk::lua_string;
 use crate::{pgbench, report, wrk};
@@ -39,15 +40,22 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     )
     .await?;
 
-    let products = shop.stock_up("bench-admin@example.com").await?;
-    let tokens = customers(&shop.client(), connections).await?;
-    let script = checkout_script(&tokens, &products);
+    let products = catalog(&shop).await?;
+    let sign_ins = customers(&shop, connections).await?;
+    let script = checkout_script(&sign_ins.tokens, &products);
 
     let server = shop.database("order").pool.clone();
     let xid_before = next_xid(&server).await?;
-    let names: Vec<String> = shop.processes().iter().map(|p| p.name.clone()).collect();
-    let sampler = PeakSampler::start(shop.processes().iter().map(|p| p.pid()).collect());
+    let services: Vec<(String, u32)> = shop
+        .processes()
+        .iter()
+        .map(|p| (p.name.clone(), p.pid()))
+        .collect();
+    let names: Vec<String> = services.iter().map(|(name, _)| name.clone()).collect();
+    let sampler = PeakSampler::start(services.iter().map(|(_, pid)| *pid).collect());
+    let cpu_before = CpuTimes::read(&services);
     let outcome = wrk::run(&shop.base_url, connections, duration, &script).await?;
+    let cpu = CpuTimes::read(&services).since(&cpu_before);
     let peaks = sampler.finish().await;
     let settled = settle(&shop, Duration::from_secs(60)).await?;
     let xid_after = next_xid(&server).await?;
@@ -133,6 +141,36 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     for violation in &invariants {
         println!("    - {violation}");
     }
+    #[allow(clippy::cast_precision_loss)] // Rates are approximate by nature.
+    let requests = outcome.requests.max(1) as f64;
+    let total_cpu: f64 = cpu.iter().map(|(_, seconds)| seconds).sum();
+    println!(
+        "  CPU time per checkout, by process ({:.1} ms in all; the machine has {} cores):",
+        total_cpu * 1000.0 / requests,
+        std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+    );
+    for (process, seconds) in &cpu {
+        report::fact(
+            &format!("    {process}"),
+            &format!(
+                "{:.2} ms ({:.0} %)",
+                seconds * 1000.0 / requests,
+                seconds / total_cpu.max(f64::EPSILON) * 100.0
+            ),
+        );
+    }
+    report::fact(
+        &format!(
+            "  sign-in burst before the load ({} customers at once)",
+            sign_ins.tokens.len()
+        ),
+        &format!(
+            "login p50 {} max {}; user service peak {}",
+            report::ms(sign_ins.login_p50),
+            report::ms(sign_ins.login_max),
+            mib(sign_ins.user_peak_kib)
+        ),
+    );
     println!("  memory under load (peak):");
     for (process, peak) in names.iter().zip(peaks) {
         report::line(
@@ -145,16 +183,83 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers `count` customers and signs them in; returns their access tokens.
-async fn customers(client: &ShopClient, count: usize) -> anyhow::Result<Vec<String>> {
-    let password = "a customer's long passphrase";
-    let mut tokens = Vec::with_capacity(count);
-    for i in 0..count.max(1) {
-        let email = format!("bench-customer-{i}@example.com");
-        client.register(&email, password, "Bench Customer").await?;
-        tokens.push(client.login(&email, password).await?.access_token);
+/// The products the load buys, stocked for any load: the demo catalog topped up to as many
+/// products as pgbench has stock rows, so that both sides spread their stock updates (and
+/// the row locks they take) over the same number of rows.
+async fn catalog(shop: &SystemShop) -> anyhow::Result<Vec<String>> {
+    let mut products = shop.stock_up("bench-admin@example.com").await?;
+    let admin = shop.admin("bench-catalog@example.com").await?;
+    let page = admin.list_products(None, Some(1), None).await?;
+    let template = page.items.first().context("the demo catalog is empty")?;
+    for i in products.len()..pgbench::STOCK_ROWS {
+        let product = admin
+            .create_product(&NewProduct {
+                name: format!("Bench Product {i}"),
+                description: "A product of the checkout benchmark.".to_owned(),
+                price: Money {
+                    amount_minor: 1000 + i64::try_from(i)?,
+                    currency: template.price.currency.clone(),
+                },
+                image_url: template.image_url.clone(),
+            })
+            .await?;
+        admin.adjust_stock(&product.id, 1_000_000).await?;
+        products.push(product.id);
     }
-    Ok(tokens)
+    Ok(products)
+}
+
+/// The load's customers, signed in all at once as a burst would (the user service hashes at
+/// most a few passwords at a time and queues the rest).
+struct SignIns {
+    tokens: Vec<String>,
+    login_p50: Duration,
+    login_max: Duration,
+    /// The user service's peak resident memory while they registered and signed in.
+    user_peak_kib: u64,
+}
+
+/// Registers `count` customers and signs them in, each step concurrently for all of them.
+async fn customers(shop: &SystemShop, count: usize) -> anyhow::Result<SignIns> {
+    let password = "a customer's long passphrase";
+    let emails: Vec<String> = (0..count.max(1))
+        .map(|i| format!("bench-customer-{i}@example.com"))
+        .collect();
+    let client = shop.client();
+    let sampler = PeakSampler::start(vec![shop.user.pid()]);
+    let mut registering = tokio::task::JoinSet::new();
+    for email in &emails {
+        let (client, email) = (client.clone(), email.clone());
+        registering.spawn(async move { client.register(&email, password, "Bench Customer").await });
+    }
+    while let Some(registered) = registering.join_next().await {
+        registered??;
+    }
+    let mut signing_in = tokio::task::JoinSet::new();
+    for email in emails {
+        let client = client.clone();
+        signing_in.spawn(async move {
+            let started = std::time::Instant::now();
+            let tokens = client.login(&email, password).await?;
+            anyhow::Ok((tokens.access_token, started.elapsed()))
+        });
+    }
+    let mut tokens = Vec::with_capacity(count);
+    let mut latencies = Vec::with_capacity(count);
+    while let Some(signed_in) = signing_in.join_next().await {
+        let (token, took) = signed_in??;
+        tokens.push(token);
+        latencies.push(took);
+    }
+    let user_peak_kib = sampler.finish().await.first().copied().unwrap_or(0);
+    let (login_p50, login_max) =
+        report::median_and_max(&mut latencies).context("no customer signed in")?;
+    Ok(SignIns {
+        tokens,
+        login_p50,
+        login_max,
+        user_peak_kib,
+    })
 }
 
 /// Each request: the next customer buys one unit of the next product, under a key of its own.

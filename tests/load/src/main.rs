@@ -9,6 +9,7 @@
 mod baseline;
 mod catalog;
 mod checkout;
+mod cpu;
 mod memory;
 mod pgbench;
 mod report;

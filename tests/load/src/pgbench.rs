@@ -12,6 +12,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use shop_testkit::TestDatabase;
 
+/// Stock rows in both schemas below (`generate_series(1, 100)`, `random(1, 100)`): the checkout
+/// load buys as many distinct products, so row-lock contention is alike on both sides.
+pub const STOCK_ROWS: usize = 100;
+
 const SCHEMA: &str = "
 CREATE TABLE bench_order (id uuid PRIMARY KEY, user_id uuid NOT NULL, status text NOT NULL,
                           total_minor bigint NOT NULL, created_at timestamptz NOT NULL);

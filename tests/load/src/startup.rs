@@ -12,7 +12,7 @@ use crate::memory::{mib, rss_kib};
 use crate::report;
 
 /// docs/performance.md: start to ready (migrations done, dependencies up).
-const READY_WITHIN: Duration = Duration::from_millis(200);
+const READY_WITHIN: Duration = Duration::from_millis(150);
 /// docs/performance.md: resident memory when idle.
 const IDLE_RSS_KIB: u64 = 15 * 1024;
 
