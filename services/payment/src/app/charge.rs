@@ -227,6 +227,30 @@ mod tests {
         )
     }
 
+    /// The store records the authorization and the capture once each.
+    fn expect_recorded_authorization_and_capture(payments: &mut MockPaymentStore) {
+        payments
+            .expect_record_authorization()
+            .times(1)
+            .returning(|_, _| Ok(true));
+        payments
+            .expect_record_capture()
+            .times(1)
+            .returning(|_| Ok(true));
+    }
+
+    /// A processor that approves the card as `auth_1` and captures.
+    fn approving_processor() -> MockProcessorPort {
+        let mut provider = MockProcessorPort::new();
+        provider.expect_authorize().times(1).returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_1".to_owned(),
+            })
+        });
+        provider.expect_capture().times(1).returning(|_| Ok(()));
+        provider
+    }
+
     /// A payment an earlier call opened: this one holds no lease yet.
     fn existing(payment: &Payment) -> Opened {
         Opened {
@@ -270,23 +294,12 @@ mod tests {
             &request,
             vec![PaymentStatus::Authorized, PaymentStatus::Captured],
         );
-        payments
-            .expect_record_authorization()
-            .times(1)
-            .returning(|_, _| Ok(true));
-        payments
-            .expect_record_capture()
-            .times(1)
-            .returning(|_| Ok(true));
-        let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().times(1).returning(|_, _, _| {
-            Ok(Authorization::Approved {
-                reference: "auth_1".to_owned(),
-            })
-        });
-        provider.expect_capture().times(1).returning(|_| Ok(()));
+        expect_recorded_authorization_and_capture(&mut payments);
 
-        let paid = app(payments, provider).charge(request).await.unwrap();
+        let paid = app(payments, approving_processor())
+            .charge(request)
+            .await
+            .unwrap();
         assert_eq!(paid.status, PaymentStatus::Captured);
     }
 
@@ -433,8 +446,7 @@ mod tests {
     async fn the_call_that_opens_the_payment_holds_its_lease_without_taking_it_again() {
         let request = request();
         let mut payments = MockPaymentStore::new();
-        let pending = payment(&request, PaymentStatus::Pending);
-        let opened = pending.clone();
+        let opened = payment(&request, PaymentStatus::Pending);
         payments
             .expect_open()
             .times(1)
@@ -446,38 +458,19 @@ mod tests {
             });
         payments.expect_acquire_lease().never();
         payments
-            .expect_record_authorization()
-            .times(1)
-            .returning(|_, _| Ok(true));
-        payments
-            .expect_record_capture()
-            .times(1)
-            .returning(|_| Ok(true));
-        payments
             .expect_release_lease()
             .times(1)
             .returning(|_| Ok(()));
-        let mut reads = vec![
-            Payment {
-                status: PaymentStatus::Captured,
-                ..pending.clone()
-            },
-            Payment {
-                status: PaymentStatus::Authorized,
-                ..pending
-            },
-        ];
-        payments.expect_get().returning(move |_| Ok(reads.pop()));
-        let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().times(1).returning(|_, _, _| {
-            Ok(Authorization::Approved {
-                reference: "auth_1".to_owned(),
-            })
-        });
-        provider.expect_capture().times(1).returning(|_| Ok(()));
+        // Its own conditional writes say what the payment became: nothing is read back.
+        payments.expect_get().never();
+        expect_recorded_authorization_and_capture(&mut payments);
 
-        let paid = app(payments, provider).charge(request).await.unwrap();
+        let paid = app(payments, approving_processor())
+            .charge(request)
+            .await
+            .unwrap();
         assert_eq!(paid.status, PaymentStatus::Captured);
+        assert_eq!(paid.provider_reference.as_deref(), Some("auth_1"));
     }
 
     #[tokio::test]
