@@ -355,6 +355,7 @@ impl From<Expired> for Attempt {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
@@ -399,12 +400,17 @@ mod tests {
 
     /// A store over one order in memory, applying changes the way the real one does
     /// (conditionally on the state they start from) and keeping every applied change.
-    fn store(state: Arc<Mutex<Order>>, applied: Arc<Mutex<Vec<Change>>>) -> MockOrderStore {
+    fn store(
+        state: Arc<Mutex<Order>>,
+        applied: Arc<Mutex<Vec<Change>>>,
+        reads: Arc<AtomicUsize>,
+    ) -> MockOrderStore {
         let mut store = MockOrderStore::new();
         let read = state.clone();
-        store
-            .expect_get()
-            .returning(move |_| Ok(Some(read.lock().unwrap().clone())));
+        store.expect_get().returning(move |_| {
+            reads.fetch_add(1, Ordering::Relaxed);
+            Ok(Some(read.lock().unwrap().clone()))
+        });
         store.expect_timeline().returning(|_| Ok(Vec::new()));
         store
             .expect_card_token()
@@ -426,6 +432,8 @@ mod tests {
     struct Bed {
         state: Arc<Mutex<Order>>,
         applied: Arc<Mutex<Vec<Change>>>,
+        /// How often the driver read the order from the store.
+        reads: Arc<AtomicUsize>,
         inventory: MockInventoryPort,
         payment: MockPaymentPort,
     }
@@ -435,6 +443,7 @@ mod tests {
             Self {
                 state: Arc::new(Mutex::new(order)),
                 applied: Arc::default(),
+                reads: Arc::default(),
                 inventory: MockInventoryPort::new(),
                 payment: MockPaymentPort::new(),
             }
@@ -471,7 +480,11 @@ mod tests {
         async fn drive(self, budget: Duration) -> (Order, Vec<Change>) {
             let id = self.state.lock().unwrap().id();
             let orders = Orders::new(
-                Arc::new(store(self.state.clone(), self.applied.clone())),
+                Arc::new(store(
+                    self.state.clone(),
+                    self.applied.clone(),
+                    self.reads.clone(),
+                )),
                 Arc::new(self.inventory),
                 Arc::new(self.payment),
                 // The saga never reads a cart.
@@ -518,6 +531,7 @@ mod tests {
             .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
         bed.payment.expect_refund().never();
         bed.inventory.expect_release().never();
+        let reads = bed.reads.clone();
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(order.status(), OrderStatus::Confirmed);
@@ -525,6 +539,8 @@ mod tests {
             events(&applied),
             ["stock_reserved", "payment_captured", "confirmed"]
         );
+        // Read once: every later step goes on from the order the previous one stored.
+        assert_eq!(reads.load(Ordering::Relaxed), 1);
         assert!(matches!(
             applied.last().unwrap().event,
             Some(OutgoingEvent::Confirmed(_))
