@@ -15,7 +15,7 @@ use shop_platform::postgres::is_unique_violation;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::rows::{announce, lock_book, save_book};
+use super::rows::{announce, lock_book, save_book, visible_changes};
 use crate::app::ports::{ReservationStore, ReserveError, StockEffect};
 use crate::domain::{
     CommitOutcome, Quantity, ReleaseReason, RequestedLine, Reservation, ReservationError,
@@ -168,7 +168,10 @@ async fn change_reservation<T>(
     if (reservation.status, reservation.release_reason) != before_status {
         save_status(tx, &reservation).await?;
     }
-    announce(tx, outbox, &touched, ProductChange::Stock).await?;
+    // Every touched product leaves the stock caches; only a change of what shoppers see is
+    // announced to the gateways.
+    let visible = visible_changes(&before, &book, &touched);
+    announce(tx, outbox, &visible, ProductChange::Stock).await?;
     Ok(Some((result, reservation, touched)))
 }
 
@@ -286,7 +289,8 @@ impl ReservationStore for PgReservationStore {
                     .into());
             }
         }
-        announce(&mut tx, &self.outbox, &touched, ProductChange::Stock).await?;
+        let visible = visible_changes(&before, &book, &touched);
+        announce(&mut tx, &self.outbox, &visible, ProductChange::Stock).await?;
         tx.commit().await.context("committing the reservation")?;
         Ok(reservation)
     }

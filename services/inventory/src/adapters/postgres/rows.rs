@@ -113,6 +113,25 @@ pub(super) async fn save_book(
     Ok(ids)
 }
 
+/// The products among `touched` whose available count differs between `before` and `after`:
+/// the part of stock a shopper sees (the gateway's cached product shows it), and so the part
+/// that `product.changed` announces. Selling reserved stock moves it from reserved to sold and
+/// leaves the available count where it was: nothing to announce.
+pub(super) fn visible_changes(
+    before: &StockBook,
+    after: &StockBook,
+    touched: &[Uuid],
+) -> Vec<Uuid> {
+    touched
+        .iter()
+        .copied()
+        .filter(|id| {
+            let available = |book: &StockBook| book.get(id).map(|p| p.stock.available());
+            available(before) != available(after)
+        })
+        .collect()
+}
+
 /// Records `product.changed` for each product, in the caller's transaction.
 pub(super) async fn announce(
     tx: &mut PgConnection,
