@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use crate::telemetry::{HeaderExtractor, continue_remote_trace};
+use crate::telemetry::{HeaderExtractor, continue_remote_trace, set_outcome};
 
 /// Infrastructure RPCs that probes and tools call constantly; tracing them is noise.
 const UNOBSERVED_PREFIXES: &[&str] = &["/grpc.health.v1.Health/", "/grpc.reflection."];
@@ -68,11 +68,9 @@ where
             "grpc.server",
             otel.name = format!("{service}/{method}"),
             otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
             rpc.system = "grpc",
             rpc.service = %service,
             rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
         continue_remote_trace(&span, &HeaderExtractor(request.headers()));
@@ -89,10 +87,12 @@ where
                 Ok(response) => status_of(response.headers()),
                 Err(_) => tonic::Code::Unknown,
             };
-            span.record("rpc.grpc.status_code", code as i32);
-            if is_server_fault(code) {
-                span.record("otel.status_code", "ERROR");
-            }
+            set_outcome(
+                &span,
+                "rpc.grpc.status_code",
+                i64::from(code as i32),
+                is_server_fault(code),
+            );
             let code_label = format!("{code:?}");
             metrics::counter!(
                 "rpc_server_requests_total",

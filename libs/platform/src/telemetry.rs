@@ -104,6 +104,18 @@ pub fn record_trace_id(span: &tracing::Span) {
     }
 }
 
+/// Sets a server span's outcome: its status attribute (`key`, e.g. `http.response.status_code`)
+/// and, for a fault of the server's own, the error status. Straight on the OpenTelemetry span,
+/// not as `tracing` fields: a recorded field would have the JSON log layer parse and re-encode
+/// the span's fields once more per request, and log lines never show the outcome (they are
+/// written inside the request, before it is known).
+pub fn set_outcome(span: &tracing::Span, key: &'static str, status: i64, fault: bool) {
+    span.set_attribute(key, status);
+    if fault {
+        span.set_status(opentelemetry::trace::Status::error(""));
+    }
+}
+
 /// Writes the trace context of `span` into `carrier` (`traceparent`, `tracestate`).
 pub fn inject_context(span: &tracing::Span, carrier: &mut dyn Injector) {
     let context = span.context();

@@ -3,10 +3,11 @@
 
 use axum::Json;
 use axum::RequestPartsExt as _;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::IntoResponse;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shop_auth::http::AdminUser;
 use shop_platform::problem::FieldError;
@@ -134,13 +135,40 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Product>, ApiError> {
+) -> Result<EncodedProduct, ApiError> {
     if let Some(product) = state.catalog.get(&id).await {
-        return Ok(Json(product));
+        return Ok(product);
     }
     let product = fetch(&state, &id).await?;
-    state.catalog.put(product.id.clone(), product.clone()).await;
-    Ok(Json(product))
+    let encoded = EncodedProduct::of(&product)?;
+    state.catalog.put(product.id, encoded.clone()).await;
+    Ok(encoded)
+}
+
+/// A product as the API serves it, encoded once, when it enters the gateway's cache: a cached
+/// read answers with these bytes (a reference count, no copy) instead of encoding it again.
+#[derive(Debug, Clone)]
+pub struct EncodedProduct(Bytes);
+
+impl EncodedProduct {
+    fn of(product: &Product) -> Result<Self, ApiError> {
+        serde_json::to_vec(product)
+            .map(|json| Self(Bytes::from(json)))
+            .map_err(|_| ApiError::BadUpstreamAnswer("product"))
+    }
+}
+
+impl IntoResponse for EncodedProduct {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
 }
 
 async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {
