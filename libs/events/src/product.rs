@@ -15,7 +15,9 @@ pub enum ProductChange {
     Stock,
 }
 
-/// A product's catalog data or stock changed. Every gateway replica drops its cached copy.
+/// What a shopper sees of a product changed: its catalog data or its available count (selling
+/// reserved stock changes neither, and is not announced). Every gateway replica drops its
+/// cached copy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductChanged {
     pub product_id: Uuid,

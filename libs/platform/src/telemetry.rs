@@ -150,3 +150,57 @@ impl Injector for HeaderInjector<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use opentelemetry::trace::Status;
+    use opentelemetry::{KeyValue, Value};
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    /// The spans `make` creates, as exported, with `set_outcome` applied by it.
+    fn exported(make: impl FnOnce()) -> Vec<opentelemetry_sdk::trace::SpanData> {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, make);
+        provider.force_flush().unwrap();
+        exporter.get_finished_spans().unwrap()
+    }
+
+    #[test]
+    fn a_server_fault_marks_the_span_as_an_error_with_its_status_attribute() {
+        let spans = exported(|| {
+            let span = tracing::info_span!("http.server");
+            set_outcome(&span, "http.response.status_code", 503, true);
+        });
+        assert_eq!(spans.len(), 1);
+        assert!(
+            spans[0]
+                .attributes
+                .contains(&KeyValue::new("http.response.status_code", Value::I64(503)))
+        );
+        assert!(matches!(spans[0].status, Status::Error { .. }));
+    }
+
+    #[test]
+    fn a_client_error_is_an_attribute_and_not_the_servers_fault() {
+        let spans = exported(|| {
+            let span = tracing::info_span!("grpc.server");
+            set_outcome(&span, "rpc.grpc.status_code", 5, false);
+        });
+        assert!(
+            spans[0]
+                .attributes
+                .contains(&KeyValue::new("rpc.grpc.status_code", Value::I64(5)))
+        );
+        assert_eq!(spans[0].status, Status::Unset);
+    }
+}
