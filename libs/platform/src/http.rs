@@ -12,6 +12,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderName;
+use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tracing::Instrument as _;
 
@@ -22,11 +23,15 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Adds request ids, tracing and metrics to `router`. Call it last, so it wraps every route.
 pub fn observe<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(axum::middleware::from_fn(trace_and_measure))
-        // Outermost: the id exists before the span is made and is echoed on every response.
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+    // One stack, added as one layer: axum boxes every route once per `Router::layer` call and
+    // clones those boxes for each request.
+    router.layer(
+        ServiceBuilder::new()
+            // Outermost: the id exists before the span is made and is echoed on every response.
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(axum::middleware::from_fn(trace_and_measure)),
+    )
 }
 
 async fn trace_and_measure(request: Request, next: Next) -> Response {

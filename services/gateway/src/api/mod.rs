@@ -26,6 +26,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::timeout::TimeoutLayer;
@@ -149,25 +150,33 @@ const COMPRESS_ABOVE_BYTES: u16 = 4096;
 pub fn router(state: AppState, settings: &Settings) -> Router {
     let (routes, _) = routes();
     let document = Arc::new(openapi_document());
+    // Each `layer`/`route_layer` call boxes every route once more, and axum clones those boxes
+    // for each request: the layers go on as a few stacks, not one by one.
     let routes = routes
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::limit,
-        ))
-        // The outermost layer runs first: identification before rate limiting.
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::identify,
-        ))
+        .route_layer(
+            ServiceBuilder::new()
+                // The outer layer runs first: identification before rate limiting.
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::identify,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::limit,
+                )),
+        )
         .fallback(|| async { ApiError::NoRoute })
-        .layer(DefaultBodyLimit::max(settings.limits.body_bytes))
-        // A whole request, body upload included, within a bound: a client that trickles its
-        // body cannot hold a handler forever.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            settings.limits.request_timeout,
-        ))
-        .layer(axum::middleware::map_response(timeout_problem))
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::map_response(timeout_problem))
+                // A whole request, body upload included, within a bound: a client that
+                // trickles its body cannot hold a handler forever.
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    settings.limits.request_timeout,
+                ))
+                .layer(DefaultBodyLimit::max(settings.limits.body_bytes)),
+        )
         .with_state(state)
         .route("/openapi.json", get(site::openapi).with_state(document))
         // gzip for what is large (the explorer's 1.7 MB script, the OpenAPI document, long

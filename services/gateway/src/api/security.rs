@@ -9,6 +9,7 @@
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
+use tower::ServiceBuilder;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The policy every response carries: nothing from outside the origin, nothing inline.
@@ -26,38 +27,31 @@ pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src '
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 /// Adds the security headers to every response of `router` (HSTS only when `hsts`: the shop
-/// is reached over HTTPS alone).
+/// is reached over HTTPS alone). One stack, added as one layer: axum boxes every route once per
+/// `Router::layer` call and clones those boxes for each request.
 pub fn headers<S: Clone + Send + Sync + 'static>(router: Router<S>, hsts: bool) -> Router<S> {
-    let fixed: [(HeaderName, &'static str); 5] = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ),
-        (
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=(), payment=()",
-        ),
-    ];
-    // A page may set a policy of its own (only `/docs` does); every other response gets
-    // the strict one.
-    let mut router = router.layer(SetResponseHeaderLayer::if_not_present(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    ));
-    for (name, value) in fixed {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            name,
-            HeaderValue::from_static(value),
-        ));
-    }
-    if hsts {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static(HSTS),
-        ));
-    }
-    router
+    let fixed = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    router.layer(
+        ServiceBuilder::new()
+            // A page may set a policy of its own (only `/docs` does); every other response
+            // gets the strict one.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            ))
+            .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+            .layer(fixed(
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            ))
+            .layer(fixed(
+                HeaderName::from_static("permissions-policy"),
+                "camera=(), microphone=(), geolocation=(), payment=()",
+            ))
+            .option_layer(hsts.then(|| fixed(header::STRICT_TRANSPORT_SECURITY, HSTS))),
+    )
 }
