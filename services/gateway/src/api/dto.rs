@@ -1,6 +1,9 @@
 //! The JSON shapes of the public API (snake_case), with their OpenAPI schemas. These are the
 //! gateway's contract with clients; they change only compatibly (added optional fields).
 
+use axum::body::Bytes;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -51,6 +54,30 @@ pub struct Product {
     /// Units that can be ordered now.
     pub available: i64,
     pub active: bool,
+}
+
+/// A product as the API serves it, encoded once, when it enters the gateway's cache: a cached
+/// read answers with these bytes (a reference count, no copy) instead of encoding it again.
+#[derive(Debug, Clone)]
+pub struct EncodedProduct(Bytes);
+
+impl EncodedProduct {
+    pub fn of(product: &Product) -> serde_json::Result<Self> {
+        serde_json::to_vec(product).map(|json| Self(Bytes::from(json)))
+    }
+}
+
+impl IntoResponse for EncodedProduct {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

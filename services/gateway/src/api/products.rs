@@ -3,11 +3,10 @@
 
 use axum::Json;
 use axum::RequestPartsExt as _;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use shop_auth::http::AdminUser;
 use shop_platform::problem::FieldError;
@@ -17,7 +16,8 @@ use uuid::Uuid;
 
 use super::convert;
 use super::dto::{
-    CreateProductRequest, Page, ProblemDoc, Product, StockRequest, UpdateProductRequest,
+    CreateProductRequest, EncodedProduct, Page, ProblemDoc, Product, StockRequest,
+    UpdateProductRequest,
 };
 use super::extract::{ApiJson, ApiQuery, OptionalRequestId, page_request};
 use super::problem::ApiError;
@@ -140,35 +140,10 @@ pub async fn get(
         return Ok(product);
     }
     let product = fetch(&state, &id).await?;
-    let encoded = EncodedProduct::of(&product)?;
+    let encoded =
+        EncodedProduct::of(&product).map_err(|_| ApiError::BadUpstreamAnswer("product"))?;
     state.catalog.put(product.id, encoded.clone()).await;
     Ok(encoded)
-}
-
-/// A product as the API serves it, encoded once, when it enters the gateway's cache: a cached
-/// read answers with these bytes (a reference count, no copy) instead of encoding it again.
-#[derive(Debug, Clone)]
-pub struct EncodedProduct(Bytes);
-
-impl EncodedProduct {
-    fn of(product: &Product) -> Result<Self, ApiError> {
-        serde_json::to_vec(product)
-            .map(|json| Self(Bytes::from(json)))
-            .map_err(|_| ApiError::BadUpstreamAnswer("product"))
-    }
-}
-
-impl IntoResponse for EncodedProduct {
-    fn into_response(self) -> Response {
-        (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.0,
-        )
-            .into_response()
-    }
 }
 
 async fn fetch(state: &AppState, id: &str) -> Result<Product, ApiError> {

@@ -12,7 +12,7 @@ use crate::adapters::catalog_cache::CatalogCache;
 use crate::adapters::rate_limit::RateLimiter;
 
 /// The catalog cache, holding products encoded as the API serves them.
-pub type ProductCache = CatalogCache<super::products::EncodedProduct>;
+pub type ProductCache = CatalogCache<super::dto::EncodedProduct>;
 
 /// The gateway's shared state. axum clones it for every request (and every extractor that
 /// asks for it), so it is one `Arc`: cloning the clients inside, each a handle on a channel,
