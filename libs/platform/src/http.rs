@@ -136,4 +136,54 @@ mod tests {
         let made_up = http::Method::from_bytes(b"BREW").unwrap_or(http::Method::GET);
         assert_eq!(method_label(&made_up), "_OTHER");
     }
+
+    #[test]
+    fn a_requests_span_is_named_by_its_route_and_carries_its_status_code() {
+        use opentelemetry::trace::Status;
+        use opentelemetry::{KeyValue, Value};
+        use tower::ServiceExt as _;
+
+        let spans = crate::telemetry::exported_spans(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let app = observe(
+                Router::new()
+                    .route(
+                        "/orders/{id}",
+                        axum::routing::get(|| async { http::StatusCode::NOT_FOUND }),
+                    )
+                    .route(
+                        "/down",
+                        axum::routing::get(|| async { http::StatusCode::SERVICE_UNAVAILABLE }),
+                    ),
+            );
+            for uri in ["/orders/7", "/down"] {
+                let request = Request::builder()
+                    .uri(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap();
+                runtime.block_on(app.clone().oneshot(request)).unwrap();
+            }
+        });
+        let span = |name: &str| {
+            spans
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("no span {name}: {spans:?}"))
+        };
+        let not_found = span("GET /orders/{id}");
+        assert!(
+            not_found
+                .attributes
+                .contains(&KeyValue::new("http.response.status_code", Value::I64(404)))
+        );
+        assert_eq!(not_found.status, Status::Unset, "a 404 is the client's");
+        let down = span("GET /down");
+        assert!(
+            down.attributes
+                .contains(&KeyValue::new("http.response.status_code", Value::I64(503)))
+        );
+        assert!(matches!(down.status, Status::Error { .. }));
+    }
 }

@@ -151,28 +151,35 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
+/// The spans `make` creates on this thread, as an OpenTelemetry exporter receives them
+/// (for tests of the middleware that makes spans).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn exported_spans(make: impl FnOnce()) -> Vec<opentelemetry_sdk::trace::SpanData> {
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let exporter = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    tracing::subscriber::with_default(subscriber, make);
+    provider.force_flush().unwrap();
+    exporter.get_finished_spans().unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use super::*;
     use opentelemetry::trace::Status;
     use opentelemetry::{KeyValue, Value};
-    use opentelemetry_sdk::trace::InMemorySpanExporter;
-    use tracing_subscriber::layer::SubscriberExt as _;
 
-    use super::*;
-
-    /// The spans `make` creates, as exported, with `set_outcome` applied by it.
     fn exported(make: impl FnOnce()) -> Vec<opentelemetry_sdk::trace::SpanData> {
-        let exporter = InMemorySpanExporter::default();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter.clone())
-            .build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-        tracing::subscriber::with_default(subscriber, make);
-        provider.force_flush().unwrap();
-        exporter.get_finished_spans().unwrap()
+        exported_spans(make)
     }
 
     #[test]
