@@ -88,6 +88,17 @@ pub struct InFlight {
     pub oldest_age_seconds: f64,
 }
 
+/// What [`OrderStore::card_to_charge`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardToCharge {
+    /// The order is as the driver knows it: charge this card.
+    Card(String),
+    /// The order moved on meanwhile (a cancellation, another driver): charge nothing.
+    MovedOn,
+    /// The order is as the driver knows it but keeps no card token.
+    Missing,
+}
+
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait OrderStore: Send + Sync {
@@ -100,8 +111,14 @@ pub trait OrderStore: Send + Sync {
     ) -> anyhow::Result<Option<(Order, Vec<u8>)>>;
     async fn get(&self, id: Uuid) -> anyhow::Result<Option<Order>>;
     async fn timeline(&self, id: Uuid) -> anyhow::Result<Vec<TimelineEntry>>;
-    /// The card token the saga charges with, while it may still need it.
-    async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>>;
+    /// The card token the saga charges with, read only while the order is still in `status`
+    /// with `compensation` (the state the driver's next write is conditional on).
+    async fn card_to_charge(
+        &self,
+        id: Uuid,
+        status: OrderStatus,
+        compensation: Option<RejectReason>,
+    ) -> anyhow::Result<CardToCharge>;
     /// Stores a transition; false when the order moved on (or the lease was lost) meanwhile.
     async fn apply(&self, change: Change) -> anyhow::Result<bool>;
     async fn release_lease(&self, id: Uuid, token: LeaseToken) -> anyhow::Result<()>;

@@ -14,7 +14,7 @@ use shop_kernel::LeaseToken;
 use uuid::Uuid;
 
 use super::events::order_confirmed;
-use super::ports::{Change, ChargeOutcome, OutgoingEvent, StepError};
+use super::ports::{CardToCharge, Change, ChargeOutcome, OutgoingEvent, StepError};
 use super::{OrderError, Orders};
 use crate::domain::{
     Order, OrderStatus, RejectReason, Step, TimelineEntry, TransitionError, next_step,
@@ -23,6 +23,16 @@ use crate::domain::{
 /// Backoff between attempts of a step that failed transiently.
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_millis(800);
+
+/// What a step decided but did not store: the step after it stores both in one transaction.
+/// A reservation is stored with the charge's outcome (one order update and one commit fewer
+/// per checkout); both calls are idempotent by order id, so a driver that stops in between
+/// leaves an order that the next driver reserves (finding the same reservation) and charges.
+struct Unstored {
+    /// The state the store holds, which the combined write is conditional on.
+    before: (OrderStatus, Option<RejectReason>),
+    timeline: Vec<TimelineEntry>,
+}
 
 /// How a step run ended.
 enum Progress {
@@ -81,7 +91,7 @@ impl Orders {
             }
             let progress = match step {
                 Step::Reserve => self.reserve(order, token, deadline).await?,
-                Step::Charge => self.charge(order, token, deadline).await?,
+                Step::Charge => self.charge(order, token, deadline, None).await?,
                 Step::Compensate(reason) => self.compensate(order, token, reason, deadline).await?,
                 Step::Done => Progress::Stopped,
             };
@@ -117,9 +127,19 @@ impl Orders {
         let before = (order.status(), order.compensation());
         let timeline = match reserved {
             None => return Ok(Progress::Stopped),
-            Some(Ok(reserved)) => order
-                .reserved(&reserved.lines, reserved.total, Utc::now())
-                .map_err(|err| anyhow::anyhow!("recording the reservation: {err}"))?,
+            Some(Ok(reserved)) => {
+                let timeline = order
+                    .reserved(&reserved.lines, reserved.total, Utc::now())
+                    .map_err(|err| anyhow::anyhow!("recording the reservation: {err}"))?;
+                if next_step(&order, Utc::now()) != Step::Charge {
+                    // Reserved at another price than the customer was shown (or past the
+                    // deadline): the decision to compensate is stored before anything else.
+                    return self.record(before, order, timeline, None, token).await;
+                }
+                // Stored with the charge's outcome, not on its own.
+                let unstored = Unstored { before, timeline };
+                return self.charge(order, token, deadline, Some(unstored)).await;
+            }
             // Nothing was held, so there is nothing to undo: reject at once.
             Some(Err(StepError::Refused { reason, detail })) => order
                 .refused(reason, &detail, Utc::now())
@@ -129,16 +149,38 @@ impl Orders {
         self.record(before, order, timeline, None, token).await
     }
 
+    /// Charges a reserved order; `unstored` is the reservation when it is not stored yet.
     async fn charge(
         &self,
         mut order: Order,
         token: LeaseToken,
         deadline: Instant,
+        unstored: Option<Unstored>,
     ) -> Result<Progress, OrderError> {
-        let Some(card) = self.store.card_token(order.id()).await? else {
-            return Err(
-                anyhow::anyhow!("order {} is reserved but has no card token", order.id()).into(),
-            );
+        let reservation_unstored = unstored.is_some();
+        let (before, mut timeline) = match unstored {
+            Some(Unstored { before, timeline }) => (before, timeline),
+            None => ((order.status(), order.compensation()), Vec::new()),
+        };
+        // Read only while the order is still as stored: a cancellation made meanwhile stops
+        // the driver here, before any money is taken.
+        let card = match self
+            .store
+            .card_to_charge(order.id(), before.0, before.1)
+            .await?
+        {
+            CardToCharge::Card(card) => card,
+            CardToCharge::MovedOn => {
+                tracing::info!("the order moved on before the charge; stopping");
+                return Ok(Progress::Stopped);
+            }
+            CardToCharge::Missing => {
+                return Err(anyhow::anyhow!(
+                    "order {} is reserved but has no card token",
+                    order.id()
+                )
+                .into());
+            }
         };
         let Some(total) = order.total().cloned() else {
             return Err(
@@ -151,13 +193,19 @@ impl Orders {
             async move { payment.charge(id, user, &total, &card).await }
         })
         .await;
-        let before = (order.status(), order.compensation());
-        let (timeline, event) = match charged {
-            None | Some(Err(StepError::Transient(_))) => return Ok(Progress::Stopped),
+        let (step, event) = match charged {
+            None | Some(Err(StepError::Transient(_))) => {
+                // No answer: the charge may have happened. An unstored reservation is stored
+                // now, so the order shows the stock it holds; the next driver charges again.
+                if reservation_unstored {
+                    self.record(before, order, timeline, None, token).await?;
+                }
+                return Ok(Progress::Stopped);
+            }
             Some(Ok(ChargeOutcome::Captured)) => match order.confirm(Utc::now()) {
-                Ok(timeline) => {
+                Ok(confirmed) => {
                     let event = order_confirmed(&order)?;
-                    (timeline, Some(OutgoingEvent::Confirmed(Box::new(event))))
+                    (confirmed, Some(OutgoingEvent::Confirmed(Box::new(event))))
                 }
                 // Captured too late: the money goes back by compensation.
                 Err(TransitionError::DeadlinePassed) => (
@@ -185,6 +233,7 @@ impl Orders {
                 None,
             ),
         };
+        timeline.extend(step);
         self.record(before, order, timeline, event, token).await
     }
 
@@ -365,8 +414,8 @@ mod tests {
     use uuid::Uuid;
 
     use crate::app::ports::{
-        Change, ChargeOutcome, MockInventoryPort, MockOrderStore, MockPaymentPort, OutgoingEvent,
-        Reserved, StepError,
+        CardToCharge, Change, ChargeOutcome, MockInventoryPort, MockOrderStore, MockPaymentPort,
+        OutgoingEvent, Reserved, StepError,
     };
     use crate::app::{Orders, SagaPolicy};
     use crate::domain::{Order, OrderStatus, PricedLine, RejectReason};
@@ -412,9 +461,19 @@ mod tests {
             Ok(Some(read.lock().unwrap().clone()))
         });
         store.expect_timeline().returning(|_| Ok(Vec::new()));
+        let card = state.clone();
         store
-            .expect_card_token()
-            .returning(|_| Ok(Some("tok_visa".to_owned())));
+            .expect_card_to_charge()
+            .returning(move |_, status, compensation| {
+                let current = card.lock().unwrap();
+                Ok(
+                    if current.status() == status && current.compensation() == compensation {
+                        CardToCharge::Card("tok_visa".to_owned())
+                    } else {
+                        CardToCharge::MovedOn
+                    },
+                )
+            });
         store.expect_release_lease().returning(|_, _| Ok(()));
         store.expect_apply().returning(move |change: Change| {
             let mut current = state.lock().unwrap();
@@ -539,6 +598,12 @@ mod tests {
             events(&applied),
             ["stock_reserved", "payment_captured", "confirmed"]
         );
+        assert_eq!(
+            applied.len(),
+            1,
+            "the reservation is stored with the confirmation, in one write"
+        );
+        assert_eq!(applied[0].from, OrderStatus::Pending);
         // Read once: every later step goes on from the order the previous one stored.
         assert_eq!(reads.load(Ordering::Relaxed), 1);
         assert!(matches!(

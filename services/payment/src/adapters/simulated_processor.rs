@@ -8,7 +8,7 @@
 //! | `tok_declined` | declined: `card_declined` |
 //! | `tok_insufficient_funds` | declined: `insufficient_funds` |
 //! | `tok_processing_error` | the first attempt per order fails transiently; a retry succeeds |
-//! | `tok_timeout` | the first attempt per order is applied but its answer is lost (the caller times out); a retry returns the original authorization |
+//! | `tok_timeout` | the first attempt per order is applied but its answer is lost (the caller times out); a retry returns the original sale |
 //! | anything else | declined: `unknown_card` |
 //!
 //! Its ledger of authorizations is kept in memory and, given a database
@@ -230,7 +230,7 @@ impl SimulatedProcessor {
             })
     }
 
-    async fn authorize_once(
+    async fn sale_once(
         &self,
         key: Uuid,
         amount: &Money,
@@ -243,8 +243,8 @@ impl SimulatedProcessor {
                 return Err(ProviderError::Transient("processing error".to_owned()));
             }
             "tok_timeout" if first_attempt => {
-                // The processor authorizes, but the answer never arrives in time.
-                self.record_authorization(key, amount).await?;
+                // The processor charges, but the answer never arrives in time.
+                self.record_sale(key, amount).await?;
                 tokio::time::sleep(self.behaviour.timeout * 3).await;
                 return Err(ProviderError::Transient("no answer".to_owned()));
             }
@@ -271,30 +271,44 @@ impl SimulatedProcessor {
             }
         }
         Ok(Authorization::Approved {
-            reference: self.record_authorization(key, amount).await?,
+            reference: self.record_sale(key, amount).await?,
         })
     }
 
-    /// Records an authorization once per key; returns its reference.
-    async fn record_authorization(
-        &self,
-        key: Uuid,
-        amount: &Money,
-    ) -> Result<String, ProviderError> {
+    /// Records a sale once per key: an authorization captured at once, written to the ledger
+    /// in one write. Returns its reference.
+    async fn record_sale(&self, key: Uuid, amount: &Money) -> Result<String, ProviderError> {
         self.load(key).await?;
-        let entry = self
-            .ledger()
-            .authorizations
-            .entry(key)
-            .or_insert_with(|| LedgerEntry {
-                reference: format!("auth_{}", key.simple()),
-                amount: amount.clone(),
-                captured: false,
-                voided: false,
-                refunded: false,
-            })
-            .clone();
-        self.save(key, &entry).await?;
+        let (entry, changed) = {
+            let mut ledger = self.ledger();
+            let mut changed = false;
+            let entry = ledger.authorizations.entry(key).or_insert_with(|| {
+                changed = true;
+                LedgerEntry {
+                    reference: format!("auth_{}", key.simple()),
+                    amount: amount.clone(),
+                    captured: false,
+                    voided: false,
+                    refunded: false,
+                }
+            });
+            if entry.voided {
+                return Err(ProviderError::Rejected(
+                    "the authorization was voided".to_owned(),
+                ));
+            }
+            let captured_now = !entry.captured;
+            entry.captured = true;
+            let entry = entry.clone();
+            if captured_now {
+                ledger.captures += 1;
+            }
+            (entry, changed || captured_now)
+        };
+        // A repeated sale changes nothing: it costs no write.
+        if changed {
+            self.save(key, &entry).await?;
+        }
         Ok(entry.reference)
     }
 
@@ -323,16 +337,14 @@ impl SimulatedProcessor {
 
 #[async_trait]
 impl ProcessorPort for SimulatedProcessor {
-    async fn authorize(
+    async fn sale(
         &self,
         key: Uuid,
         amount: &Money,
         card: &CardToken,
     ) -> Result<Authorization, ProviderError> {
-        let outcome = self
-            .with_timeout(self.authorize_once(key, amount, card))
-            .await;
-        record("authorize", &outcome);
+        let outcome = self.with_timeout(self.sale_once(key, amount, card)).await;
+        record("sale", &outcome);
         outcome
     }
 
@@ -447,14 +459,14 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_same_key_authorizes_and_captures_once() {
+    async fn the_same_key_sells_and_captures_once() {
         let p = processor();
         let key = Uuid::now_v7();
         let card = CardToken::parse("tok_visa").unwrap();
-        let first = p.authorize(key, &eur(100), &card).await.unwrap();
-        let again = p.authorize(key, &eur(100), &card).await.unwrap();
+        let first = p.sale(key, &eur(100), &card).await.unwrap();
+        let again = p.sale(key, &eur(100), &card).await.unwrap();
         assert_eq!(first, again);
-        p.capture(key).await.unwrap();
+        assert!(p.entry(key).unwrap().captured, "a sale captures");
         p.capture(key).await.unwrap();
         assert_eq!(p.total_captures(), 1);
     }
@@ -464,37 +476,33 @@ mod tests {
         let p = processor();
         let decline = |token: &str| CardToken::parse(token).unwrap();
         assert!(matches!(
-            p.authorize(Uuid::now_v7(), &eur(1), &decline("tok_declined")).await.unwrap(),
+            p.sale(Uuid::now_v7(), &eur(1), &decline("tok_declined")).await.unwrap(),
             Authorization::Declined { reason } if reason == "card_declined"
         ));
         assert!(matches!(
-            p.authorize(Uuid::now_v7(), &eur(1), &decline("tok_insufficient_funds")).await.unwrap(),
+            p.sale(Uuid::now_v7(), &eur(1), &decline("tok_insufficient_funds")).await.unwrap(),
             Authorization::Declined { reason } if reason == "insufficient_funds"
         ));
         let flaky = Uuid::now_v7();
         assert!(
-            p.authorize(flaky, &eur(1), &decline("tok_processing_error"))
+            p.sale(flaky, &eur(1), &decline("tok_processing_error"))
                 .await
                 .is_err()
         );
         assert!(
-            p.authorize(flaky, &eur(1), &decline("tok_processing_error"))
+            p.sale(flaky, &eur(1), &decline("tok_processing_error"))
                 .await
                 .is_ok()
         );
         let lost = Uuid::now_v7();
         assert!(matches!(
-            p.authorize(lost, &eur(1), &decline("tok_timeout")).await,
+            p.sale(lost, &eur(1), &decline("tok_timeout")).await,
             Err(ProviderError::Transient(_))
         ));
         assert!(
             p.entry(lost).is_some(),
             "applied although the answer was lost"
         );
-        assert!(
-            p.authorize(lost, &eur(1), &decline("tok_timeout"))
-                .await
-                .is_ok()
-        );
+        assert!(p.sale(lost, &eur(1), &decline("tok_timeout")).await.is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! Charge (saga step): take an order's money exactly once.
 //!
 //! Any number of concurrent or repeated calls for one order open the same payment; one of
-//! them holds the lease and talks to the processor (authorize, then capture), the others
+//! them holds the lease and talks to the processor (one sale: authorize and capture), the others
 //! wait for its outcome and return it. A crashed holder's lease expires and the next call
 //! takes over where it stopped; every processor call carries the order id as idempotency key,
 //! so taking over never charges twice.
@@ -95,57 +95,57 @@ impl Payments {
             .map_err(|err| PaymentError::Unexpected(anyhow::anyhow!("settling a charge: {err}")))?
     }
 
-    /// Drives a leased payment to its outcome.
+    /// Drives a leased payment to its outcome: one sale (authorize and capture in a single
+    /// processor call) for a pending payment, the capture alone for one an earlier version
+    /// left authorized; then one conditional write of the outcome.
     async fn settle(
         &self,
         request: &ChargeRequest,
         mut payment: Payment,
     ) -> Result<Payment, PaymentError> {
         let key = request.order_id;
-        if payment.status == PaymentStatus::Pending {
-            let authorization = (|| self.provider.authorize(key, &request.amount, &request.card))
-                .retry(self.backoff())
-                .when(|err| matches!(err, ProviderError::Transient(_)))
-                .notify(|err, delay| tracing::warn!(error = %err, ?delay, "authorization failed; retrying"))
-                .await
-                .map_err(provider_failure)?;
-            match authorization {
-                Authorization::Declined { reason } => {
-                    self.payments.record_decline(key, &reason).await?;
-                    return self.reload(key).await;
-                }
-                Authorization::Approved { reference } => {
-                    if !self.payments.record_authorization(key, &reference).await? {
-                        // The saga gave up on this payment while the processor was thinking:
-                        // the held funds must not stay held.
-                        self.void(key).await?;
+        let reference = match payment.status {
+            PaymentStatus::Pending => {
+                let sale = (|| self.provider.sale(key, &request.amount, &request.card))
+                    .retry(self.backoff())
+                    .when(|err| matches!(err, ProviderError::Transient(_)))
+                    .notify(|err, delay| tracing::warn!(error = %err, ?delay, "the sale failed; retrying"))
+                    .await
+                    .map_err(provider_failure)?;
+                match sale {
+                    Authorization::Declined { reason } => {
+                        self.payments.record_decline(key, &reason).await?;
                         return self.reload(key).await;
                     }
-                    // Stored exactly so (the write was conditional on PENDING): no read back.
-                    payment.status = PaymentStatus::Authorized;
-                    payment.provider_reference = Some(reference);
-                    payment.updated_at = Utc::now();
+                    Authorization::Approved { reference } => reference,
                 }
             }
-        }
-        if payment.status == PaymentStatus::Authorized {
-            (|| self.provider.capture(key))
-                .retry(self.backoff())
-                .when(|err| matches!(err, ProviderError::Transient(_)))
-                .notify(
-                    |err, delay| tracing::warn!(error = %err, ?delay, "capture failed; retrying"),
-                )
-                .await
-                .map_err(provider_failure)?;
-            if self.payments.record_capture(key).await? {
-                payment.status = PaymentStatus::Captured;
-                payment.updated_at = Utc::now();
-                return Ok(payment);
+            PaymentStatus::Authorized => {
+                (|| self.provider.capture(key))
+                    .retry(self.backoff())
+                    .when(|err| matches!(err, ProviderError::Transient(_)))
+                    .notify(|err, delay| tracing::warn!(error = %err, ?delay, "capture failed; retrying"))
+                    .await
+                    .map_err(provider_failure)?;
+                payment.provider_reference.clone().unwrap_or_default()
             }
-            // Someone else moved it meanwhile: the store says what it is now.
-            return self.reload(key).await;
+            _ => return Ok(payment),
+        };
+        if self.payments.record_capture(key, &reference).await? {
+            // Stored exactly so (the write was conditional on the state it left): no read back.
+            payment.status = PaymentStatus::Captured;
+            payment.provider_reference = Some(reference);
+            payment.updated_at = Utc::now();
+            return Ok(payment);
         }
-        Ok(payment)
+        // Someone else moved it while the processor was charging. Another holder's capture
+        // of the same sale is fine; a compensation that stopped it (FAILED, after this
+        // call's lease ran out) means the money just taken must go back.
+        let now = self.reload(key).await?;
+        if now.status == PaymentStatus::Failed {
+            self.refund_at_processor(key).await?;
+        }
+        Ok(now)
     }
 
     pub(super) async fn void(&self, key: Uuid) -> Result<(), PaymentError> {
@@ -154,6 +154,21 @@ impl Payments {
             .when(|err| matches!(err, ProviderError::Transient(_)))
             .await
             .map_err(provider_failure)
+    }
+
+    /// Gives captured money back at the processor (once per key there).
+    pub(super) async fn refund_at_processor(&self, key: Uuid) -> Result<(), PaymentError> {
+        (|| self.provider.refund(key))
+            .retry(self.backoff())
+            .when(|err| matches!(err, ProviderError::Transient(_)))
+            .notify(|err, delay| tracing::warn!(error = %err, ?delay, "refund failed; retrying"))
+            .await
+            .map_err(|err| match err {
+                ProviderError::Transient(reason) => PaymentError::Unavailable(reason),
+                ProviderError::Rejected(reason) => PaymentError::Unexpected(anyhow::anyhow!(
+                    "the processor refused the refund: {reason}"
+                )),
+            })
     }
 
     pub(super) async fn reload(&self, order_id: Uuid) -> Result<Payment, PaymentError> {
@@ -227,27 +242,24 @@ mod tests {
         )
     }
 
-    /// The store records the authorization and the capture once each.
-    fn expect_recorded_authorization_and_capture(payments: &mut MockPaymentStore) {
-        payments
-            .expect_record_authorization()
-            .times(1)
-            .returning(|_, _| Ok(true));
+    /// The sale's outcome is the one write after the processor's answer.
+    fn expect_recorded_capture(payments: &mut MockPaymentStore) {
         payments
             .expect_record_capture()
+            .withf(|_, reference| reference == "auth_1")
             .times(1)
-            .returning(|_| Ok(true));
+            .returning(|_, _| Ok(true));
     }
 
-    /// A processor that approves the card as `auth_1` and captures.
+    /// A processor that approves the card as `auth_1` and captures it in the same call.
     fn approving_processor() -> MockProcessorPort {
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().times(1).returning(|_, _, _| {
+        provider.expect_sale().times(1).returning(|_, _, _| {
             Ok(Authorization::Approved {
                 reference: "auth_1".to_owned(),
             })
         });
-        provider.expect_capture().times(1).returning(|_| Ok(()));
+        provider.expect_capture().never();
         provider
     }
 
@@ -288,13 +300,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_approved_card_is_authorized_then_captured() {
+    async fn an_approved_card_is_captured_in_one_call_and_one_write() {
         let request = request();
-        let mut payments = store(
-            &request,
-            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
-        );
-        expect_recorded_authorization_and_capture(&mut payments);
+        let mut payments = store(&request, vec![]);
+        expect_recorded_capture(&mut payments);
 
         let paid = app(payments, approving_processor())
             .charge(request)
@@ -313,7 +322,7 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(true));
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().returning(|_, _, _| {
+        provider.expect_sale().returning(|_, _, _| {
             Ok(Authorization::Declined {
                 reason: "card_declined".to_owned(),
             })
@@ -328,24 +337,21 @@ mod tests {
     async fn a_transient_failure_is_retried_with_the_same_key_and_then_succeeds() {
         let request = request();
         let key = request.order_id;
-        let mut payments = store(
-            &request,
-            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
-        );
+        let mut payments = store(&request, vec![]);
         payments
-            .expect_record_authorization()
+            .expect_record_capture()
+            .times(1)
             .returning(|_, _| Ok(true));
-        payments.expect_record_capture().returning(|_| Ok(true));
         let mut provider = MockProcessorPort::new();
         let mut sequence = Sequence::new();
         provider
-            .expect_authorize()
+            .expect_sale()
             .withf(move |k, _, _| *k == key)
             .times(1)
             .in_sequence(&mut sequence)
             .returning(|_, _, _| Err(ProviderError::Transient("timeout".to_owned())));
         provider
-            .expect_authorize()
+            .expect_sale()
             .withf(move |k, _, _| *k == key)
             .times(1)
             .in_sequence(&mut sequence)
@@ -354,7 +360,6 @@ mod tests {
                     reference: "auth_2".to_owned(),
                 })
             });
-        provider.expect_capture().times(1).returning(|_| Ok(()));
 
         let paid = app(payments, provider).charge(request).await.unwrap();
         assert_eq!(paid.status, PaymentStatus::Captured);
@@ -366,7 +371,7 @@ mod tests {
         let payments = store(&request, vec![]);
         let mut provider = MockProcessorPort::new();
         provider
-            .expect_authorize()
+            .expect_sale()
             .times(3)
             .returning(|_, _, _| Err(ProviderError::Transient("503".to_owned())));
 
@@ -375,25 +380,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_capture_that_fails_transiently_is_retried() {
+    async fn an_authorization_left_by_an_earlier_version_is_captured_with_retries() {
         let request = request();
-        let mut payments = store(
-            &request,
-            vec![PaymentStatus::Authorized, PaymentStatus::Captured],
-        );
+        let mut payments = MockPaymentStore::new();
+        let authorized = Payment {
+            provider_reference: Some("auth_3".to_owned()),
+            ..payment(&request, PaymentStatus::Authorized)
+        };
         payments
-            .expect_record_authorization()
-            .returning(|_, _| Ok(true));
+            .expect_open()
+            .returning(move |_, _, _, _| Ok(existing(&authorized)));
+        let leased = Payment {
+            provider_reference: Some("auth_3".to_owned()),
+            ..payment(&request, PaymentStatus::Authorized)
+        };
+        payments
+            .expect_acquire_lease()
+            .returning(move |_, _| Ok(Some(leased.clone())));
+        payments.expect_release_lease().returning(|_| Ok(()));
         payments
             .expect_record_capture()
+            .withf(|_, reference| reference == "auth_3")
             .times(1)
-            .returning(|_| Ok(true));
+            .returning(|_, _| Ok(true));
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().returning(|_, _, _| {
-            Ok(Authorization::Approved {
-                reference: "auth_3".to_owned(),
-            })
-        });
+        provider.expect_sale().never();
         let mut sequence = Sequence::new();
         provider
             .expect_capture()
@@ -417,20 +428,17 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_authorization_that_lost_the_race_to_compensation_is_voided() {
+    async fn a_sale_that_lost_the_race_to_compensation_is_refunded() {
         let request = request();
         let mut payments = store(&request, vec![PaymentStatus::Failed]);
-        payments
-            .expect_record_authorization()
-            .returning(|_, _| Ok(false));
+        payments.expect_record_capture().returning(|_, _| Ok(false));
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().returning(|_, _, _| {
+        provider.expect_sale().returning(|_, _, _| {
             Ok(Authorization::Approved {
                 reference: "auth_4".to_owned(),
             })
         });
-        provider.expect_void().times(1).returning(|_| Ok(()));
-        provider.expect_capture().never();
+        provider.expect_refund().times(1).returning(|_| Ok(()));
 
         assert_eq!(
             app(payments, provider)
@@ -439,6 +447,29 @@ mod tests {
                 .unwrap()
                 .status,
             PaymentStatus::Failed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sale_another_holder_recorded_first_is_not_refunded() {
+        let request = request();
+        let mut payments = store(&request, vec![PaymentStatus::Captured]);
+        payments.expect_record_capture().returning(|_, _| Ok(false));
+        let mut provider = MockProcessorPort::new();
+        provider.expect_sale().returning(|_, _, _| {
+            Ok(Authorization::Approved {
+                reference: "auth_5".to_owned(),
+            })
+        });
+        provider.expect_refund().never();
+
+        assert_eq!(
+            app(payments, provider)
+                .charge(request)
+                .await
+                .unwrap()
+                .status,
+            PaymentStatus::Captured
         );
     }
 
@@ -463,7 +494,7 @@ mod tests {
             .returning(|_| Ok(()));
         // Its own conditional writes say what the payment became: nothing is read back.
         payments.expect_get().never();
-        expect_recorded_authorization_and_capture(&mut payments);
+        expect_recorded_capture(&mut payments);
 
         let paid = app(payments, approving_processor())
             .charge(request)
@@ -482,7 +513,7 @@ mod tests {
             .expect_open()
             .returning(move |_, _, _, _| Ok(existing(&captured)));
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().never();
+        provider.expect_sale().never();
         assert_eq!(
             app(payments, provider)
                 .charge(request)
@@ -526,7 +557,7 @@ mod tests {
             .expect_get()
             .returning(move |_| Ok(Some(captured.clone())));
         let mut provider = MockProcessorPort::new();
-        provider.expect_authorize().never();
+        provider.expect_sale().never();
 
         assert_eq!(
             app(payments, provider)

@@ -34,12 +34,16 @@ pub enum ProviderError {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait ProcessorPort: Send + Sync {
-    async fn authorize(
+    /// Authorizes `amount` on `card` and captures it in the same call (a sale): one call and
+    /// one answer per checkout. A repeat with the same key returns the first answer.
+    async fn sale(
         &self,
         key: Uuid,
         amount: &Money,
         card: &CardToken,
     ) -> Result<Authorization, ProviderError>;
+    /// Captures an authorization made without capture (payments left AUTHORIZED by versions
+    /// that authorized and captured in two calls).
     async fn capture(&self, key: Uuid) -> Result<(), ProviderError>;
     /// Releases an authorization that will not be captured.
     async fn void(&self, key: Uuid) -> Result<(), ProviderError>;
@@ -90,10 +94,9 @@ pub trait PaymentStore: Send + Sync {
         lease: Duration,
     ) -> anyhow::Result<Option<Payment>>;
     async fn release_lease(&self, order_id: Uuid) -> anyhow::Result<()>;
-    /// PENDING -> AUTHORIZED; false when the payment was no longer pending.
-    async fn record_authorization(&self, order_id: Uuid, reference: &str) -> anyhow::Result<bool>;
-    /// AUTHORIZED -> CAPTURED.
-    async fn record_capture(&self, order_id: Uuid) -> anyhow::Result<bool>;
+    /// PENDING or AUTHORIZED -> CAPTURED, with the processor's reference; false when the
+    /// payment was in neither state.
+    async fn record_capture(&self, order_id: Uuid, reference: &str) -> anyhow::Result<bool>;
     /// PENDING -> DECLINED.
     async fn record_decline(&self, order_id: Uuid, reason: &str) -> anyhow::Result<bool>;
     /// `from` -> FAILED.

@@ -3,11 +3,9 @@
 
 use std::time::Instant;
 
-use backon::Retryable as _;
 use shop_platform::validation::Violations;
 use uuid::Uuid;
 
-use super::ports::ProviderError;
 use super::{PaymentError, Payments};
 use crate::domain::{Payment, PaymentStatus};
 
@@ -103,17 +101,7 @@ impl Payments {
                     .await?;
             }
             PaymentStatus::Captured => {
-                (|| self.provider.refund(key))
-                    .retry(self.backoff())
-                    .when(|err| matches!(err, ProviderError::Transient(_)))
-                    .notify(|err, delay| tracing::warn!(error = %err, ?delay, "refund failed; retrying"))
-                    .await
-                    .map_err(|err| match err {
-                        ProviderError::Transient(reason) => PaymentError::Unavailable(reason),
-                        ProviderError::Rejected(reason) => {
-                            PaymentError::Unexpected(anyhow::anyhow!("the processor refused the refund: {reason}"))
-                        }
-                    })?;
+                self.refund_at_processor(key).await?;
                 if self.payments.record_refund(key, reason).await? {
                     metrics::counter!("payments_refunds_total").increment(1);
                 }

@@ -2,13 +2,17 @@
 //! frameworks.
 //!
 //! ```text
-//!            authorize            capture
-//! PENDING -------------> AUTHORIZED ------> CAPTURED ---refund---> REFUNDED
-//!    |  \                    |
-//!    |   declined            | void (compensation)
-//!    |    +--> DECLINED      +--------------------> FAILED
-//!    +-- stopped (compensation) -----------------> FAILED
+//!            sale (authorize and capture in one processor call)
+//! PENDING ---------------------------------> CAPTURED ---refund---> REFUNDED
+//!    |  \                                      ^
+//!    |   declined                              | capture
+//!    |    +--> DECLINED        AUTHORIZED -----+
+//!    |                              | void (compensation)
+//!    +-- stopped (compensation) ----+--------------------> FAILED
 //! ```
+//!
+//! AUTHORIZED is no longer entered: payments are taken with one sale. It stays for payments
+//! that earlier versions authorized and captured in two calls; they are captured or voided.
 
 mod payment;
 

@@ -274,8 +274,7 @@ async fn the_processors_ledger_survives_a_restart_and_is_shared_by_replicas() {
     let card = CardToken::parse("tok_visa").unwrap();
 
     let charged_by = SimulatedProcessor::new(behaviour).with_store(db.pool.clone());
-    charged_by.authorize(order, &amount, &card).await.unwrap();
-    charged_by.capture(order).await.unwrap();
+    charged_by.sale(order, &amount, &card).await.unwrap();
     drop(charged_by);
 
     // Another process (a restart, or another replica) refunds what the first one captured.

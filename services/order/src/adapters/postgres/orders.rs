@@ -12,7 +12,8 @@ use sqlx::{AssertSqlSafe, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::app::ports::{
-    Appended, Change, Created, InFlight, Lease, NewOrder, OrderFilter, OrderStore, OutgoingEvent,
+    Appended, CardToCharge, Change, Created, InFlight, Lease, NewOrder, OrderFilter, OrderStore,
+    OutgoingEvent,
 };
 use crate::domain::{
     Country, LineItem, Order, OrderState, OrderStatus, PricedLine, RejectReason, SHOP_CURRENCY,
@@ -352,14 +353,27 @@ impl OrderStore for PgOrderStore {
             .collect()
     }
 
-    async fn card_token(&self, id: Uuid) -> anyhow::Result<Option<String>> {
-        let token: Option<Option<String>> =
-            sqlx::query_scalar("SELECT card_token FROM orders WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await
-                .context("reading the card token")?;
-        Ok(token.flatten())
+    async fn card_to_charge(
+        &self,
+        id: Uuid,
+        status: OrderStatus,
+        compensation: Option<RejectReason>,
+    ) -> anyhow::Result<CardToCharge> {
+        let token: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT card_token FROM orders \
+             WHERE id = $1 AND status = $2 AND compensation IS NOT DISTINCT FROM $3",
+        )
+        .bind(id)
+        .bind(status.as_str())
+        .bind(compensation.map(RejectReason::as_str))
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the card token")?;
+        Ok(match token {
+            None => CardToCharge::MovedOn,
+            Some(None) => CardToCharge::Missing,
+            Some(Some(card)) => CardToCharge::Card(card),
+        })
     }
 
     #[tracing::instrument(name = "orders.apply", skip_all, fields(order_id = %change.order.id(), to = change.order.status().as_str()), err)]

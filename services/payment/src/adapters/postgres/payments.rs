@@ -151,25 +151,14 @@ impl PaymentStore for PgPaymentStore {
         Ok(())
     }
 
-    async fn record_authorization(&self, order_id: Uuid, reference: &str) -> anyhow::Result<bool> {
+    async fn record_capture(&self, order_id: Uuid, reference: &str) -> anyhow::Result<bool> {
         let moved = sqlx::query(
-            "UPDATE payment SET status = 'AUTHORIZED', provider_reference = $2, updated_at = now() \
-             WHERE order_id = $1 AND status = 'PENDING'",
+            "UPDATE payment SET status = 'CAPTURED', provider_reference = $2, lease_until = NULL, \
+               updated_at = now() \
+             WHERE order_id = $1 AND status IN ('PENDING', 'AUTHORIZED')",
         )
         .bind(order_id)
         .bind(reference)
-        .execute(&self.pool)
-        .await
-        .context("recording the authorization")?;
-        Ok(moved.rows_affected() == 1)
-    }
-
-    async fn record_capture(&self, order_id: Uuid) -> anyhow::Result<bool> {
-        let moved = sqlx::query(
-            "UPDATE payment SET status = 'CAPTURED', lease_until = NULL, updated_at = now() \
-             WHERE order_id = $1 AND status = 'AUTHORIZED'",
-        )
-        .bind(order_id)
         .execute(&self.pool)
         .await
         .context("recording the capture")?;
