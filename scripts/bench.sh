@@ -9,6 +9,8 @@
 #                                                   load, invariants afterwards (needs wrk)
 #   scripts/bench.sh catalog [--connections C] [--seconds S]
 #                                                   product reads vs bare axum/tonic (needs wrk)
+#   startup, checkout and catalog take --runs N: the bench N times in a row, then the median
+#   and the spread of every measured line, and in how many runs each target was met
 set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"
 cd "$REPO_ROOT"
@@ -20,6 +22,70 @@ require_infra
 export SHOP_TEST_DATABASE_URL="${SHOP_TEST_DATABASE_URL:-postgres://${PGUSER:-postgres}@$PG_HOST:$PG_PORT/postgres?sslmode=disable}"
 export SHOP_TEST_REDIS_URL="${SHOP_TEST_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
 export SHOP_TEST_AMQP_URL="${SHOP_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f}"
+
+# Reads the output of several runs; for every line that measured something prints the median
+# and the spread of its value (the number after the last ' = ' where there is one, else the
+# first number) and, where it has a target, in how many runs the target was met.
+summarize() {
+  awk '
+    /^== / { next }
+    # A line that ends in a colon heads the lines under it (their names repeat across heads).
+    /:$/ && index($0, ": ") == 0 {
+      head = $0
+      sub(/ \(.*\):$/, ":", head)
+      if (match($0, /\(-?[0-9]+(\.[0-9]+)? ms in all/)) {
+        value = substr($0, RSTART + 1, RLENGTH - 1) + 0
+        record(head "\t    all processes", value, "ms", "")
+      }
+      next
+    }
+    {
+      colon = index($0, ": ")
+      if (colon == 0) next
+      name = substr($0, 1, colon - 1)
+      rest = substr($0, colon + 2)
+      target = ""
+      t = index(rest, "  (target: ")
+      if (t > 0) { target = substr(rest, t + 11); rest = substr(rest, 1, t - 1) }
+      value_text = rest
+      eq = 0
+      for (i = 1; i <= length(rest) - 2; i++) if (substr(rest, i, 3) == " = ") eq = i
+      if (eq > 0) value_text = substr(rest, eq + 3)
+      # The first number that is not part of a word (p50, p99).
+      if (!match(" " value_text, /[^A-Za-z0-9.]-?[0-9]+(\.[0-9]+)?/)) next
+      value = substr(" " value_text, RSTART + 1, RLENGTH - 1) + 0
+      unit = substr(" " value_text, RSTART + RLENGTH)
+      sub(/^ /, "", unit); split(unit, words, " "); unit = words[1]
+      record(head "\t" name, value, unit, target)
+    }
+    function record(key, value, unit, target) {
+      if (!(key in count)) { order[++keys] = key; units[key] = unit }
+      values[key, ++count[key]] = value
+      if (target != "") {
+        targets[key] = target
+        sub(/: (met|MISSED)\)$/, "", targets[key])
+        if (target ~ /: met\)$/) met[key]++
+      }
+    }
+    END {
+      for (n = 1; n <= keys; n++) {
+        key = order[n]; k = count[key]
+        split(key, parts, "\t")
+        if (parts[1] != shown) { shown = parts[1]; if (shown != "") print shown }
+        name = (2 in parts) ? parts[2] : key
+        for (i = 1; i <= k; i++) sorted[i] = values[key, i]
+        for (i = 2; i <= k; i++) {
+          v = sorted[i]
+          for (j = i - 1; j >= 1 && sorted[j] > v; j--) sorted[j + 1] = sorted[j]
+          sorted[j + 1] = v
+        }
+        median = (k % 2) ? sorted[(k + 1) / 2] : (sorted[k / 2] + sorted[k / 2 + 1]) / 2
+        line = sprintf("%s: %g %s (%g-%g, %d runs)", name, median, units[key], sorted[1], sorted[k], k)
+        if (key in targets) line = line sprintf("  (target: %s: met in %d of %d)", targets[key], met[key] + 0, k)
+        print line
+      }
+    }'
+}
 
 machine() {
   printf 'machine: %s cores, %s, %s\n' "$(nproc)" \
@@ -35,13 +101,32 @@ case "${1:-help}" in
   startup | checkout | catalog)
     bench=$1
     shift
+    runs=1
+    args=()
+    while (($#)); do
+      case $1 in
+        --runs) runs=$2; shift 2 ;;
+        *) args+=("$1"); shift ;;
+      esac
+    done
     machine
     # The services exactly as scripts/system-test.sh builds them, then the measuring tool.
     cargo build --quiet --release --bins "${SERVICE_PACKAGES[@]}"
     cargo build --quiet --release -p shop-load
     export SHOP_SYSTEM_BIN_DIR
-    SHOP_SYSTEM_BIN_DIR="$(target_dir)/release"
-    "$SHOP_SYSTEM_BIN_DIR/shop-load" "$bench" "$@"
+    SHOP_SYSTEM_BIN_DIR="${SHOP_BENCH_BIN_DIR:-$(target_dir)/release}"
+    if ((runs == 1)); then
+      "$(target_dir)/release/shop-load" "$bench" "${args[@]}"
+      exit
+    fi
+    out=$(mktemp)
+    trap 'rm -f "$out"' EXIT
+    for ((run = 1; run <= runs; run++)); do
+      echo "== run $run of $runs"
+      "$(target_dir)/release/shop-load" "$bench" "${args[@]}" | tee -a "$out"
+    done
+    echo "== $runs runs: median (lowest-highest) of each line; a ratio's value is the one after '='"
+    summarize <"$out"
     ;;
   *)
     sed -n '2,11p' "$0"

@@ -79,9 +79,9 @@ pub async fn run(connections: usize, seconds: u64) -> anyhow::Result<()> {
     report::fact(
         "  checkouts",
         &format!(
-            "{} requests, {:.1}/s, {} confirmed, {} errors",
-            outcome.requests,
+            "{:.1}/s ({} requests, {} confirmed, {} errors)",
             outcome.rate(),
+            outcome.requests,
             settled.confirmed,
             outcome.errors()
         ),
