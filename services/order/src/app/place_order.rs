@@ -106,7 +106,7 @@ impl Orders {
             Created::New(order) => {
                 tracing::Span::current().record("order_id", tracing::field::display(order.id()));
                 metrics::counter!("orders_placed_total").increment(1);
-                let order = self.drive_detached(order.id(), lease.token).await?;
+                let order = self.drive_detached(order, lease.token).await?;
                 self.view(order).await
             }
             Created::Existing { order, fingerprint } => {
@@ -119,9 +119,13 @@ impl Orders {
     /// goes away (the gateway's deadline passed, or it died) drops only the wait: the saga
     /// goes on to the end of the budget and the lease is released, so the order is finished
     /// here or resumed by the recovery worker at once, not after the lease expires.
-    async fn drive_detached(&self, id: Uuid, token: LeaseToken) -> Result<Order, OrderError> {
+    /// It starts from the order as stored, without reading it back.
+    async fn drive_detached(&self, order: Order, token: LeaseToken) -> Result<Order, OrderError> {
         let this = self.clone();
-        let task = async move { this.drive(id, token, this.policy.request_budget).await };
+        let task = async move {
+            let budget = this.policy.request_budget;
+            this.drive(order.id(), Some(order), token, budget).await
+        };
         tokio::spawn(task.in_current_span())
             .await
             .map_err(|err| OrderError::Unexpected(anyhow::anyhow!("driving the saga: {err}")))?

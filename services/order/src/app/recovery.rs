@@ -36,7 +36,7 @@ impl Orders {
                 metrics::counter!("orders_saga_recoveries_total").increment(1);
                 tracing::info!(order_id = %id, "resuming a stalled saga");
                 if let Err(err) = self
-                    .drive(id, lease.token, self.policy.recovery_budget)
+                    .drive(id, None, lease.token, self.policy.recovery_budget)
                     .await
                 {
                     tracing::warn!(order_id = %id, error = %err, "resuming the saga failed");

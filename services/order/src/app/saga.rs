@@ -46,14 +46,17 @@ enum Progress {
 impl Orders {
     /// Drives an order's saga with the lease `token` for at most `budget`; returns the order as
     /// it then stands. Releases the lease unless the saga ended (then it is cleared with it).
+    /// `known` is the order as just stored, when the caller has it (placement does): it is
+    /// not read again.
     pub async fn drive(
         &self,
         id: Uuid,
+        known: Option<Order>,
         token: LeaseToken,
         budget: Duration,
     ) -> Result<Order, OrderError> {
         let deadline = Instant::now() + budget;
-        let outcome = self.drive_until(id, token, deadline).await;
+        let outcome = self.drive_until(id, known, token, deadline).await;
         let order = match &outcome {
             Ok(Some(order)) => order.clone(),
             // Stopped or failed: what the order is now is in the store.
@@ -72,14 +75,14 @@ impl Orders {
     async fn drive_until(
         &self,
         id: Uuid,
+        mut known: Option<Order>,
         token: LeaseToken,
         deadline: Instant,
     ) -> Result<Option<Order>, OrderError> {
-        // The order is read once; after that each step goes on from the state the previous
-        // one stored (two reads per step saved). A change made meanwhile by someone else
-        // (a cancel) makes the next conditional store fail, which stops this driver, exactly
-        // as a change made during a step's call does.
-        let mut known: Option<Order> = None;
+        // The order is read at most once; after that each step goes on from the state the
+        // previous one stored (two reads per step saved). A change made meanwhile by someone
+        // else (a cancel) makes the next conditional store fail, which stops this driver,
+        // exactly as a change made during a step's call does.
         loop {
             let order = match known.take() {
                 Some(order) => order,
@@ -537,6 +540,11 @@ mod tests {
         }
 
         async fn drive(self, budget: Duration) -> (Order, Vec<Change>) {
+            self.drive_from(None, budget).await
+        }
+
+        /// Drives with `known` handed over, as placement hands over the order it stored.
+        async fn drive_from(self, known: Option<Order>, budget: Duration) -> (Order, Vec<Change>) {
             let id = self.state.lock().unwrap().id();
             let orders = Orders::new(
                 Arc::new(store(
@@ -561,7 +569,7 @@ mod tests {
                 },
             );
             let order = orders
-                .drive(id, shop_kernel::LeaseToken::new(), budget)
+                .drive(id, known, shop_kernel::LeaseToken::new(), budget)
                 .await
                 .unwrap();
             let applied = self.applied.lock().unwrap().clone();
@@ -610,6 +618,21 @@ mod tests {
             applied.last().unwrap().event,
             Some(OutgoingEvent::Confirmed(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn an_order_handed_over_by_its_placement_is_not_read_back() {
+        let placed = order(60);
+        let mut bed = Bed::new(placed.clone());
+        bed.reserves();
+        bed.payment
+            .expect_charge()
+            .returning(|_, _, _, _| Ok(ChargeOutcome::Captured));
+        let reads = bed.reads.clone();
+
+        let (order, _) = bed.drive_from(Some(placed), Duration::from_secs(5)).await;
+        assert_eq!(order.status(), OrderStatus::Confirmed);
+        assert_eq!(reads.load(Ordering::Relaxed), 0);
     }
 
     #[tokio::test]

@@ -157,6 +157,24 @@ async fn reserving_the_whole_stock_or_releasing_a_live_reservation_is_refused() 
         .await
         .unwrap();
     let tables = ["product", "reservation", "reservation_line", "outbox"];
+    // The reservation's announcement is published (its outbox row marked) first, so that the
+    // relay's work is not mistaken for an attacker's.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let unpublished: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&shop.inventory.pool)
+                .await
+                .unwrap();
+        if unpublished == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the relay did not publish"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let before = snapshot(&shop.inventory.pool, &tables).await;
 
     for (who, token, code) in attackers(&shop).await {
