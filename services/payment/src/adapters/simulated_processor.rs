@@ -279,19 +279,18 @@ impl SimulatedProcessor {
     /// in one write. Returns its reference.
     async fn record_sale(&self, key: Uuid, amount: &Money) -> Result<String, ProviderError> {
         self.load(key).await?;
-        let (entry, changed) = {
+        let entry = {
             let mut ledger = self.ledger();
-            let mut changed = false;
-            let entry = ledger.authorizations.entry(key).or_insert_with(|| {
-                changed = true;
-                LedgerEntry {
+            let entry = ledger
+                .authorizations
+                .entry(key)
+                .or_insert_with(|| LedgerEntry {
                     reference: format!("auth_{}", key.simple()),
                     amount: amount.clone(),
                     captured: false,
                     voided: false,
                     refunded: false,
-                }
-            });
+                });
             if entry.voided {
                 return Err(ProviderError::Rejected(
                     "the authorization was voided".to_owned(),
@@ -303,12 +302,11 @@ impl SimulatedProcessor {
             if captured_now {
                 ledger.captures += 1;
             }
-            (entry, changed || captured_now)
+            entry
         };
-        // A repeated sale changes nothing: it costs no write.
-        if changed {
-            self.save(key, &entry).await?;
-        }
+        // Written every time, a repeat too: memory is updated first, so a write that failed
+        // is made by the retry, never skipped because memory already has it.
+        self.save(key, &entry).await?;
         Ok(entry.reference)
     }
 
