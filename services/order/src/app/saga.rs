@@ -137,7 +137,11 @@ impl Orders {
                 if next_step(&order, Utc::now()) != Step::Charge {
                     // Reserved at another price than the customer was shown (or past the
                     // deadline): the decision to compensate is stored before anything else.
-                    return self.record(before, order, timeline, None, token).await;
+                    let progress = self.record(before, order, timeline, None, token).await?;
+                    if let Progress::Stopped = progress {
+                        self.give_back_if_rejected(id, deadline).await?;
+                    }
+                    return Ok(progress);
                 }
                 // Stored with the charge's outcome, not on its own.
                 let unstored = Unstored { before, timeline };
@@ -175,6 +179,9 @@ impl Orders {
             CardToCharge::Card(card) => card,
             CardToCharge::MovedOn => {
                 tracing::info!("the order moved on before the charge; stopping");
+                if reservation_unstored {
+                    self.give_back_if_rejected(order.id(), deadline).await?;
+                }
                 return Ok(Progress::Stopped);
             }
             CardToCharge::Missing => {
@@ -291,6 +298,32 @@ impl Orders {
         }
         timeline.extend(order.compensated(Utc::now()).map_err(transition)?);
         self.record(before, order, timeline, None, token).await
+    }
+
+    /// This driver reserved stock and then found the order moved on under another driver.
+    /// If that driver rejected it (or is compensating it), its release may have run before
+    /// this reservation landed, and nothing else would give the stock back until the
+    /// reservation expires: release it now. An order that went ahead (another driver stored
+    /// the same reservation) keeps it. Release is idempotent, so racing the compensation's
+    /// own release is harmless; if it does not get through, expiry is still the backstop.
+    async fn give_back_if_rejected(&self, id: Uuid, deadline: Instant) -> Result<(), OrderError> {
+        let Some(order) = self.store.get(id).await? else {
+            return Ok(());
+        };
+        if order.status() != OrderStatus::Rejected && order.compensation().is_none() {
+            return Ok(());
+        }
+        tracing::info!("the order was rejected while this driver reserved; releasing the stock");
+        let inventory = self.inventory.clone();
+        let released = retry_until(deadline, "release stock", || {
+            let inventory = inventory.clone();
+            async move { inventory.release(id).await }
+        })
+        .await;
+        if !matches!(released, Some(Ok(()))) {
+            tracing::warn!("the late reservation was not released; it is left to expire");
+        }
+        Ok(())
     }
 
     /// Stores a transition; a lost race means someone else drives now.
@@ -866,22 +899,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_driver_that_lost_its_order_stops_without_acting_again() {
+    async fn a_driver_whose_order_was_rejected_meanwhile_gives_back_what_it_reserved() {
         let mut bed = Bed::new(order(60));
         let state = bed.state.clone();
         bed.inventory
             .expect_reserve()
             .times(1)
             .returning(move |_, _| {
-                // Another driver got there first and moved the order on.
+                // Another driver rejected the order (its release may have come before this
+                // reservation landed).
                 let mut current = state.lock().unwrap();
                 current.reject(RejectReason::Timeout, Utc::now()).unwrap();
                 Ok(reserved())
             });
         bed.payment.expect_charge().never();
+        bed.inventory
+            .expect_release()
+            .times(1)
+            .returning(|_| Ok(()));
 
         let (order, applied) = bed.drive(Duration::from_secs(5)).await;
         assert_eq!(order.status(), OrderStatus::Rejected);
+        assert!(applied.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_driver_whose_order_went_ahead_meanwhile_stops_and_leaves_the_stock_held() {
+        let mut bed = Bed::new(order(60));
+        let state = bed.state.clone();
+        bed.inventory
+            .expect_reserve()
+            .times(1)
+            .returning(move |_, _| {
+                // Another driver stored the same reservation first.
+                let mut current = state.lock().unwrap();
+                let r = reserved();
+                current.reserved(&r.lines, r.total, Utc::now()).unwrap();
+                Ok(reserved())
+            });
+        bed.payment.expect_charge().never();
+        bed.inventory.expect_release().never();
+
+        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+        assert_eq!(order.status(), OrderStatus::Reserved);
         assert!(applied.is_empty());
     }
 }

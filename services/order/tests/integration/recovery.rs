@@ -16,6 +16,9 @@ use shop_order::app::ports::{
 };
 use shop_order::domain::RequestedLine;
 use shop_order::startup::Peers;
+use shop_proto::inventory::v1 as inventory_pb;
+use shop_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
+use shop_test_services::authed;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
@@ -388,6 +391,152 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
         shop.processor().total_captures(),
         ORDERS,
         "each charged once"
+    );
+    shop.stop().await;
+}
+
+/// A reservation that waits until the test lets it through: a driver whose call to inventory
+/// is slow enough for its lease to run out and the recovery worker to take its order over.
+struct SlowReserve {
+    inner: Arc<dyn InventoryPort>,
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+#[async_trait]
+impl InventoryPort for SlowReserve {
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[RequestedLine],
+    ) -> Result<Reserved, StepError> {
+        let _permit = self.gate.acquire().await.unwrap();
+        self.inner.reserve(order_id, lines).await
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError> {
+        self.inner.release(order_id).await
+    }
+}
+
+/// The status of the one order in `pool`, once it is placed.
+async fn placed_status(pool: &sqlx::PgPool) -> Option<String> {
+    sqlx::query_scalar("SELECT status FROM orders")
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+}
+
+/// Two order services on one database: a slow one (lease 1 s, no recovery of its own) whose
+/// reservations wait at `gate`, and one whose recovery worker takes over expired leases.
+/// Places `quantity` of `product` through the slow one; returns that placement (still
+/// running), the database and the gate.
+async fn outrun_by_recovery(
+    shop: &mut Shop,
+    product: &str,
+    quantity: i64,
+) -> (
+    tokio::task::JoinHandle<Result<shop_order::app::OrderView, shop_order::app::OrderError>>,
+    sqlx::PgPool,
+    Arc<tokio::sync::Semaphore>,
+) {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let gated = gate.clone();
+    let slow_peers = move |real: Peers| Peers {
+        inventory: Arc::new(SlowReserve {
+            inner: real.inventory,
+            gate: gated,
+        }),
+        ..real
+    };
+    let database = shop.shop.new_database().await;
+    let slow = on_peers(shop, Duration::from_secs(120), |saga| {
+        saga.lease = Duration::from_secs(1);
+        saga.request_budget = Duration::from_secs(60);
+        saga.recovery_interval = Duration::from_secs(3600);
+    });
+    let slow = shop
+        .shop
+        .order_on(&shop.user, database.clone(), slow_peers, slow)
+        .await;
+    let recovering = on_peers(shop, Duration::from_secs(120), |saga| {
+        saga.recovery_interval = Duration::from_millis(100);
+    });
+    shop.shop
+        .order_on(
+            &shop.user,
+            database.clone(),
+            std::convert::identity,
+            recovering,
+        )
+        .await;
+
+    let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
+    let request = Shop::order_request(product, quantity);
+    let orders = slow.handle.clone();
+    let placing = tokio::spawn(async move { orders.place_order(&caller, request).await });
+    (placing, database.1, gate)
+}
+
+/// The slow driver's reservation lands after the recovery worker confirmed the order with the
+/// same reservation: the slow driver finds the order moved on, charges nothing and leaves the
+/// held stock to the confirmation.
+#[tokio::test]
+async fn a_slow_driver_outrun_by_recovery_charges_nothing_and_leaves_the_order_confirmed() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    let (placing, pool, gate) = outrun_by_recovery(&mut shop, &product, 2).await;
+    shop.eventually(
+        Duration::from_secs(30),
+        "the recovery worker confirms the order",
+        || async { placed_status(&pool).await.as_deref() == Some("CONFIRMED") },
+    )
+    .await;
+
+    gate.add_permits(1);
+    let answered = placing.await.unwrap().unwrap();
+    assert_eq!(answered.order.status().as_str(), "CONFIRMED");
+    assert_eq!(shop.processor().total_captures(), 1, "charged once");
+    shop.eventually(Duration::from_secs(15), "held stock sold", || async {
+        shop.stock(&product).await == (3, 0, 2, 5)
+    })
+    .await;
+    shop.stop().await;
+}
+
+/// The recovery worker rejects the order (too little stock); stock arrives; then the slow
+/// driver's reservation lands. Nothing would give that stock back until the reservation
+/// expired: the slow driver, finding its order rejected, releases it before it answers.
+#[tokio::test]
+async fn a_slow_driver_whose_order_was_rejected_meanwhile_gives_its_late_reservation_back() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(1, 1000).await;
+    let (placing, pool, gate) = outrun_by_recovery(&mut shop, &product, 2).await;
+    shop.eventually(
+        Duration::from_secs(30),
+        "the recovery worker rejects the order",
+        || async { placed_status(&pool).await.as_deref() == Some("REJECTED") },
+    )
+    .await;
+    InventoryServiceClient::new(shop.inventory.channel().await)
+        .adjust_stock(authed(
+            inventory_pb::AdjustStockRequest {
+                request_id: Uuid::now_v7().to_string(),
+                product_id: product.clone(),
+                delta: 10,
+            },
+            &shop.admin_token,
+        ))
+        .await
+        .unwrap();
+
+    gate.add_permits(1);
+    let answered = placing.await.unwrap().unwrap();
+    assert_eq!(answered.order.status().as_str(), "REJECTED");
+    assert_eq!(shop.processor().total_captures(), 0, "nothing charged");
+    assert_eq!(
+        shop.stock(&product).await,
+        (11, 0, 0, 11),
+        "the late reservation is given back at once, not when it expires"
     );
     shop.stop().await;
 }
