@@ -286,3 +286,53 @@ async fn the_processors_ledger_survives_a_restart_and_is_shared_by_replicas() {
     let forgetful = SimulatedProcessor::new(behaviour);
     assert!(forgetful.refund(order).await.is_err());
 }
+
+/// A payment an earlier version left AUTHORIZED (it authorized and captured in two calls and
+/// stopped in between) is captured, not sold again, by the next Charge: the capture's write
+/// moves AUTHORIZED to CAPTURED with the authorization's reference.
+#[tokio::test]
+async fn a_payment_an_earlier_version_left_authorized_is_captured_once_with_its_reference() {
+    let bed = Bed::new().await;
+    let order = Uuid::now_v7();
+    let pool = &bed.payment.pool;
+    sqlx::query(
+        "INSERT INTO simulated_processor_ledger (key, reference, amount_minor, currency) \
+         VALUES ($1, 'auth_earlier', 2500, 'EUR')",
+    )
+    .bind(order)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO payment (id, order_id, user_id, status, amount_minor, currency, \
+         provider_reference) VALUES ($1, $2, $3, 'AUTHORIZED', 2500, 'EUR', 'auth_earlier')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(order)
+    .bind(Uuid::parse_str(&bed.customer.0).unwrap())
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let paid = bed.charge(order, 2500, "tok_visa").await.unwrap();
+    assert_eq!(paid.status(), pb::PaymentStatus::Captured);
+    assert_eq!(paid.provider_reference, "auth_earlier");
+    let stored: (String, Option<String>) =
+        sqlx::query_as("SELECT status, provider_reference FROM payment WHERE order_id = $1")
+            .bind(order)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        ("CAPTURED".to_owned(), Some("auth_earlier".to_owned()))
+    );
+    let processor = &bed.payment.handle.processor;
+    assert!(processor.entry(order).unwrap().captured);
+    assert_eq!(processor.total_captures(), 1, "captured, not sold again");
+
+    let again = bed.charge(order, 2500, "tok_visa").await.unwrap();
+    assert_eq!(again.id, paid.id);
+    assert_eq!(processor.total_captures(), 1);
+    bed.shop.stop().await;
+}
