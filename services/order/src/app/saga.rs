@@ -287,13 +287,7 @@ impl Orders {
         if !matches!(refunded, Some(Ok(()))) {
             return Ok(Progress::Stopped);
         }
-        let inventory = self.inventory.clone();
-        let released = retry_until(deadline, "release stock", || {
-            let inventory = inventory.clone();
-            async move { inventory.release(id).await }
-        })
-        .await;
-        if !matches!(released, Some(Ok(()))) {
+        if !self.release_stock(id, deadline).await {
             return Ok(Progress::Stopped);
         }
         timeline.extend(order.compensated(Utc::now()).map_err(transition)?);
@@ -314,16 +308,22 @@ impl Orders {
             return Ok(());
         }
         tracing::info!("the order was rejected while this driver reserved; releasing the stock");
+        if !self.release_stock(id, deadline).await {
+            tracing::warn!("the late reservation was not released; it is left to expire");
+        }
+        Ok(())
+    }
+
+    /// Gives an order's held stock back (idempotent at inventory); false if it did not get
+    /// through before `deadline`.
+    async fn release_stock(&self, id: Uuid, deadline: Instant) -> bool {
         let inventory = self.inventory.clone();
         let released = retry_until(deadline, "release stock", || {
             let inventory = inventory.clone();
             async move { inventory.release(id).await }
         })
         .await;
-        if !matches!(released, Some(Ok(()))) {
-            tracing::warn!("the late reservation was not released; it is left to expire");
-        }
-        Ok(())
+        matches!(released, Some(Ok(())))
     }
 
     /// Stores a transition; a lost race means someone else drives now.
@@ -898,50 +898,43 @@ mod tests {
         );
     }
 
+    /// Another driver moves the order on while this one reserves: a rejection (whose release
+    /// may have come before this reservation landed) gets the stock back; an order that went
+    /// ahead with the same reservation keeps it. Neither is charged by this driver.
     #[tokio::test]
-    async fn a_driver_whose_order_was_rejected_meanwhile_gives_back_what_it_reserved() {
-        let mut bed = Bed::new(order(60));
-        let state = bed.state.clone();
-        bed.inventory
-            .expect_reserve()
-            .times(1)
-            .returning(move |_, _| {
-                // Another driver rejected the order (its release may have come before this
-                // reservation landed).
-                let mut current = state.lock().unwrap();
-                current.reject(RejectReason::Timeout, Utc::now()).unwrap();
-                Ok(reserved())
-            });
-        bed.payment.expect_charge().never();
-        bed.inventory
-            .expect_release()
-            .times(1)
-            .returning(|_| Ok(()));
+    async fn a_driver_whose_order_moved_on_meanwhile_gives_back_its_reservation_only_if_rejected() {
+        type MoveOn = fn(&mut Order);
+        let rejected: MoveOn = |o| {
+            o.reject(RejectReason::Timeout, Utc::now())
+                .map(drop)
+                .unwrap()
+        };
+        let went_ahead: MoveOn = |o| {
+            let r = reserved();
+            o.reserved(&r.lines, r.total, Utc::now()).map(drop).unwrap();
+        };
+        for (move_on, releases, ends) in [
+            (rejected, 1, OrderStatus::Rejected),
+            (went_ahead, 0, OrderStatus::Reserved),
+        ] {
+            let mut bed = Bed::new(order(60));
+            let state = bed.state.clone();
+            bed.inventory
+                .expect_reserve()
+                .times(1)
+                .returning(move |_, _| {
+                    move_on(&mut state.lock().unwrap());
+                    Ok(reserved())
+                });
+            bed.payment.expect_charge().never();
+            bed.inventory
+                .expect_release()
+                .times(releases)
+                .returning(|_| Ok(()));
 
-        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status(), OrderStatus::Rejected);
-        assert!(applied.is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_driver_whose_order_went_ahead_meanwhile_stops_and_leaves_the_stock_held() {
-        let mut bed = Bed::new(order(60));
-        let state = bed.state.clone();
-        bed.inventory
-            .expect_reserve()
-            .times(1)
-            .returning(move |_, _| {
-                // Another driver stored the same reservation first.
-                let mut current = state.lock().unwrap();
-                let r = reserved();
-                current.reserved(&r.lines, r.total, Utc::now()).unwrap();
-                Ok(reserved())
-            });
-        bed.payment.expect_charge().never();
-        bed.inventory.expect_release().never();
-
-        let (order, applied) = bed.drive(Duration::from_secs(5)).await;
-        assert_eq!(order.status(), OrderStatus::Reserved);
-        assert!(applied.is_empty());
+            let (order, applied) = bed.drive(Duration::from_secs(5)).await;
+            assert_eq!(order.status(), ends);
+            assert!(applied.is_empty(), "this driver stored nothing");
+        }
     }
 }
