@@ -10,6 +10,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::settings::AmqpSettings;
 
+/// The largest frame the shop asks the broker for. lapin keeps a receive and a send buffer of
+/// 32 frames per connection, zero-filled to the negotiated frame size: at RabbitMQ's default
+/// (128 KiB) that is 8 MiB per connection and most of an idle service's memory. The shop's
+/// events are a few KiB; a larger message is split into frames, which costs nothing here. A
+/// `frame_max` in the URL wins (the broker takes the smaller of the two).
+pub(crate) const FRAME_MAX: u32 = 8 * 1024;
+
 /// Opens one connection, with the configured heartbeat and a name the management UI shows.
 pub(crate) async fn connect(settings: &AmqpSettings, name: &str) -> anyhow::Result<Connection> {
     let mut uri: AMQPUri = settings
@@ -23,6 +30,7 @@ pub(crate) async fn connect(settings: &AmqpSettings, name: &str) -> anyhow::Resu
             .max(1),
     );
     uri.query.connection_timeout = Some(5_000);
+    uri.query.frame_max.get_or_insert(FRAME_MAX);
     let properties = ConnectionProperties::default().with_connection_name(name.into());
     Connection::connect_uri(uri, properties)
         .await
@@ -97,5 +105,37 @@ pub(crate) async fn lost(connection: &Connection) {
         if !connection.status().connected() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // A test fails loudly.
+
+    use shop_platform::config::Secret;
+
+    use super::{FRAME_MAX, connect};
+    use crate::settings::AmqpSettings;
+
+    async fn frame_max_with(url: String) -> u32 {
+        let settings = AmqpSettings {
+            url: Secret::new(url),
+            ..AmqpSettings::default()
+        };
+        let connection = connect(&settings, "frame-size-test").await.unwrap();
+        let frame_max = connection.configuration().frame_max();
+        super::close(&connection, "done").await;
+        frame_max
+    }
+
+    #[tokio::test]
+    async fn frames_are_small_unless_the_url_asks_for_larger_ones() {
+        let url = shop_testkit::amqp_url().await;
+        assert_eq!(frame_max_with(url.clone()).await, FRAME_MAX);
+        let separator = if url.contains('?') { '&' } else { '?' };
+        assert_eq!(
+            frame_max_with(format!("{url}{separator}frame_max=65536")).await,
+            65536
+        );
     }
 }
