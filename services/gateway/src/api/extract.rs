@@ -1,5 +1,5 @@
 //! Request extractors whose rejections are problem+json like every other error: JSON bodies
-//! (unknown fields refused, size limited), query strings, and the Idempotency-Key header.
+//! (unknown fields refused, objects only, size limited), query strings, and the Idempotency-Key header.
 //!
 //! Both apply the shop's one rule for text (`shop_kernel::validation::forbidden_character`)
 //! to every string they carry, keys included: a NUL or another control character is a 422
@@ -15,6 +15,7 @@ use shop_kernel::validation::forbidden_character;
 use shop_platform::problem::FieldError;
 use shop_proto::common::v1::PageRequest;
 
+use super::objects_only::Strict;
 use super::problem::ApiError;
 
 /// The field (`items[1].card_token`, `name`) of the first string in `value` that breaks the
@@ -57,8 +58,8 @@ fn control_character(field: String, c: char) -> ApiError {
     }])
 }
 
-/// A JSON body. Malformed JSON, a wrong type or an unknown field is 400; a body over the limit
-/// is 413.
+/// A JSON body. Malformed JSON, a wrong type, an unknown field or a struct given as an array
+/// (see [`super::objects_only`]) is 400; a body over the limit is 413.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
 
@@ -95,7 +96,7 @@ where
         if let Some((field, c)) = first_forbidden(&value, "") {
             return Err(control_character(field, c));
         }
-        serde_path_to_error::deserialize(value)
+        serde_path_to_error::deserialize(Strict(value))
             .map(Self)
             .map_err(|err| {
                 ApiError::BadRequest(format!(

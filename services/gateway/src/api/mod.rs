@@ -10,6 +10,7 @@ pub mod dto;
 pub mod extract;
 pub mod flags;
 pub mod middleware;
+mod objects_only;
 mod openapi_rules;
 pub mod orders;
 pub mod problem;

@@ -219,6 +219,38 @@ async fn malformed_bodies_are_400_and_invalid_values_422_with_the_fields() {
         .await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
 
+    // serde would read a struct from an array of its fields; the API's bodies are objects.
+    let (_, customer) = gw.stubs.token(false);
+    let line = json!({ "product_id": uuid::Uuid::now_v7().to_string(), "quantity": 1 });
+    for (body, expected) in [
+        (
+            json!([[]]),
+            "invalid type: sequence, expected struct MergeCartRequest",
+        ),
+        (
+            json!({ "items": [[line["product_id"], 1]] }),
+            "items[0]: invalid type: sequence",
+        ),
+    ] {
+        let as_array = gw.post("/api/v1/cart/merge", Some(&customer), body).await;
+        assert_eq!(
+            (as_array.status, as_array.problem()),
+            (StatusCode::BAD_REQUEST, "bad-request"),
+            "{}",
+            as_array.body
+        );
+        let detail = as_array.body["detail"].as_str().unwrap();
+        assert!(detail.contains(expected), "{detail}");
+    }
+    let as_object = gw
+        .post(
+            "/api/v1/cart/merge",
+            Some(&customer),
+            json!({ "items": [line] }),
+        )
+        .await;
+    assert_eq!(as_object.status, StatusCode::OK, "{}", as_object.body);
+
     let invalid = gw
         .post(
             "/api/v1/products",
