@@ -288,7 +288,11 @@ impl Consumer {
 
         if stop.is_cancelled() {
             // Prefetched but unhandled deliveries return to the queue when the channel closes.
+            // Both channels are closed here, and awaited: a channel merely dropped closes in
+            // the background, races the connection's close, and lapin logs the loser as a
+            // connection error at every stop.
             connection::close_channel(&channel, "shutting down").await;
+            connection::close_channel(&dead_letters, "shutting down").await;
             Ok(())
         } else {
             anyhow::bail!("the broker cancelled the consumer")

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::support::{Bed, RecordingHandler, cancelled, confirmed, queue_depth, wait_for_consumer};
-use shop_messaging::OutboxWriter;
+use shop_events::Envelope;
+use shop_events::order::OrderCancelled;
+use shop_messaging::{Broadcast, BroadcastHandler, OutboxWriter};
 use shop_testkit::proxy::TcpProxy;
 use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
@@ -147,6 +149,61 @@ async fn the_consumer_finishes_in_flight_work_and_stops_when_asked() {
     bed.wait_for_effects(50, Duration::from_secs(10)).await;
     // shutdown() asserts every worker returns Ok within a bound.
     bed.shutdown(tasks).await;
+}
+
+/// What the process logs at ERROR, from every thread (lapin logs from its own).
+#[derive(Clone, Default)]
+struct Errors(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Errors {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Ignore;
+
+#[async_trait::async_trait]
+impl BroadcastHandler<OrderCancelled> for Ignore {
+    async fn on_event(&self, _: Envelope<OrderCancelled>) {}
+    async fn on_subscribed(&self) {}
+}
+
+#[tokio::test]
+async fn workers_stopped_on_purpose_log_no_error() {
+    // The process-wide subscriber: nextest runs each test in its own process.
+    let errors = Errors::default();
+    let writer = errors.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::ERROR)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .unwrap();
+
+    let bed = Bed::new().await;
+    let broadcast = Broadcast::<OrderCancelled, _>::new(bed.settings.clone(), "test.stop", Ignore);
+    let tasks = vec![
+        bed.start_relay(),
+        bed.start_consumer(RecordingHandler::default()),
+        tokio::spawn(broadcast.run(bed.stop.clone())),
+    ];
+    for i in 0..5 {
+        bed.commit_event(&format!("e{i}")).await;
+    }
+    bed.wait_for_effects(5, Duration::from_secs(10)).await;
+    bed.shutdown(tasks).await;
+    // Anything the broker's answers to the closes would still make lapin log.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let logged = String::from_utf8(errors.0.lock().unwrap().clone()).unwrap();
+    assert!(logged.is_empty(), "a clean stop logged errors:\n{logged}");
 }
 
 #[tokio::test]
