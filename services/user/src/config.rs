@@ -89,7 +89,7 @@ pub struct LoginSettings {
     #[serde(with = "humantime_serde")]
     pub max_delay: Duration,
     /// Password hashes (sign-up, sign-in, password checks) computed at once. Each argon2id
-    /// hash holds 19 MiB for its duration, so this bounds that memory (and the CPU a burst
+    /// hash holds 7 MiB for its duration, so this bounds that memory (and the CPU a burst
     /// of sign-ins can take); more wait their turn. The number of cores is plenty.
     pub max_concurrent_hashes: usize,
 }

@@ -1,8 +1,9 @@
 //! `shop-user`: runs the user service, or one of its operator commands.
 
-/// mimalloc instead of the system allocator: a sign-in's argon2 hash takes a 19 MiB block, and
-/// glibc's malloc keeps such blocks in its heaps once freed, so a burst of sign-ins left the
-/// service hundreds of MiB larger; mimalloc gives them back (docs/performance.md).
+/// mimalloc instead of the system allocator: a sign-in's argon2 hash takes a block of several
+/// MiB (19 MiB at the cost first chosen, 7 MiB now), and glibc's malloc keeps such blocks in its
+/// heaps once freed, so a burst of sign-ins left the service hundreds of MiB larger; mimalloc
+/// keeps at most the last one per thread (docs/performance.md, ADR 19 and 21).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

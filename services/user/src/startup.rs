@@ -61,7 +61,7 @@ pub async fn parts(settings: &Settings) -> anyhow::Result<Parts> {
     let users = Users::new(Dependencies {
         users: Arc::new(PgUserStore::new(backend.pool(), backend.outbox())),
         sessions: Arc::new(PgSessionStore::new(backend.pool())),
-        hasher: Arc::new(Argon2Hasher::new(settings.login.max_concurrent_hashes)),
+        hasher: Arc::new(Argon2Hasher::new(settings.login.max_concurrent_hashes)?),
         keyring: keyring.clone(),
         denylist: Arc::new(backend.denylist()),
         throttle: settings.login.throttle(),

@@ -4,6 +4,7 @@ use chrono::Utc;
 use shop_platform::validation::Violations;
 use uuid::Uuid;
 
+use super::ports::Credentials;
 use super::tokens::new_refresh_token;
 use super::{TokenPair, UserError, Users};
 use crate::domain::{Email, LoginThrottle, Password, check_login_password};
@@ -74,6 +75,7 @@ impl Users {
             return Err(UserError::InvalidCredentials);
         };
 
+        self.rehash_if_outdated(&credentials, password).await;
         let user = credentials.user;
         self.users.clear_failed_logins(&email, client).await?;
         let family_id = Uuid::now_v7();
@@ -98,6 +100,39 @@ impl Users {
         LoginThrottle {
             free_failures: self.throttle.free_failures.saturating_mul(10),
             ..self.throttle
+        }
+    }
+
+    /// Replaces a hash made at an earlier cost, now that the password is proven: the only
+    /// moment the password is at hand. A failure here costs the customer nothing (the old
+    /// hash still verifies) and is tried again at the next sign-in.
+    async fn rehash_if_outdated(&self, credentials: &Credentials, password: &str) {
+        if self.hasher.is_current(&credentials.password_hash) {
+            return;
+        }
+        // A password set under an older policy, which today's would refuse, keeps its hash:
+        // hashing takes only passwords that meet the policy.
+        let Ok(password) = Password::parse(password.to_owned()) else {
+            return;
+        };
+        let replaced = async {
+            let hash = self.hasher.hash(&password).await?;
+            self.users
+                .replace_password_hash(credentials.user.id, &credentials.password_hash, &hash)
+                .await
+        }
+        .await;
+        match replaced {
+            Ok(true) => {
+                metrics::counter!("users_password_rehashes_total").increment(1);
+                tracing::info!(user_id = %credentials.user.id, "password hash moved to today's cost");
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(
+                user_id = %credentials.user.id,
+                error = format!("{err:#}"),
+                "could not move the password hash to today's cost; it still verifies"
+            ),
         }
     }
 
@@ -146,6 +181,8 @@ mod tests {
             .expect_credentials_by_email()
             .returning(|_| Ok(Some(credentials())));
         f.hasher.expect_verify().returning(|_, _| Ok(true));
+        f.hasher.expect_is_current().returning(|_| true);
+        f.hasher.expect_hash().never();
         f.users
             .expect_clear_failed_logins()
             .withf(|_, client| client == "203.0.113.7")
@@ -163,6 +200,86 @@ mod tests {
             .unwrap();
         assert_eq!(pair.access_token.split('.').count(), 3, "a JWS");
         assert!(pair.refresh_token.len() >= 43, "256 random bits");
+    }
+
+    /// A sign-in with the right password against a hash made at an earlier cost; `stored` is
+    /// what storing the new hash answers.
+    async fn sign_in_over_an_outdated_hash(
+        stored: anyhow::Result<bool>,
+    ) -> (Result<crate::app::TokenPair, UserError>, usize) {
+        let mut f = Fixture::new();
+        not_locked(&mut f);
+        let account = credentials();
+        let id = account.user.id;
+        f.users
+            .expect_credentials_by_email()
+            .returning(move |_| Ok(Some(account.clone())));
+        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        f.hasher
+            .expect_is_current()
+            .withf(|hash| hash == "$argon2id$stored")
+            .returning(|_| false);
+        let hashes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hashes.clone();
+        f.hasher.expect_hash().returning(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok("$argon2id$today".to_owned())
+        });
+        let mut stored = Some(stored);
+        f.users
+            .expect_replace_password_hash()
+            .withf(move |user, old, new| {
+                *user == id && old == "$argon2id$stored" && new == "$argon2id$today"
+            })
+            .returning(move |_, _, _| stored.take().unwrap());
+        f.users
+            .expect_clear_failed_logins()
+            .returning(|_, _| Ok(()));
+        f.sessions.expect_start().returning(|_, _, _, _| Ok(()));
+        let signed_in = f
+            .app()
+            .login("ann@example.com", "correct horse battery", "203.0.113.7")
+            .await;
+        (signed_in, hashes.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_at_an_earlier_cost_is_replaced_once_the_password_is_proven() {
+        let (signed_in, hashes) = sign_in_over_an_outdated_hash(Ok(true)).await;
+        assert!(signed_in.is_ok());
+        assert_eq!(hashes, 1);
+    }
+
+    #[tokio::test]
+    async fn failing_to_replace_an_outdated_hash_still_signs_the_customer_in() {
+        let (signed_in, hashes) =
+            sign_in_over_an_outdated_hash(Err(anyhow::anyhow!("the database went away"))).await;
+        assert!(signed_in.is_ok());
+        assert_eq!(hashes, 1);
+    }
+
+    #[tokio::test]
+    async fn a_password_todays_policy_refuses_keeps_its_outdated_hash() {
+        // Shorter than today's twelve characters: set under an older policy.
+        let mut f = Fixture::new();
+        not_locked(&mut f);
+        f.users
+            .expect_credentials_by_email()
+            .returning(|_| Ok(Some(credentials())));
+        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        f.hasher.expect_is_current().returning(|_| false);
+        f.hasher.expect_hash().never();
+        f.users.expect_replace_password_hash().never();
+        f.users
+            .expect_clear_failed_logins()
+            .returning(|_, _| Ok(()));
+        f.sessions.expect_start().returning(|_, _, _, _| Ok(()));
+        assert!(
+            f.app()
+                .login("ann@example.com", "short", "203.0.113.7")
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

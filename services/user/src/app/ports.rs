@@ -77,6 +77,10 @@ pub trait UserStore: Send + Sync {
     async fn forget_failed_logins(&self, cutoff: DateTime<Utc>) -> anyhow::Result<u64>;
     /// Creates an admin account, or makes an existing one admin with this password.
     async fn upsert_admin(&self, account: NewAccount) -> anyhow::Result<User>;
+    /// Stores `new` as the account's password hash if it still holds `old` (a password
+    /// changed meanwhile wins); whether it did.
+    async fn replace_password_hash(&self, id: UserId, old: &str, new: &str)
+    -> anyhow::Result<bool>;
 }
 
 /// A refresh token's stored form: its SHA-256.
@@ -161,6 +165,9 @@ pub trait KeyStore: Send + Sync {
 pub trait HasherPort: Send + Sync {
     async fn hash(&self, password: &Password) -> anyhow::Result<String>;
     async fn verify(&self, candidate: &str, hash: &str) -> anyhow::Result<bool>;
+    /// Whether `hash` was made at today's cost; one made at another is replaced at the next
+    /// sign-in that proves the password.
+    fn is_current(&self, hash: &str) -> bool;
 }
 
 /// One mail to one customer.

@@ -144,12 +144,56 @@ async fn the_stored_hash_is_argon2id_at_owasp_cost_never_the_password() {
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-    // OWASP: argon2id with m >= 19456 KiB, t >= 2, p = 1.
-    assert!(
-        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-        "{hash}"
-    );
+    // OWASP: argon2id, one of its equal-strength settings (m = 7 MiB, t = 5, p = 1).
+    assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
     assert!(!hash.contains(PASSWORD));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_hash_made_at_the_earlier_cost_moves_to_todays_at_the_next_sign_in() {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+
+    let app = TestApp::spawn().await;
+    app.register("erin@example.com").await;
+    // The account as it was stored before the cost changed (m = 19 MiB, t = 2).
+    let earlier = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).unwrap(),
+    )
+    .hash_password_with_salt(PASSWORD.as_bytes(), b"salt-of-erin-0001")
+    .unwrap()
+    .to_string();
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE email = 'erin@example.com'")
+        .bind(&earlier)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    let stored = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT password_hash FROM users WHERE email = 'erin@example.com'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+    };
+
+    assert!(
+        app.login("erin@example.com", "not the password")
+            .await
+            .is_err()
+    );
+    assert_eq!(stored().await, earlier, "a wrong password changes nothing");
+
+    app.login("erin@example.com", PASSWORD).await.unwrap();
+    let today = stored().await;
+    assert!(
+        today.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+        "{today}"
+    );
+    app.login("erin@example.com", PASSWORD).await.unwrap();
+    assert_eq!(stored().await, today, "hashed again only once");
     app.stop().await;
 }
 

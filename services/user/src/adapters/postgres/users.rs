@@ -251,4 +251,23 @@ impl UserStore for PgUserStore {
         .context("creating or promoting the admin")?;
         User::try_from(row)
     }
+
+    async fn replace_password_hash(
+        &self,
+        id: UserId,
+        old: &str,
+        new: &str,
+    ) -> anyhow::Result<bool> {
+        let replaced = sqlx::query(
+            "UPDATE users SET password_hash = $3, updated_at = now() \
+             WHERE id = $1 AND password_hash = $2",
+        )
+        .bind(id)
+        .bind(old)
+        .bind(new)
+        .execute(&self.pool)
+        .await
+        .context("replacing the password hash")?;
+        Ok(replaced.rows_affected() == 1)
+    }
 }
