@@ -173,14 +173,23 @@ mod tests {
             .returning(|_, _| Ok(None));
     }
 
+    /// Not locked, the account found, the password right: what every sign-in that succeeds
+    /// needs. Returns the account.
+    fn right_password(f: &mut Fixture) -> Credentials {
+        not_locked(f);
+        let account = credentials();
+        let found = account.clone();
+        f.users
+            .expect_credentials_by_email()
+            .returning(move |_| Ok(Some(found.clone())));
+        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        account
+    }
+
     #[tokio::test]
     async fn the_right_password_starts_a_session_and_returns_a_signed_pair() {
         let mut f = Fixture::new();
-        not_locked(&mut f);
-        f.users
-            .expect_credentials_by_email()
-            .returning(|_| Ok(Some(credentials())));
-        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        right_password(&mut f);
         f.hasher.expect_is_current().returning(|_| true);
         f.hasher.expect_hash().never();
         f.users
@@ -208,13 +217,7 @@ mod tests {
         stored: anyhow::Result<bool>,
     ) -> (Result<crate::app::TokenPair, UserError>, usize) {
         let mut f = Fixture::new();
-        not_locked(&mut f);
-        let account = credentials();
-        let id = account.user.id;
-        f.users
-            .expect_credentials_by_email()
-            .returning(move |_| Ok(Some(account.clone())));
-        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        let id = right_password(&mut f).user.id;
         f.hasher
             .expect_is_current()
             .withf(|hash| hash == "$argon2id$stored")
@@ -262,11 +265,7 @@ mod tests {
     async fn a_password_todays_policy_refuses_keeps_its_outdated_hash() {
         // Shorter than today's twelve characters: set under an older policy.
         let mut f = Fixture::new();
-        not_locked(&mut f);
-        f.users
-            .expect_credentials_by_email()
-            .returning(|_| Ok(Some(credentials())));
-        f.hasher.expect_verify().returning(|_, _| Ok(true));
+        right_password(&mut f);
         f.hasher.expect_is_current().returning(|_| false);
         f.hasher.expect_hash().never();
         f.users.expect_replace_password_hash().never();
