@@ -60,6 +60,11 @@ impl Argon2Hasher {
         let (done, result) = tokio::sync::oneshot::channel();
         let (running, peak) = (self.running.clone(), self.peak.clone());
         self.pool.spawn(move || {
+            // A caller that went while the job queued (its deadline passed, its client left)
+            // costs no hash: a flood of abandoned sign-ins must not keep the pool busy.
+            if done.is_closed() {
+                return;
+            }
             let now = running.fetch_add(1, Ordering::Relaxed) + 1;
             peak.fetch_max(now, Ordering::Relaxed);
             #[allow(clippy::cast_precision_loss)] // A handful at most.
@@ -182,6 +187,32 @@ mod tests {
             assert!(hash.unwrap().unwrap().starts_with("$argon2id$"));
         }
         assert_eq!(hasher.peak_concurrency(), 2, "eight at once, two at a time");
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_caller_left_while_it_queued_is_never_run() {
+        let hasher = Argon2Hasher::new(1).unwrap();
+        // The pool's one thread, busy until released.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        hasher.pool.spawn(move || {
+            held.recv().ok();
+        });
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            hasher.bounded(move || {
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            }),
+        )
+        .await;
+        assert!(abandoned.is_err(), "it waited behind the busy thread");
+        release.send(()).unwrap();
+        // The pool's one thread takes jobs in order: one queued after the abandoned job has
+        // run once this answers.
+        hasher.bounded(|| Ok(())).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "the abandoned job was skipped");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
