@@ -39,6 +39,9 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS cook
 COPY --from=planner /src/recipe.json recipe.json
+# The workspace's build settings (its [env]: how mimalloc is compiled) apply to the cached
+# dependencies too, or the builder stage would compile them again.
+COPY .cargo/config.toml .cargo/config.toml
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     cargo chef cook --release --locked --recipe-path recipe.json

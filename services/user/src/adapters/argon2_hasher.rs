@@ -20,10 +20,10 @@ pub const PARALLELISM: u32 = 1;
 /// Hashes on a pool of its own, `max_concurrent` threads: a hash takes tens of milliseconds of
 /// pure CPU, which on the async runtime would stall every other request on that worker. At most
 /// `max_concurrent` hashes run at once (each holds 7 MiB while it runs) and the rest wait in the
-/// pool's queue, so a burst of sign-ins costs time, not memory. Always the same threads, too:
-/// the allocator may keep the last block a thread freed while that thread idles (ADR 21), so
-/// what stays resident after a burst is at most one block per pool thread, where the shared
-/// blocking pool would spread hashes over any number of its threads.
+/// pool's queue, so a burst of sign-ins costs time, not memory. A block goes back to the system
+/// when its hash ends (mimalloc is built to map allocations that large directly, ADR 22,
+/// checked by `tests/memory.rs`); the pool's few, always the same threads also bound what a
+/// build without that setting would keep: one block per pool thread (ADR 21).
 #[derive(Debug, Clone)]
 pub struct Argon2Hasher {
     pool: Arc<rayon::ThreadPool>,
