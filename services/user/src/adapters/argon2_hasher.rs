@@ -65,17 +65,41 @@ impl Argon2Hasher {
             if done.is_closed() {
                 return;
             }
-            let now = running.fetch_add(1, Ordering::Relaxed) + 1;
-            peak.fetch_max(now, Ordering::Relaxed);
-            #[allow(clippy::cast_precision_loss)] // A handful at most.
-            metrics::gauge!("users_password_hashes_running").set(now as f64);
+            let guard = Running::start(&running);
+            peak.fetch_max(guard.now, Ordering::Relaxed);
             let outcome = work();
-            running.fetch_sub(1, Ordering::Relaxed);
+            drop(guard);
             // The caller may have gone (its request was cancelled); nothing to tell then.
             let _ = done.send(outcome);
         });
         result.await.context("the hashing task failed")?
     }
+}
+
+/// One hash counted as running from its start until it ends, however it ends (a panicking
+/// hash unwinds through the drop), with the gauge set on both changes.
+struct Running<'a> {
+    running: &'a AtomicUsize,
+    now: usize,
+}
+
+impl<'a> Running<'a> {
+    fn start(running: &'a AtomicUsize) -> Self {
+        let now = running.fetch_add(1, Ordering::Relaxed) + 1;
+        set_running_gauge(now);
+        Self { running, now }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        set_running_gauge(self.running.fetch_sub(1, Ordering::Relaxed) - 1);
+    }
+}
+
+fn set_running_gauge(now: usize) {
+    #[allow(clippy::cast_precision_loss)] // A handful at most.
+    metrics::gauge!("users_password_hashes_running").set(now as f64);
 }
 
 fn argon2() -> anyhow::Result<Argon2<'static>> {
@@ -213,6 +237,17 @@ mod tests {
         // run once this answers.
         hasher.bounded(|| Ok(())).await.unwrap();
         assert!(!ran.load(Ordering::SeqCst), "the abandoned job was skipped");
+    }
+
+    #[tokio::test]
+    async fn a_hash_that_ends_or_panics_is_no_longer_counted_as_running() {
+        let hasher = Argon2Hasher::new(1).unwrap();
+        hasher.bounded(|| Ok(())).await.unwrap();
+        assert_eq!(hasher.running.load(Ordering::Relaxed), 0, "after a hash");
+        let panicked = hasher.bounded::<()>(|| panic!("a hash that panics")).await;
+        assert!(panicked.is_err(), "its caller sees the failure");
+        assert_eq!(hasher.running.load(Ordering::Relaxed), 0, "after a panic");
+        assert_eq!(hasher.peak_concurrency(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
