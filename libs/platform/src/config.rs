@@ -10,8 +10,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use figment::Figment;
 use figment::providers::{Env, Serialized};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -76,22 +77,67 @@ where
     // Only `SHOP_<SECTION>__<KEY>` names are settings. Other `SHOP_` variables (the tests'
     // `SHOP_TEST_*` URLs, the CLI's `SHOP_ADMIN_PASSWORD`) are not, and must not trip the
     // unknown-key check that catches misspelt sections.
-    load_from(
+    load_from(EnvStrings(
         Env::prefixed(ENV_PREFIX)
             .filter(|key| key.as_str().contains(ENV_SEPARATOR))
             .split(ENV_SEPARATOR),
-    )
+    ))
 }
 
-fn load_from<T>(env: Env) -> Result<T, ConfigError>
+fn load_from<T>(env: EnvStrings) -> Result<T, ConfigError>
 where
     T: Default + Serialize + DeserializeOwned + Validate,
 {
     extract(&Figment::from(Serialized::defaults(T::default())).merge(env))
 }
 
+/// figment's `Env` provider, except that every value stays the string it was set to.
+///
+/// `Env` reads each value as a literal, so `123456` becomes a number and a string setting
+/// whose value looks like one (a secret of digits, `007`, a version `1.10`) is refused or
+/// would lose its form. Here every value is a string, and [`extract`] turns one into a number
+/// or a boolean only where the setting's type asks for it (figment's lossy extraction).
+struct EnvStrings(Env);
+
+impl Provider for EnvStrings {
+    fn metadata(&self) -> Metadata {
+        self.0.metadata()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut settings = Dict::new();
+        for (key, value) in self.0.iter() {
+            let path: Vec<&str> = key.as_str().split('.').collect();
+            insert_at(&mut settings, &path, value);
+        }
+        Ok(self.0.profile.collect(settings))
+    }
+}
+
+/// Puts `value` at `path` (`["database", "url"]`) in `dict`, making the sections on the way.
+fn insert_at(dict: &mut Dict, path: &[&str], value: String) {
+    match path {
+        [] => {}
+        [key] => {
+            dict.insert((*key).to_owned(), Value::from(value));
+        }
+        [section, rest @ ..] => {
+            let entry = dict
+                .entry((*section).to_owned())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if !matches!(entry, Value::Dict(..)) {
+                // Set both as a value and as a section: the section's keys win.
+                *entry = Value::from(Dict::new());
+            }
+            if let Value::Dict(_, inner) = entry {
+                insert_at(inner, rest, value);
+            }
+        }
+    }
+}
+
 fn extract<T: DeserializeOwned + Validate>(figment: &Figment) -> Result<T, ConfigError> {
-    let settings: T = figment.extract().map_err(|err| {
+    let settings: T = figment.extract_lossy().map_err(|err| {
         // figment reports a chain of errors; the first one names the offending key.
         let first = err.into_iter().next();
         match first {
@@ -294,6 +340,17 @@ mod tests {
         server: ServerSettings,
         database: DatabaseSettings,
         shutdown: ShutdownSettings,
+        mail: MailSample,
+    }
+
+    /// Settings of each kind a value can be read as.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct MailSample {
+        password: Option<Secret>,
+        sender: String,
+        verbose: bool,
+        share: f64,
     }
 
     impl Default for Sample {
@@ -302,6 +359,7 @@ mod tests {
                 server: ServerSettings::on_port(50051),
                 database: DatabaseSettings::local("sample"),
                 shutdown: ShutdownSettings::default(),
+                mail: MailSample::default(),
             }
         }
     }
@@ -344,6 +402,26 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/sample",
             "the service default for the sibling key must survive"
         );
+    }
+
+    #[test]
+    fn a_string_setting_keeps_a_value_that_looks_like_a_number() {
+        let s = load_with(&[
+            ("SHOP_MAIL__PASSWORD", "0123456"),
+            ("SHOP_MAIL__SENDER", "1.10"),
+        ])
+        .unwrap();
+        assert_eq!(s.mail.password.unwrap().expose(), "0123456");
+        assert_eq!(s.mail.sender, "1.10");
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_read_where_the_setting_is_one() {
+        let s = load_with(&[("SHOP_MAIL__VERBOSE", "true"), ("SHOP_MAIL__SHARE", "0.25")]).unwrap();
+        assert!(s.mail.verbose);
+        assert!((s.mail.share - 0.25).abs() < f64::EPSILON);
+        let err = load_with(&[("SHOP_MAIL__SHARE", "a quarter")]).unwrap_err();
+        assert_eq!(err.key, "SHOP_MAIL__SHARE");
     }
 
     #[test]
