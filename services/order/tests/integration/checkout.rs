@@ -221,6 +221,8 @@ async fn the_cart_is_ordered_with_shipping_charged_once_and_emptied_only_when_co
     let charged = shop
         .processor()
         .entry(Uuid::parse_str(&order.id).unwrap())
+        .await
+        .unwrap()
         .unwrap();
     assert_eq!(charged.amount.amount_minor, 6093);
 

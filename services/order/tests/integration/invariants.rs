@@ -63,6 +63,8 @@ async fn a_hundred_orders_for_twenty_units_never_oversell_and_never_keep_money_f
     for id in &confirmed {
         let entry = processor
             .entry(*id)
+            .await
+            .unwrap()
             .unwrap_or_else(|| panic!("confirmed order {id} has no payment"));
         assert!(entry.captured && !entry.refunded, "{id}: {entry:?}");
     }
@@ -72,7 +74,7 @@ async fn a_hundred_orders_for_twenty_units_never_oversell_and_never_keep_money_f
     );
     // ...and every rejected order was never charged, or was given its money back.
     for id in &rejected {
-        if let Some(entry) = processor.entry(*id) {
+        if let Some(entry) = processor.entry(*id).await.unwrap() {
             assert!(
                 !entry.captured || entry.refunded,
                 "rejected order {id} kept money: {entry:?}"

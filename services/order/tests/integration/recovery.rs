@@ -230,7 +230,7 @@ async fn a_driver_that_dies_after_charging_is_recovered_without_charging_twice()
     )
     .await;
     assert_eq!(status_of(&pool).await.0, "CONFIRMED");
-    let entry = shop.processor().entry(order_id).unwrap();
+    let entry = shop.processor().entry(order_id).await.unwrap().unwrap();
     assert!(entry.captured);
     assert_eq!(
         shop.processor().total_captures(),
@@ -261,7 +261,7 @@ async fn a_saga_recovered_after_its_deadline_is_compensated_and_the_money_return
         status_of(&pool).await,
         ("REJECTED".to_owned(), Some("timeout".to_owned()))
     );
-    let entry = shop.processor().entry(order_id).unwrap();
+    let entry = shop.processor().entry(order_id).await.unwrap().unwrap();
     assert!(entry.refunded, "charged, so refunded: {entry:?}");
     assert_eq!(
         shop.stock(&product).await,

@@ -48,7 +48,7 @@ async fn a_paid_order_is_confirmed_its_stock_sold_and_charged_once() {
     })
     .await;
     let order_id = Uuid::parse_str(&order.id).unwrap();
-    let charged = shop.processor().entry(order_id).unwrap();
+    let charged = shop.processor().entry(order_id).await.unwrap().unwrap();
     assert!(charged.captured);
     assert_eq!(charged.amount.amount_minor, 3093, "the charge is the total");
     assert_eq!(shop.processor().total_captures(), 1);
@@ -65,6 +65,8 @@ async fn an_order_for_more_than_the_stock_is_rejected_and_nothing_is_charged() {
     assert!(
         shop.processor()
             .entry(Uuid::parse_str(&order.id).unwrap())
+            .await
+            .unwrap()
             .is_none()
     );
     assert_eq!(shop.stock(&product).await, (1, 0, 0, 1));
@@ -102,6 +104,8 @@ async fn an_order_above_the_largest_total_is_rejected_in_words_a_customer_can_re
     assert!(
         shop.processor()
             .entry(Uuid::parse_str(&order.id).unwrap())
+            .await
+            .unwrap()
             .is_none(),
         "nothing was charged"
     );

@@ -15,7 +15,10 @@
 //! ([`SimulatedProcessor::with_store`], as the service runs it), written through to a table of
 //! its own and read back on a miss: like a real processor's, it survives a restart of the
 //! payment service and every replica knows every authorization (a refund may be handled by
-//! another replica than the charge). Declines and scripted trouble stay in memory.
+//! another replica than the charge). With a store, memory holds an authorization only while
+//! operations on it run (or a change of it could not be stored yet), so the service's memory
+//! does not grow with the orders it has taken. Declines and scripted trouble stay in memory:
+//! one entry per order paid with such a test token.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -59,6 +62,73 @@ struct Ledger {
     troubled: HashSet<Uuid>,
     captures: u64,
     refunds: u64,
+    /// The keys with operations running or changes not yet stored; see [`Operation`].
+    in_flight: HashMap<Uuid, Flight>,
+}
+
+/// What runs on one key: how many operations, and how far its changes are stored.
+#[derive(Debug, Default)]
+struct Flight {
+    operations: usize,
+    /// Changes made to the key's entry in memory, counted.
+    changed: u64,
+    /// The latest of those changes that a successful write has stored (every write stores the
+    /// whole entry, so it stores every change before it too).
+    stored: u64,
+}
+
+impl Ledger {
+    /// Counts a change of `key`'s entry; returns its number, for [`Ledger::stored`].
+    fn changed(&mut self, key: Uuid) -> u64 {
+        let flight = self.in_flight.entry(key).or_default();
+        flight.changed += 1;
+        flight.changed
+    }
+
+    /// Change `change` of `key`'s entry, and all before it, are stored.
+    fn stored(&mut self, key: Uuid, change: u64) {
+        if let Some(flight) = self.in_flight.get_mut(&key) {
+            flight.stored = flight.stored.max(change);
+        }
+    }
+}
+
+/// One operation on one key, counted from its start until it ends, however it ends (an answer,
+/// an error, or the caller's timeout dropping it). Memory is where concurrent operations on a
+/// key meet, so an entry is never dropped while one runs; when the last one ends and memory
+/// holds nothing the store lacks, the entry leaves memory (given a store: without one, memory
+/// is the ledger). A change whose write failed keeps the entry until a later write stores it.
+struct Operation<'a> {
+    processor: &'a SimulatedProcessor,
+    key: Uuid,
+}
+
+impl<'a> Operation<'a> {
+    fn begin(processor: &'a SimulatedProcessor, key: Uuid) -> Self {
+        processor
+            .ledger()
+            .in_flight
+            .entry(key)
+            .or_default()
+            .operations += 1;
+        Self { processor, key }
+    }
+}
+
+impl Drop for Operation<'_> {
+    fn drop(&mut self) {
+        let mut ledger = self.processor.ledger();
+        let Some(flight) = ledger.in_flight.get_mut(&self.key) else {
+            return;
+        };
+        flight.operations = flight.operations.saturating_sub(1);
+        if flight.operations == 0 && flight.stored == flight.changed {
+            ledger.in_flight.remove(&self.key);
+            if self.processor.store.is_some() {
+                ledger.authorizations.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Runtime flags that add faults on top of [`ProcessorBehaviour`]: the larger of the two
@@ -111,12 +181,20 @@ impl SimulatedProcessor {
 
     /// Reads a stored authorization into memory when memory does not have it.
     async fn load(&self, key: Uuid) -> Result<(), ProviderError> {
-        let Some(pool) = &self.store else {
-            return Ok(());
-        };
         if self.ledger().authorizations.contains_key(&key) {
             return Ok(());
         }
+        if let Some(stored) = self.fetch(key).await? {
+            self.ledger().authorizations.entry(key).or_insert(stored);
+        }
+        Ok(())
+    }
+
+    /// The stored authorization of `key`, if there is a store and it has one.
+    async fn fetch(&self, key: Uuid) -> Result<Option<LedgerEntry>, ProviderError> {
+        let Some(pool) = &self.store else {
+            return Ok(None);
+        };
         let row: Option<(String, i64, String, bool, bool, bool)> = sqlx::query_as(
             "SELECT reference, amount_minor, currency, captured, voided, refunded \
              FROM simulated_processor_ledger WHERE key = $1",
@@ -125,27 +203,34 @@ impl SimulatedProcessor {
         .fetch_optional(pool)
         .await
         .map_err(ledger_unavailable)?;
-        if let Some((reference, amount_minor, currency, captured, voided, refunded)) = row {
-            let amount = Money::new(amount_minor, &currency).map_err(|err| {
-                ProviderError::Transient(format!("the processor's ledger: {err}"))
-            })?;
-            self.ledger()
-                .authorizations
-                .entry(key)
-                .or_insert(LedgerEntry {
+        row.map(
+            |(reference, amount_minor, currency, captured, voided, refunded)| {
+                let amount = Money::new(amount_minor, &currency).map_err(|err| {
+                    ProviderError::Transient(format!("the processor's ledger: {err}"))
+                })?;
+                Ok(LedgerEntry {
                     reference,
                     amount,
                     captured,
                     voided,
                     refunded,
-                });
-        }
-        Ok(())
+                })
+            },
+        )
+        .transpose()
     }
 
     /// Writes an authorization through to the store (the first write of a key sets its
-    /// reference and amount; later ones its state).
-    async fn save(&self, key: Uuid, entry: &LedgerEntry) -> Result<(), ProviderError> {
+    /// reference and amount; later ones its state). Its states only ever become true, and a
+    /// write keeps what is stored already, so concurrent writes of one key may land in any
+    /// order. `change` is the number [`Ledger::changed`] gave the change written.
+    async fn save(&self, key: Uuid, entry: &LedgerEntry, change: u64) -> Result<(), ProviderError> {
+        self.write(key, entry).await?;
+        self.ledger().stored(key, change);
+        Ok(())
+    }
+
+    async fn write(&self, key: Uuid, entry: &LedgerEntry) -> Result<(), ProviderError> {
         let Some(pool) = &self.store else {
             return Ok(());
         };
@@ -153,8 +238,10 @@ impl SimulatedProcessor {
             "INSERT INTO simulated_processor_ledger \
                (key, reference, amount_minor, currency, captured, voided, refunded) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (key) DO UPDATE SET captured = EXCLUDED.captured, \
-               voided = EXCLUDED.voided, refunded = EXCLUDED.refunded",
+             ON CONFLICT (key) DO UPDATE SET \
+               captured = simulated_processor_ledger.captured OR EXCLUDED.captured, \
+               voided = simulated_processor_ledger.voided OR EXCLUDED.voided, \
+               refunded = simulated_processor_ledger.refunded OR EXCLUDED.refunded",
         )
         .bind(key)
         .bind(&entry.reference)
@@ -175,9 +262,18 @@ impl SimulatedProcessor {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The processor's record of an order's authorization.
-    pub fn entry(&self, key: Uuid) -> Option<LedgerEntry> {
-        self.ledger().authorizations.get(&key).cloned()
+    /// The processor's record of an order's authorization: memory's, else the store's.
+    pub async fn entry(&self, key: Uuid) -> Result<Option<LedgerEntry>, ProviderError> {
+        let held = self.ledger().authorizations.get(&key).cloned();
+        match held {
+            Some(entry) => Ok(Some(entry)),
+            None => self.fetch(key).await,
+        }
+    }
+
+    /// How many authorizations memory holds (the rest are in the store).
+    pub fn held(&self) -> usize {
+        self.ledger().authorizations.len()
     }
 
     /// Captures the processor has performed, over all orders.
@@ -236,8 +332,10 @@ impl SimulatedProcessor {
         amount: &Money,
         card: &CardToken,
     ) -> Result<Authorization, ProviderError> {
+        let _operation = Operation::begin(self, key);
         self.network().await?;
-        let first_attempt = self.ledger().troubled.insert(key);
+        let scripted = matches!(card.as_str(), "tok_processing_error" | "tok_timeout");
+        let first_attempt = scripted && self.ledger().troubled.insert(key);
         match card.as_str() {
             "tok_processing_error" if first_attempt => {
                 return Err(ProviderError::Transient("processing error".to_owned()));
@@ -279,7 +377,7 @@ impl SimulatedProcessor {
     /// in one write. Returns its reference.
     async fn record_sale(&self, key: Uuid, amount: &Money) -> Result<String, ProviderError> {
         self.load(key).await?;
-        let entry = {
+        let (entry, change) = {
             let mut ledger = self.ledger();
             let entry = ledger
                 .authorizations
@@ -302,11 +400,11 @@ impl SimulatedProcessor {
             if captured_now {
                 ledger.captures += 1;
             }
-            entry
+            (entry, ledger.changed(key))
         };
         // Written every time, a repeat too: memory is updated first, so a write that failed
         // is made by the retry, never skipped because memory already has it.
-        self.save(key, &entry).await?;
+        self.save(key, &entry, change).await?;
         Ok(entry.reference)
     }
 
@@ -315,6 +413,7 @@ impl SimulatedProcessor {
         key: Uuid,
         change: impl FnOnce(&mut Ledger, Uuid) -> Result<(), ProviderError>,
     ) -> Result<(), ProviderError> {
+        let _operation = Operation::begin(self, key);
         self.load(key).await?;
         let entry = {
             let mut ledger = self.ledger();
@@ -324,10 +423,15 @@ impl SimulatedProcessor {
                 )));
             }
             change(&mut ledger, key)?;
-            ledger.authorizations.get(&key).cloned()
+            let number = ledger.changed(key);
+            ledger
+                .authorizations
+                .get(&key)
+                .cloned()
+                .map(|entry| (entry, number))
         };
         match entry {
-            Some(entry) => self.save(key, &entry).await,
+            Some((entry, number)) => self.save(key, &entry, number).await,
             None => Ok(()),
         }
     }
@@ -464,7 +568,10 @@ mod tests {
         let first = p.sale(key, &eur(100), &card).await.unwrap();
         let again = p.sale(key, &eur(100), &card).await.unwrap();
         assert_eq!(first, again);
-        assert!(p.entry(key).unwrap().captured, "a sale captures");
+        assert!(
+            p.entry(key).await.unwrap().unwrap().captured,
+            "a sale captures"
+        );
         p.capture(key).await.unwrap();
         assert_eq!(p.total_captures(), 1);
     }
@@ -498,7 +605,7 @@ mod tests {
             Err(ProviderError::Transient(_))
         ));
         assert!(
-            p.entry(lost).is_some(),
+            p.entry(lost).await.unwrap().is_some(),
             "applied although the answer was lost"
         );
         assert!(p.sale(lost, &eur(1), &decline("tok_timeout")).await.is_ok());

@@ -32,7 +32,7 @@ async fn fifty_concurrent_charges_of_one_order_capture_once_and_all_get_the_same
     );
     let processor = &bed.payment.handle.processor;
     assert_eq!(processor.total_captures(), 1, "the processor captured once");
-    assert!(processor.entry(order).unwrap().captured);
+    assert!(processor.entry(order).await.unwrap().unwrap().captured);
     bed.shop.stop().await;
 }
 
@@ -43,7 +43,15 @@ async fn a_declined_card_is_an_outcome_not_an_error_and_holds_nothing() {
     let declined = bed.charge(order, 1000, "tok_declined").await.unwrap();
     assert_eq!(declined.status(), pb::PaymentStatus::Declined);
     assert_eq!(declined.failure_reason, "card_declined");
-    assert!(bed.payment.handle.processor.entry(order).is_none());
+    assert!(
+        bed.payment
+            .handle
+            .processor
+            .entry(order)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let again = bed.charge(order, 1000, "tok_declined").await.unwrap();
     assert_eq!(
         again.id, declined.id,
@@ -67,7 +75,7 @@ async fn a_processor_timeout_on_the_first_attempt_then_success_captures_once() {
     let processor = &bed.payment.handle.processor;
     assert_eq!(processor.total_captures(), 1);
     assert_eq!(
-        processor.entry(order).unwrap().reference,
+        processor.entry(order).await.unwrap().unwrap().reference,
         paid.provider_reference,
         "the retry found the first authorization"
     );
@@ -280,11 +288,77 @@ async fn the_processors_ledger_survives_a_restart_and_is_shared_by_replicas() {
     // Another process (a restart, or another replica) refunds what the first one captured.
     let refunded_by = SimulatedProcessor::new(behaviour).with_store(db.pool.clone());
     refunded_by.refund(order).await.unwrap();
-    let entry = refunded_by.entry(order).unwrap();
+    let entry = refunded_by.entry(order).await.unwrap().unwrap();
     assert!(entry.captured && entry.refunded, "{entry:?}");
     // Without the store, a new process would not know the authorization at all.
     let forgetful = SimulatedProcessor::new(behaviour);
     assert!(forgetful.refund(order).await.is_err());
+}
+
+/// With a store, the processor's memory holds an authorization only while something runs on
+/// it: a thousand sales leave nothing behind in memory, all of them stored; a sale whose write
+/// failed stays in memory until a retry stores it, and is counted once.
+#[tokio::test]
+async fn the_processors_memory_holds_only_what_is_in_flight() {
+    use shop_payment::adapters::simulated_processor::{ProcessorBehaviour, SimulatedProcessor};
+    use shop_payment::app::ports::ProcessorPort as _;
+    use shop_payment::domain::CardToken;
+
+    let db = shop_testkit::TestDatabase::create(&[&shop_payment::startup::MIGRATOR]).await;
+    let processor = SimulatedProcessor::new(ProcessorBehaviour {
+        latency: Duration::ZERO,
+        failure_rate: 0.0,
+        timeout: Duration::from_secs(2),
+    })
+    .with_store(db.pool.clone());
+    let amount = shop_events::Money::new(1999, "EUR").unwrap();
+    let card = CardToken::parse("tok_visa").unwrap();
+
+    let orders: Vec<Uuid> = (0..1000).map(|_| Uuid::now_v7()).collect();
+    let sales = orders
+        .iter()
+        .map(|order| processor.sale(*order, &amount, &card));
+    for outcome in futures::future::join_all(sales).await {
+        outcome.unwrap();
+    }
+    assert_eq!(
+        processor.held(),
+        0,
+        "nothing left in memory after the sales"
+    );
+    assert_eq!(processor.total_captures(), 1000);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM simulated_processor_ledger WHERE captured")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 1000);
+    processor.refund(orders[0]).await.unwrap();
+    assert!(processor.entry(orders[0]).await.unwrap().unwrap().refunded);
+    assert_eq!(processor.held(), 0);
+
+    // A write that fails: the sale is applied in memory and kept there.
+    sqlx::query(
+        "ALTER TABLE simulated_processor_ledger ADD CONSTRAINT refuse CHECK (false) NOT VALID",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let unlucky = Uuid::now_v7();
+    assert!(processor.sale(unlucky, &amount, &card).await.is_err());
+    assert_eq!(processor.held(), 1, "an unstored sale stays in memory");
+    sqlx::query("ALTER TABLE simulated_processor_ledger DROP CONSTRAINT refuse")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    processor.sale(unlucky, &amount, &card).await.unwrap();
+    assert_eq!(processor.held(), 0, "stored by the retry, then let go");
+    assert_eq!(
+        processor.total_captures(),
+        1001,
+        "the retry did not capture again"
+    );
+    assert!(processor.entry(unlucky).await.unwrap().unwrap().captured);
 }
 
 /// A payment an earlier version left AUTHORIZED (it authorized and captured in two calls and
@@ -328,7 +402,7 @@ async fn a_payment_an_earlier_version_left_authorized_is_captured_once_with_its_
         ("CAPTURED".to_owned(), Some("auth_earlier".to_owned()))
     );
     let processor = &bed.payment.handle.processor;
-    assert!(processor.entry(order).unwrap().captured);
+    assert!(processor.entry(order).await.unwrap().unwrap().captured);
     assert_eq!(processor.total_captures(), 1, "captured, not sold again");
 
     let again = bed.charge(order, 2500, "tok_visa").await.unwrap();
