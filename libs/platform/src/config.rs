@@ -10,9 +10,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use figment::Figment;
 use figment::providers::{Env, Serialized};
-use figment::value::{Dict, Map, Value};
-use figment::{Figment, Metadata, Profile, Provider};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -77,63 +76,29 @@ where
     // Only `SHOP_<SECTION>__<KEY>` names are settings. Other `SHOP_` variables (the tests'
     // `SHOP_TEST_*` URLs, the CLI's `SHOP_ADMIN_PASSWORD`) are not, and must not trip the
     // unknown-key check that catches misspelt sections.
-    load_from(EnvStrings(
-        Env::prefixed(ENV_PREFIX)
+    load_from(
+        &Env::prefixed(ENV_PREFIX)
             .filter(|key| key.as_str().contains(ENV_SEPARATOR))
             .split(ENV_SEPARATOR),
-    ))
+    )
 }
 
-fn load_from<T>(env: EnvStrings) -> Result<T, ConfigError>
+/// Every variable `env` selects, as the string it was set to.
+///
+/// figment's `Env` provider reads each value as a literal, so `123456` becomes a number and a
+/// string setting whose value looks like one (a secret of digits, `007`, a version `1.10`) is
+/// refused or would lose its form. Here `Env` only selects and names the variables; each value
+/// is merged as a string at its key path, and [`extract`] turns one into a number or a boolean
+/// only where the setting's type asks for it (figment's lossy extraction).
+fn load_from<T>(env: &Env) -> Result<T, ConfigError>
 where
     T: Default + Serialize + DeserializeOwned + Validate,
 {
-    extract(&Figment::from(Serialized::defaults(T::default())).merge(env))
-}
-
-/// figment's `Env` provider, except that every value stays the string it was set to.
-///
-/// `Env` reads each value as a literal, so `123456` becomes a number and a string setting
-/// whose value looks like one (a secret of digits, `007`, a version `1.10`) is refused or
-/// would lose its form. Here every value is a string, and [`extract`] turns one into a number
-/// or a boolean only where the setting's type asks for it (figment's lossy extraction).
-struct EnvStrings(Env);
-
-impl Provider for EnvStrings {
-    fn metadata(&self) -> Metadata {
-        self.0.metadata()
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut settings = Dict::new();
-        for (key, value) in self.0.iter() {
-            let path: Vec<&str> = key.as_str().split('.').collect();
-            insert_at(&mut settings, &path, value);
-        }
-        Ok(self.0.profile.collect(settings))
-    }
-}
-
-/// Puts `value` at `path` (`["database", "url"]`) in `dict`, making the sections on the way.
-fn insert_at(dict: &mut Dict, path: &[&str], value: String) {
-    match path {
-        [] => {}
-        [key] => {
-            dict.insert((*key).to_owned(), Value::from(value));
-        }
-        [section, rest @ ..] => {
-            let entry = dict
-                .entry((*section).to_owned())
-                .or_insert_with(|| Value::from(Dict::new()));
-            if !matches!(entry, Value::Dict(..)) {
-                // Set both as a value and as a section: the section's keys win.
-                *entry = Value::from(Dict::new());
-            }
-            if let Value::Dict(_, inner) = entry {
-                insert_at(inner, rest, value);
-            }
-        }
-    }
+    let figment = env.iter().fold(
+        Figment::from(Serialized::defaults(T::default())),
+        |figment, (key, value)| figment.merge(Serialized::default(key.as_str(), value)),
+    );
+    extract(&figment)
 }
 
 fn extract<T: DeserializeOwned + Validate>(figment: &Figment) -> Result<T, ConfigError> {
