@@ -20,6 +20,9 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, LogSettings};
 
+mod span_fields;
+use span_fields::JsonSpanFields;
+
 /// The environment variable that switches span export on.
 pub const OTLP_ENDPOINT_ENV: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
@@ -68,21 +71,29 @@ pub fn init(service_name: &'static str, settings: &LogSettings) -> anyhow::Resul
     };
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     if json {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .try_init()
+        registry.with(json_lines(std::io::stdout)).try_init()
     } else {
         registry.with(tracing_subscriber::fmt::layer()).try_init()
     }
     .context("installing the tracing subscriber")?;
 
     Ok(TelemetryGuard { provider })
+}
+
+/// The JSON log layer: one object per line, the event's fields at the top level and the
+/// current span's (`request_id`, `trace_id`, ...) under `span`.
+fn json_lines<S, W>(writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .fmt_fields(JsonSpanFields)
+        .with_writer(writer)
 }
 
 /// Makes `span` a child of the remote context found in `carrier` and records its trace id in
@@ -195,6 +206,59 @@ mod tests {
                 .contains(&KeyValue::new("http.response.status_code", Value::I64(503)))
         );
         assert!(matches!(spans[0].status, Status::Error { .. }));
+    }
+
+    #[test]
+    fn a_log_line_inside_a_server_span_carries_the_callers_trace_id_and_the_request_id() {
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(json_lines(move || writer.clone()));
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            http::HeaderValue::from_static(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "http.server",
+                request_id = "r-1",
+                trace_id = tracing::field::Empty,
+            );
+            continue_remote_trace(&span, &HeaderExtractor(&headers));
+            let _entered = span.enter();
+            tracing::warn!(attempt = 2, "upstream slow");
+        });
+
+        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+        assert_eq!(line["message"], "upstream slow", "{line}");
+        assert_eq!(line["attempt"], 2, "{line}");
+        assert_eq!(line["span"]["name"], "http.server", "{line}");
+        assert_eq!(line["span"]["request_id"], "r-1", "{line}");
+        assert_eq!(
+            line["span"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{line}"
+        );
     }
 
     #[test]
