@@ -181,6 +181,39 @@ pub(crate) fn exported_spans(make: impl FnOnce()) -> Vec<opentelemetry_sdk::trac
     exporter.get_finished_spans().unwrap()
 }
 
+/// Collects what a log layer writes (for tests of log lines).
+#[cfg(test)]
+#[derive(Clone, Default)]
+pub(crate) struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+impl LogLines {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+impl std::io::Write for LogLines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogLines {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -210,26 +243,11 @@ mod tests {
 
     #[test]
     fn a_log_line_inside_a_server_span_carries_the_callers_trace_id_and_the_request_id() {
-        use std::sync::{Arc, Mutex};
-
-        #[derive(Clone, Default)]
-        struct Lines(Arc<Mutex<Vec<u8>>>);
-        impl std::io::Write for Lines {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-
-        let lines = Lines::default();
-        let writer = lines.clone();
+        let lines = LogLines::default();
         let provider = SdkTracerProvider::builder().build();
         let subscriber = tracing_subscriber::registry()
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
-            .with(json_lines(move || writer.clone()));
+            .with(json_lines(lines.clone()));
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         let mut headers = http::HeaderMap::new();
         headers.insert(
@@ -249,8 +267,7 @@ mod tests {
             tracing::warn!(attempt = 2, "upstream slow");
         });
 
-        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let line: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(lines.text().trim()).unwrap();
         assert_eq!(line["message"], "upstream slow", "{line}");
         assert_eq!(line["attempt"], 2, "{line}");
         assert_eq!(line["span"]["name"], "http.server", "{line}");

@@ -167,35 +167,11 @@ impl Write for Escaped<'_> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::sync::{Arc, Mutex};
-
     use serde_json::Value;
-    use tracing_subscriber::fmt::MakeWriter;
     use tracing_subscriber::fmt::format::JsonFields;
     use tracing_subscriber::layer::SubscriberExt as _;
 
     use super::*;
-
-    /// Collects what the log layer writes.
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Self;
-        fn make_writer(&'a self) -> Self {
-            self.clone()
-        }
-    }
 
     /// What a log line written inside spans made and recorded by `make` says of its span,
     /// with span fields formatted by `fields`.
@@ -203,7 +179,7 @@ mod tests {
     where
         N: for<'w> FormatFields<'w> + Send + Sync + 'static,
     {
-        let lines = Lines::default();
+        let lines = crate::telemetry::LogLines::default();
         let layer = tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
@@ -217,8 +193,7 @@ mod tests {
             let _entered = span.enter();
             tracing::info!(answer = 42, "inside");
         });
-        let written = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(written.trim()).unwrap();
+        let line: Value = serde_json::from_str(lines.text().trim()).unwrap();
         assert_eq!(line["message"], "inside", "{line}");
         line["span"].clone()
     }
