@@ -1,6 +1,6 @@
 //! Rate limits in Redis, shared by every gateway replica: GCRA (the generic cell rate
 //! algorithm), one atomic Lua script per check, with Redis's own clock so replicas agree.
-//! Which budgets a request draws on is the middleware's business (`api::middleware::limit`).
+//! Which budgets a request draws on is the middleware's business (`api::middleware::admit`).
 
 use axum::http::{HeaderMap, HeaderValue};
 use redis::aio::ConnectionManager;

@@ -1,6 +1,7 @@
-//! The middleware every API request goes through, in this order: identification (who is
-//! calling, from the bearer token, verified once for the whole request) and rate limiting
-//! (which budgets the request draws on).
+//! The middleware every API request goes through, [`admit`]: identification (who is calling,
+//! from the bearer token, verified once for the whole request), then rate limiting (which
+//! budgets the request draws on). One middleware, not two: each is a layer every route's
+//! request passes through, and axum's `from_fn` boxes the service and the future of each.
 //!
 //! Anonymous requests are limited per client IP, signed-in requests per user, and login,
 //! registration and refresh per IP again with a much smaller budget. Responses carry
@@ -22,18 +23,23 @@ use shop_platform::problem::Problem;
 use super::state::AppState;
 use crate::adapters::rate_limit::{Decision, headers};
 
+/// Identification, then rate limiting.
+pub async fn admit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    identify(&state, &mut request).await;
+    limit(&state, request, next).await
+}
+
 /// Identification: a request with a valid person's bearer token carries its [`Caller`] from
 /// here on, which the rate limiter and the handlers' extractors (`AuthUser`, `AdminUser`) use
 /// instead of verifying the token again. A request without one, or with one that is not valid,
 /// carries nothing; the extractors then refuse it with the right status.
-pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn identify(state: &AppState, request: &mut Request) {
     if request.uri().path().starts_with("/api/")
         && let Ok(Some(token)) = shop_auth::grpc::bearer_token(request.headers())
         && let Ok(caller) = state.verifier.verify_user(token).await
     {
         request.extensions_mut().insert(caller);
     }
-    next.run(request).await
 }
 
 /// The client's address: the first `X-Forwarded-For` hop when the gateway sits behind a
@@ -78,8 +84,8 @@ impl FromRequestParts<AppState> for ClientAddress {
 }
 
 /// Rate limiting: checks the budgets the request draws on, and answers 429 when one is spent.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let Some(limiter) = state.limiter.clone() else {
+async fn limit(state: &AppState, request: Request, next: Next) -> Response {
+    let Some(limiter) = state.limiter.as_ref() else {
         return next.run(request).await;
     };
     // The API is what costs; the storefront's files and the docs are not limited here.

@@ -28,6 +28,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use tower::ServiceBuilder;
+use tower::util::MapResponseLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::timeout::TimeoutLayer;
@@ -120,7 +121,7 @@ fn without_wildcard_syntax(mut document: utoipa::openapi::OpenApi) -> utoipa::op
 
 /// The request timeout's bare 408 as a problem like every other error. The body may not have
 /// been read to its end, so the connection closes.
-async fn timeout_problem(response: Response) -> Response {
+fn timeout_problem(response: Response) -> Response {
     if response.status() != StatusCode::REQUEST_TIMEOUT {
         return response;
     }
@@ -154,22 +155,14 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     // Each `layer`/`route_layer` call boxes every route once more, and axum clones those boxes
     // for each request: the layers go on as a few stacks, not one by one.
     let routes = routes
-        .route_layer(
-            ServiceBuilder::new()
-                // The outer layer runs first: identification before rate limiting.
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    middleware::identify,
-                ))
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    middleware::limit,
-                )),
-        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::admit,
+        ))
         .fallback(|| async { ApiError::NoRoute })
         .layer(
             ServiceBuilder::new()
-                .layer(axum::middleware::map_response(timeout_problem))
+                .layer(MapResponseLayer::new(timeout_problem))
                 // A whole request, body upload included, within a bound: a client that
                 // trickles its body cannot hold a handler forever.
                 .layer(TimeoutLayer::with_status_code(
