@@ -109,10 +109,26 @@ pub fn continue_remote_trace(span: &tracing::Span, carrier: &dyn Extractor) {
 /// Records the span's OpenTelemetry trace id in its `trace_id` field.
 pub fn record_trace_id(span: &tracing::Span) {
     let context = span.context();
-    let span_context = context.span().span_context().clone();
+    let otel_span = context.span();
+    let span_context = otel_span.span_context();
     if span_context.is_valid() {
-        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+        // As a string from the stack: through `Display` the id is formatted a digit at a time
+        // into the log layer's escaping writer, on every request.
+        let mut digits = [0; 32];
+        if let Ok(id) = hex(span_context.trace_id().to_bytes(), &mut digits) {
+            span.record("trace_id", id);
+        }
     }
+}
+
+/// `bytes` in lower-case hexadecimal, as the W3C `traceparent` writes a trace id.
+fn hex(bytes: [u8; 16], digits: &mut [u8; 32]) -> Result<&str, std::str::Utf8Error> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    std::str::from_utf8(digits)
 }
 
 /// Sets a server span's outcome: its status attribute (`key`, e.g. `http.response.status_code`)
@@ -219,6 +235,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_trace_id_is_written_as_traceparent_writes_it() {
+        for id in [
+            0_u128,
+            1,
+            0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            u128::MAX,
+        ] {
+            let mut digits = [0; 32];
+            let written = hex(id.to_be_bytes(), &mut digits).unwrap();
+            assert_eq!(written, format!("{id:032x}"));
+            assert_eq!(
+                written,
+                opentelemetry::trace::TraceId::from_bytes(id.to_be_bytes()).to_string()
+            );
+        }
+    }
     use opentelemetry::trace::Status;
     use opentelemetry::{KeyValue, Value};
 

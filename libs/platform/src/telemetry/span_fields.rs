@@ -77,19 +77,21 @@ struct Members<'a> {
 }
 
 impl Members<'_> {
+    /// Writes `"name":` and the value, in as few writes as the escapes allow: the span's
+    /// buffer grows through a `dyn Write`, a call per piece.
     fn member(&mut self, field: &Field, value: impl FnOnce(&mut dyn Write) -> fmt::Result) {
         if self.result.is_err() {
             return;
         }
         let name = field.name();
         let name = name.strip_prefix("r#").unwrap_or(name);
-        let separator = if self.first { "" } else { "," };
+        let open = if self.first { "\"" } else { ",\"" };
         self.first = false;
         self.result = self
             .out
-            .write_str(separator)
-            .and_then(|()| write_json_str(self.out, name))
-            .and_then(|()| self.out.write_char(':'))
+            .write_str(open)
+            .and_then(|()| Escaped(&mut *self.out).write_str(name))
+            .and_then(|()| self.out.write_str("\":"))
             .and_then(|()| value(self.out));
     }
 }
@@ -122,44 +124,57 @@ impl Visit for Members<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.member(field, |out| {
-            out.write_char('"')?;
+            out.write_str("\"")?;
             write!(Escaped(&mut *out), "{value:?}")?;
-            out.write_char('"')
+            out.write_str("\"")
         });
     }
 }
 
 fn write_json_str(out: &mut dyn Write, value: &str) -> fmt::Result {
-    out.write_char('"')?;
+    out.write_str("\"")?;
     Escaped(&mut *out).write_str(value)?;
-    out.write_char('"')
+    out.write_str("\"")
 }
 
 /// Escapes what it is given as the inside of a JSON string (RFC 8259, section 7).
 struct Escaped<'a>(&'a mut dyn Write);
 
+/// The bytes a JSON string cannot hold as they are: quote, backslash and control characters.
+static NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = true;
+        byte += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 impl Write for Escaped<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
-        let mut plain = 0; // start of the run of characters that need no escape
-        for (at, byte) in text.bytes().enumerate() {
-            let escape = match byte {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                b'\n' => "\\n",
-                b'\r' => "\\r",
-                b'\t' => "\\t",
-                0..=0x1f => "",
-                _ => continue,
-            };
-            self.0.write_str(&text[plain..at])?;
-            if escape.is_empty() {
-                write!(self.0, "\\u{byte:04x}")?;
-            } else {
-                self.0.write_str(escape)?;
+        let mut rest = text;
+        // Runs that need no escape go out whole; an escaped byte is ASCII, so slicing around
+        // it stays on character boundaries.
+        while let Some(at) = rest
+            .bytes()
+            .position(|byte| NEEDS_ESCAPE[usize::from(byte)])
+        {
+            let byte = rest.as_bytes()[at];
+            self.0.write_str(&rest[..at])?;
+            match byte {
+                b'"' => self.0.write_str("\\\"")?,
+                b'\\' => self.0.write_str("\\\\")?,
+                b'\n' => self.0.write_str("\\n")?,
+                b'\r' => self.0.write_str("\\r")?,
+                b'\t' => self.0.write_str("\\t")?,
+                _ => write!(self.0, "\\u{byte:04x}")?,
             }
-            plain = at + 1;
+            rest = &rest[at + 1..];
         }
-        self.0.write_str(&text[plain..])
+        self.0.write_str(rest)
     }
 }
 
