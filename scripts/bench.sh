@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks: scripts that print numbers, never timed tests. Release builds, real services.
+# Benchmarks: scripts that print numbers, never timed tests. Real services, built as they ship
+# (the dist profile: whole-program LTO, ADR 23; the first build takes a while).
 # Each prints what it measured, the target of docs/performance.md and whether it was met.
 #
 #   scripts/bench.sh outbox [events] [per_second]   outbox commit -> consumer handler latency
@@ -110,20 +111,21 @@ case "${1:-help}" in
       esac
     done
     machine
-    # The services exactly as scripts/system-test.sh builds them, then the measuring tool.
-    cargo build --quiet --release --bins "${SERVICE_PACKAGES[@]}"
-    cargo build --quiet --release -p shop-load
+    # The services as the Dockerfile builds them, then the measuring tool, whose bare baseline
+    # servers are built the same way (like for like).
+    cargo build --quiet --profile dist --bins "${SERVICE_PACKAGES[@]}"
+    cargo build --quiet --profile dist -p shop-load
     export SHOP_SYSTEM_BIN_DIR
-    SHOP_SYSTEM_BIN_DIR="${SHOP_BENCH_BIN_DIR:-$(target_dir)/release}"
+    SHOP_SYSTEM_BIN_DIR="${SHOP_BENCH_BIN_DIR:-$(target_dir)/dist}"
     if ((runs == 1)); then
-      "$(target_dir)/release/shop-load" "$bench" "${args[@]}"
+      "$(target_dir)/dist/shop-load" "$bench" "${args[@]}"
       exit
     fi
     out=$(mktemp)
     trap 'rm -f "$out"' EXIT
     for ((run = 1; run <= runs; run++)); do
       echo "== run $run of $runs"
-      "$(target_dir)/release/shop-load" "$bench" "${args[@]}" | tee -a "$out"
+      "$(target_dir)/dist/shop-load" "$bench" "${args[@]}" | tee -a "$out"
     done
     echo "== $runs runs: median (lowest-highest) of each line; a ratio's value is the one after '='"
     summarize <"$out"

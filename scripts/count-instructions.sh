@@ -5,9 +5,9 @@
 # functions that execute the most (their own instructions, not their callees').
 #
 #   scripts/count-instructions.sh [gateway binary] [seconds]
-#       (default: the release build's gateway, 15 s of load)
+#       (default: the gateway as it ships, the dist profile's build; 15 s of load)
 #
-# Runs the shop as scripts/dev-up.sh does (release binaries; SHOP_DEV_SKIP_BUILD=1 uses the
+# Runs the shop as scripts/dev-up.sh does (dist binaries; SHOP_DEV_SKIP_BUILD=1 uses the
 # ones already built), then replaces its gateway with the given binary under callgrind, fills
 # the catalog cache with one product, zeroes the counters, drives wrk against that product
 # and reads the counters back. Only user space is counted: the kernel's share (sockets, wake-
@@ -19,10 +19,10 @@ cd "$REPO_ROOT"
 for tool in valgrind callgrind_control wrk python3; do
   command -v "$tool" >/dev/null || die "$tool not found (Debian: valgrind, wrk, python3)"
 done
-gateway="${1:-$(target_dir)/release/shop-gateway}"
+gateway="${1:-$(target_dir)/dist/shop-gateway}"
 seconds="${2:-15}"
 
-SHOP_DEV_PROFILE=release "$REPO_ROOT/scripts/dev-up.sh"
+SHOP_DEV_PROFILE=dist "$REPO_ROOT/scripts/dev-up.sh"
 [[ -x $gateway ]] || die "$gateway is not an executable"
 IFS=: read -r _ port admin < <(printf '%s\n' "${SERVICES[@]}" | grep '^gateway:')
 kill "$(cat "$DEV_DIR/gateway.pid")"

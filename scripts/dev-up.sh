@@ -4,7 +4,7 @@
 # under .dev/. Running it again restarts the services with the current build.
 #
 #   scripts/dev-up.sh            build (debug) and start
-#   SHOP_DEV_PROFILE=release     build and run optimised binaries
+#   SHOP_DEV_PROFILE=release     build and run optimised binaries (dist: as they ship)
 #   SHOP_DEV_SKIP_BUILD=1        use the binaries already built
 set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"

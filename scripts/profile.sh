@@ -7,7 +7,7 @@
 #
 # Needs perf (Debian: linux-perf; the software clock event is enough, so it works in VMs that
 # have no hardware counters) and inferno (`cargo install inferno`: inferno-collapse-perf,
-# inferno-flamegraph). Samples at 499 Hz with DWARF unwinding: the release binaries keep their
+# inferno-flamegraph). Samples at 499 Hz with DWARF unwinding: the dist binaries keep their
 # symbols and unwind tables, no special build is needed. Sampling costs throughput while it
 # runs; the bench's own figures in the same run are not the budget's figures.
 set -euo pipefail

@@ -1,8 +1,8 @@
 //! The performance budget of docs/performance.md, measured: numbers printed, never asserted by a timed
 //! test. Every target is relative to a baseline measured on the same machine in the same run.
 //!
-//! Run through `scripts/bench.sh` (it builds the release binaries and points this tool at
-//! them); the shop runs as five processes on the local Postgres, Redis and RabbitMQ, isolated
+//! Run through `scripts/bench.sh` (it builds the binaries as they ship, the dist profile, and
+//! points this tool at them); the shop runs as five processes on the local Postgres, Redis and RabbitMQ, isolated
 //! like the system tests (fresh databases, its own exchange and queues).
 #![allow(clippy::print_stdout)] // A measurement tool: its output is the point.
 
