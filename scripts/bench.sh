@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks: scripts that print numbers, never timed tests. Real services, built as they ship
-# (the dist profile: whole-program LTO, ADR 23; the first build takes a while).
+# (the dist profile: whole-program LTO, ADR 23; the first build takes a while); the outbox
+# bench is a library example, built with the release profile.
 # Each prints what it measured, the target of docs/performance.md and whether it was met.
 #
 #   scripts/bench.sh outbox [events] [per_second]   outbox commit -> consumer handler latency
