@@ -20,8 +20,6 @@ pub mod shipping;
 pub mod site;
 pub mod state;
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
@@ -136,8 +134,13 @@ fn timeout_problem(response: Response) -> Response {
 
 /// The OpenAPI document alone (`shop-gateway openapi`).
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, mut document) = routes();
-    let (_, openapi_route) = OpenApiRouter::<Arc<utoipa::openapi::OpenApi>>::new()
+    let (_, document) = routes();
+    described(document)
+}
+
+/// The routes' document completed: `/openapi.json` itself, then the project's rules on values.
+fn described(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let (_, openapi_route) = OpenApiRouter::<site::OpenApiJson>::new()
         .routes(routes!(site::openapi))
         .split_for_parts();
     document.merge(openapi_route);
@@ -150,8 +153,10 @@ const COMPRESS_ABOVE_BYTES: u16 = 4096;
 /// The whole HTTP application: routes, `/openapi.json`, a problem+json 404 for anything else,
 /// request limits, rate limits, security headers, request ids, tracing and metrics.
 pub fn router(state: AppState, settings: &Settings) -> Router {
-    let (routes, _) = routes();
-    let document = Arc::new(openapi_document());
+    // Routes and document from one pass; the document is kept only as the JSON it is served as
+    // (its maps would cost the idle gateway more, and each request a deep copy).
+    let (routes, document) = routes();
+    let document = site::OpenApiJson::from(&described(document));
     // Each `layer`/`route_layer` call boxes every route once more, and axum clones those boxes
     // for each request: the layers go on as a few stacks, not one by one.
     let routes = routes
