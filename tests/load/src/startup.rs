@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use shop_system_tests::SystemShop;
 
-use crate::memory::{mib, rss_kib};
+use crate::memory::{mib, rss_kib, shared_library_kib};
 use crate::report;
 
 /// docs/performance.md: start to ready (migrations done, dependencies up).
@@ -20,6 +20,7 @@ pub async fn run(rounds: usize) -> anyhow::Result<()> {
     let rounds = rounds.max(1);
     let mut ready: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut idle: Vec<(String, Vec<u64>)> = Vec::new();
+    let mut shared: Vec<Vec<u64>> = Vec::new();
     for round in 0..rounds {
         let shop = SystemShop::start().await?;
         // Let start-up work (first polls, connection pools filling) settle before reading memory.
@@ -28,11 +29,13 @@ pub async fn run(rounds: usize) -> anyhow::Result<()> {
             if round == 0 {
                 ready.push((process.name.clone(), Vec::new()));
                 idle.push((process.name.clone(), Vec::new()));
+                shared.push(Vec::new());
             }
             if let Some(ready_in) = process.ready_in {
                 ready[i].1.push(ready_in);
             }
             idle[i].1.push(rss_kib(process.pid())?);
+            shared[i].push(shared_library_kib(process.pid())?);
         }
         shop.stop().await?;
     }
@@ -57,6 +60,14 @@ pub async fn run(rounds: usize) -> anyhow::Result<()> {
                 &format!("<= {}", mib(IDLE_RSS_KIB)),
                 largest <= IDLE_RSS_KIB,
             );
+        }
+    }
+    // Reported beside the target, not subtracted from it: the C library's pages are counted in
+    // full in each process that maps them, though one copy in memory serves them all.
+    println!("  of it shared libraries (libc, libm, loader), median:");
+    for ((name, _), sizes) in idle.iter().zip(&mut shared) {
+        if let Some((median, _)) = report::median_and_max(sizes) {
+            println!("    {name}: {}", mib(median));
         }
     }
     Ok(())
