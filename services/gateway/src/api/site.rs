@@ -73,8 +73,8 @@ pub struct OpenApiJson(Bytes);
 
 impl From<&utoipa::openapi::OpenApi> for OpenApiJson {
     fn from(document: &utoipa::openapi::OpenApi) -> Self {
-        // String-keyed maps of plain values; every test that starts a gateway serialises it
-        // here, so a document that could not be written would fail them all, never a start.
+        // String-keyed maps of plain values. Every test that starts a gateway serialises it
+        // here, so a document that could not be written fails the tests, not a deployment.
         #[allow(clippy::expect_used)]
         let json = serde_json::to_vec(document).expect("the OpenAPI document serialises");
         Self(Bytes::from(json))
