@@ -67,9 +67,15 @@ pub struct DeadlineSettings {
 pub struct BreakerSettings {
     /// Consecutive infrastructure failures that open it.
     pub failures: u32,
-    /// How long it stays open before a trial call.
+    /// How long it stays open the first time before calls are let through to try the backend.
+    /// Each failed trial doubles it (with jitter of up to as much again), up to `open_at_most`;
+    /// a successful one closes the breaker and starts again from here. Short, because most
+    /// outages are a restart: a backend back within a second is called again within a second.
     #[serde(with = "humantime_serde")]
     pub open_for: Duration,
+    /// The longest it stays open (before jitter) while the backend stays down.
+    #[serde(with = "humantime_serde")]
+    pub open_at_most: Duration,
 }
 
 /// Retries of reads.
@@ -173,7 +179,8 @@ impl Default for Settings {
             },
             breaker: BreakerSettings {
                 failures: 5,
-                open_for: Duration::from_secs(10),
+                open_for: Duration::from_millis(200),
+                open_at_most: Duration::from_secs(5),
             },
             retry: RetrySettings {
                 attempts: 2,
@@ -235,6 +242,18 @@ impl Validate for Settings {
                 "must be at least 1",
             ));
         }
+        if self.breaker.open_for.is_zero() {
+            return Err(ConfigError::new(
+                &["breaker", "open_for"],
+                "must be positive",
+            ));
+        }
+        if self.breaker.open_at_most < self.breaker.open_for {
+            return Err(ConfigError::new(
+                &["breaker", "open_at_most"],
+                "must be at least breaker.open_for",
+            ));
+        }
         if !(0.0..=1.0).contains(&self.retry.budget_percent) {
             return Err(ConfigError::new(
                 &["retry", "budget_percent"],
@@ -288,5 +307,29 @@ impl ServiceSettings for Settings {
 
     fn admin(&self) -> &AdminSettings {
         &self.admin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_must_open_for_a_while_and_no_longer_than_its_cap() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.validate(), Ok(()));
+
+        settings.breaker.open_for = Duration::ZERO;
+        assert_eq!(
+            settings.validate().map_err(|err| err.key),
+            Err("SHOP_BREAKER__OPEN_FOR".to_owned())
+        );
+
+        settings.breaker.open_for = Duration::from_secs(2);
+        settings.breaker.open_at_most = Duration::from_secs(1);
+        assert_eq!(
+            settings.validate().map_err(|err| err.key),
+            Err("SHOP_BREAKER__OPEN_AT_MOST".to_owned())
+        );
     }
 }

@@ -5,7 +5,9 @@
 //!   stops working on it when the gateway stops waiting.
 //! - **Breaker** (failsafe): after `failures` consecutive infrastructure failures (UNAVAILABLE,
 //!   DEADLINE_EXCEEDED, transport errors) of one backend, calls to it fail fast with 503 for
-//!   `open_for`, then a trial call decides. Business answers (NOT_FOUND, INVALID_ARGUMENT...) are
+//!   `open_for`, then calls are let through to try it. A failed trial opens it again for twice
+//!   as long, jittered, up to `open_at_most` ([`OpenFor`]); a success closes it and the next
+//!   outage starts short again. Business answers (NOT_FOUND, INVALID_ARGUMENT...) are
 //!   successes as far as the breaker is concerned.
 //! - **Retries** only for reads, only on UNAVAILABLE, and only while the budget allows (a share
 //!   of recent traffic), so retries cannot multiply an overload.
@@ -13,6 +15,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{BackoffBuilder as _, ExponentialBackoff, ExponentialBuilder};
 use failsafe::futures::CircuitBreaker as _;
 use shop_platform::grpc_client::{GrpcChannel, channel};
 use shop_proto::inventory::v1::inventory_service_client::InventoryServiceClient;
@@ -23,10 +26,57 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::config::{BreakerSettings, Settings};
 
-type Breaker = failsafe::StateMachine<
-    failsafe::failure_policy::ConsecutiveFailures<failsafe::backoff::Constant>,
-    (),
->;
+type Breaker = failsafe::StateMachine<failsafe::failure_policy::ConsecutiveFailures<OpenFor>, ()>;
+
+/// How long the breaker stays open each time in a row: backon's exponential schedule from
+/// `open_for` to `open_at_most`, each delay jittered by up to as much again, so that gateways
+/// which saw the same outage do not all try the backend at the same instant.
+///
+/// A constant open time makes every outage cost at least that long: a backend restarted in a
+/// second stayed refused for the rest of a 10 s window. A schedule that starts short finds a
+/// quick restart quickly and still backs off from a backend that stays down.
+///
+/// failsafe restarts the schedule by cloning the fresh one it was given when the backend
+/// revives; backon's iterator is not `Clone`, so a clone here is a new schedule from the
+/// start (the only clone failsafe makes is of the fresh one, so nothing is lost).
+#[derive(Debug)]
+pub struct OpenFor {
+    builder: ExponentialBuilder,
+    delays: ExponentialBackoff,
+}
+
+impl OpenFor {
+    fn new(settings: &BreakerSettings) -> Self {
+        Self::from_builder(
+            ExponentialBuilder::default()
+                .with_min_delay(settings.open_for)
+                .with_max_delay(settings.open_at_most)
+                .with_jitter()
+                .without_max_times(),
+        )
+    }
+
+    fn from_builder(builder: ExponentialBuilder) -> Self {
+        Self {
+            builder,
+            delays: builder.build(),
+        }
+    }
+}
+
+impl Clone for OpenFor {
+    fn clone(&self) -> Self {
+        Self::from_builder(self.builder)
+    }
+}
+
+impl Iterator for OpenFor {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.delays.next()
+    }
+}
 
 /// Whether a call is safe to repeat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +131,7 @@ impl<C: Clone> Upstream<C> {
         let breaker = failsafe::Config::new()
             .failure_policy(failsafe::failure_policy::consecutive_failures(
                 breaker.failures,
-                failsafe::backoff::constant(breaker.open_for),
+                OpenFor::new(breaker),
             ))
             .build();
         Self {
@@ -198,5 +248,57 @@ impl Upstreams {
             ),
             user_channel,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use failsafe::failure_policy::{FailurePolicy as _, consecutive_failures};
+
+    use super::*;
+
+    fn settings(open_for_ms: u64, open_at_most_ms: u64) -> BreakerSettings {
+        BreakerSettings {
+            failures: 1,
+            open_for: Duration::from_millis(open_for_ms),
+            open_at_most: Duration::from_millis(open_at_most_ms),
+        }
+    }
+
+    #[test]
+    fn the_open_time_starts_short_doubles_while_the_backend_stays_down_and_stops_at_the_cap() {
+        let delays: Vec<Duration> = OpenFor::new(&settings(200, 1_600)).take(8).collect();
+        let base = [200, 400, 800, 1_600, 1_600, 1_600, 1_600, 1_600];
+        for (delay, base) in delays.iter().zip(base.map(Duration::from_millis)) {
+            assert!(
+                (base..=base * 2).contains(delay),
+                "{delay:?} is not {base:?} plus at most as much again: {delays:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_clone_starts_the_schedule_again() {
+        let mut open_for = OpenFor::new(&settings(200, 10_000));
+        open_for.by_ref().take(5).for_each(drop);
+        let first = open_for.clone().next().unwrap_or_default();
+        assert!(
+            (Duration::from_millis(200)..=Duration::from_millis(400)).contains(&first),
+            "{first:?}"
+        );
+    }
+
+    #[test]
+    fn a_breaker_reopens_for_longer_after_a_failed_trial_and_starts_short_after_a_success() {
+        let mut policy = consecutive_failures(1, OpenFor::new(&settings(1_000, 60_000)));
+        let first = policy.mark_dead_on_failure().unwrap_or_default();
+        let second = policy.mark_dead_on_failure().unwrap_or_default();
+        assert!(
+            second >= Duration::from_secs(2),
+            "{first:?} then {second:?}"
+        );
+        policy.revived();
+        let again = policy.mark_dead_on_failure().unwrap_or_default();
+        assert!(again <= Duration::from_secs(2), "{again:?}");
     }
 }

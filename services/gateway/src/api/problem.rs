@@ -92,7 +92,9 @@ impl IntoResponse for ApiError {
                     "Service temporarily unavailable",
                 )
                 .with_detail("please retry shortly")
-                .with_retry_after(5)
+                // The breaker's first open lasts a fraction of a second (config.rs
+                // `BreakerSettings`): a refused call is cheap, so ask for the soonest retry.
+                .with_retry_after(1)
             }
             Self::Upstream(UpstreamError::Status(status)) => from_status(&status),
         }
