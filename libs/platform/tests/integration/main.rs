@@ -4,3 +4,4 @@
 
 mod balancing;
 mod host;
+mod migrations;

@@ -1,0 +1,2 @@
+-- Fails if applied twice: the key is taken.
+INSERT INTO widgets (id) VALUES (1);
