@@ -21,7 +21,7 @@ async fn two_hundred_customers_for_ten_units_exactly_ten_succeed() {
     let attempts = (0..200).map(|_| {
         let shop = &shop;
         let product = product.clone();
-        async move { shop.reserve(Uuid::now_v7(), &product, 1).await }
+        async move { shop.reserve_retrying(Uuid::now_v7(), &product, 1).await }
     });
     let outcomes = futures::future::join_all(attempts).await;
 

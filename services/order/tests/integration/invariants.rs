@@ -21,7 +21,7 @@ async fn a_hundred_orders_for_twenty_units_never_oversell_and_never_keep_money_f
             "tok_visa"
         };
         let (shop, product) = (&shop, product.clone());
-        async move { shop.place(&product, 1, card).await.unwrap() }
+        async move { shop.place_retrying(&product, 1, card).await }
     });
     let orders: Vec<pb::Order> = futures::future::join_all(attempts).await;
 

@@ -145,6 +145,26 @@ impl TestInventory {
             .map(|r| r.into_inner().reservation.unwrap())
     }
 
+    /// Reserves as the order service does: an `Unavailable` answer (the service was too busy
+    /// to answer in time) is retried for the same order, which reserves at most once.
+    pub async fn reserve_retrying(
+        &self,
+        order_id: Uuid,
+        product_id: &str,
+        quantity: i64,
+    ) -> Result<pb::Reservation, tonic::Status> {
+        let mut attempts = 0;
+        loop {
+            match self.reserve(order_id, product_id, quantity).await {
+                Err(status) if status.code() == tonic::Code::Unavailable && attempts < 5 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Releases an order's reservation, as the order service does.
     pub async fn release(&self, order_id: Uuid) -> Result<pb::ReservationStatus, tonic::Status> {
         self.client()
