@@ -5,14 +5,15 @@
 //!   stops working on it when the gateway stops waiting.
 //! - **Breaker** (failsafe): after `failures` consecutive infrastructure failures (UNAVAILABLE,
 //!   DEADLINE_EXCEEDED, transport errors) of one backend, calls to it fail fast with 503 for
-//!   `open_for`, then calls are let through to try it. A failed trial opens it again for twice
-//!   as long, jittered, up to `open_at_most` ([`OpenFor`]); a success closes it and the next
-//!   outage starts short again. Business answers (NOT_FOUND, INVALID_ARGUMENT...) are
-//!   successes as far as the breaker is concerned.
+//!   `open_for`, then one call at a time is let through to try it ([`Gate`]). A failed trial
+//!   opens it again for twice as long, jittered, up to `open_at_most` ([`OpenFor`]); a success
+//!   closes it and the next outage starts short again. Business answers (NOT_FOUND,
+//!   INVALID_ARGUMENT...) are successes as far as the breaker is concerned.
 //! - **Retries** only for reads, only on UNAVAILABLE, and only while the budget allows (a share
 //!   of recent traffic), so retries cannot multiply an overload.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder as _, ExponentialBackoff, ExponentialBuilder};
@@ -26,7 +27,72 @@ use tower::retry::budget::{Budget as _, TpsBudget};
 
 use crate::config::{BreakerSettings, Settings};
 
-type Breaker = failsafe::StateMachine<failsafe::failure_policy::ConsecutiveFailures<OpenFor>, ()>;
+type Breaker = failsafe::StateMachine<failsafe::failure_policy::ConsecutiveFailures<OpenFor>, Gate>;
+
+/// Lets one call at a time through a breaker that is not closed.
+///
+/// failsafe's half-open state lets every call through until one of them fails, so the moment a
+/// backend's open time ends, every request waiting on it goes to the backend at once: a burst
+/// against a backend that may still be hung, each call holding a connection until its deadline.
+/// The gate, told of failsafe's state changes through its instrument hooks, gives a breaker that
+/// is open or half open a single trial: the call holding it goes on to failsafe (which still
+/// refuses it while the open time runs), every other call is refused at once as if the breaker
+/// were open. The trial ends with its call, however the call ends (a dropped request too).
+/// While the breaker is closed the gate costs one atomic load per call.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<GateState>);
+
+#[derive(Debug, Default)]
+struct GateState {
+    /// The breaker is open or half open: a call needs the trial.
+    not_closed: AtomicBool,
+    /// A call holds the trial.
+    trial_taken: AtomicBool,
+}
+
+/// The gate's answer to a call while the breaker is not closed and another call is trying
+/// the backend.
+#[derive(Debug)]
+struct Refused;
+
+/// The one trial of a breaker that is not closed; dropping it lets the next call try.
+#[derive(Debug)]
+struct Trial<'a>(&'a GateState);
+
+impl Drop for Trial<'_> {
+    fn drop(&mut self) {
+        self.0.trial_taken.store(false, Ordering::Release);
+    }
+}
+
+impl Gate {
+    /// `None` while the breaker is closed (go ahead); the trial, held until the call ends,
+    /// while it is not.
+    fn admit(&self) -> Result<Option<Trial<'_>>, Refused> {
+        if !self.0.not_closed.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.0
+            .trial_taken
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map(|_| Some(Trial(&self.0)))
+            .map_err(|_| Refused)
+    }
+}
+
+impl failsafe::Instrument for Gate {
+    fn on_call_rejected(&self) {}
+
+    fn on_open(&self) {
+        self.0.not_closed.store(true, Ordering::Release);
+    }
+
+    fn on_half_open(&self) {}
+
+    fn on_closed(&self) {
+        self.0.not_closed.store(false, Ordering::Release);
+    }
+}
 
 /// How long the breaker stays open each time in a row: backon's exponential schedule from
 /// `open_for` to `open_at_most`, each delay jittered by up to as much again, so that gateways
@@ -100,6 +166,7 @@ pub struct Upstream<C> {
     name: &'static str,
     client: C,
     breaker: Breaker,
+    gate: Gate,
     budget: Arc<TpsBudget>,
     retries: usize,
 }
@@ -128,16 +195,19 @@ impl<C: Clone> Upstream<C> {
         retries: usize,
         budget: Arc<TpsBudget>,
     ) -> Self {
+        let gate = Gate::default();
         let breaker = failsafe::Config::new()
             .failure_policy(failsafe::failure_policy::consecutive_failures(
                 breaker.failures,
                 OpenFor::new(breaker),
             ))
+            .instrument(gate.clone())
             .build();
         Self {
             name,
             client,
             breaker,
+            gate,
             budget,
             retries,
         }
@@ -168,10 +238,17 @@ impl<C: Clone> Upstream<C> {
                         )))
                     })
             };
-            let outcome = self
-                .breaker
-                .call_with(is_infrastructure_failure, call)
-                .await;
+            let outcome = match self.gate.admit() {
+                Err(Refused) => Err(failsafe::Error::Rejected),
+                Ok(trial) => {
+                    let outcome = self
+                        .breaker
+                        .call_with(is_infrastructure_failure, call)
+                        .await;
+                    drop(trial);
+                    outcome
+                }
+            };
             let status = match outcome {
                 Ok(response) => return Ok(response.into_inner()),
                 Err(failsafe::Error::Rejected) => {
@@ -300,5 +377,99 @@ mod tests {
         policy.revived();
         let again = policy.mark_dead_on_failure().unwrap_or_default();
         assert!(again <= Duration::from_secs(2), "{again:?}");
+    }
+
+    /// A backend behind a breaker that opens after one failure for 50-100 ms; `reached`
+    /// counts the calls that got to it.
+    struct Backend {
+        upstream: Upstream<()>,
+        reached: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Backend {
+        fn new() -> Self {
+            Self {
+                upstream: Upstream::new(
+                    "test",
+                    (),
+                    &settings(50, 50),
+                    0,
+                    Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
+                ),
+                reached: Arc::default(),
+            }
+        }
+
+        /// One call that reaches the backend after `answer_after` and fails or succeeds.
+        async fn call(&self, answer_after: Duration, fails: bool) -> Result<(), UpstreamError> {
+            self.upstream
+                .call(Call::Write, Duration::from_secs(5), |()| {
+                    let reached = self.reached.clone();
+                    async move {
+                        reached.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(answer_after).await;
+                        if fails {
+                            Err(Status::unavailable("down"))
+                        } else {
+                            Ok(tonic::Response::new(()))
+                        }
+                    }
+                })
+                .await
+        }
+
+        /// Opens the breaker with one failure and waits out its open time.
+        async fn open_and_wait(&self) {
+            assert!(self.call(Duration::ZERO, true).await.is_err());
+            assert!(matches!(
+                self.call(Duration::ZERO, false).await,
+                Err(UpstreamError::BreakerOpen("test"))
+            ));
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            self.reached.store(0, Ordering::SeqCst);
+        }
+
+        fn reached(&self) -> usize {
+            self.reached.load(Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test]
+    async fn when_the_open_time_ends_one_call_tries_the_backend_and_the_rest_are_refused() {
+        let backend = Backend::new();
+        backend.open_and_wait().await;
+
+        let calls = (0..10).map(|_| backend.call(Duration::from_millis(200), false));
+        let outcomes = futures::future::join_all(calls).await;
+        assert_eq!(backend.reached(), 1, "only the trial reaches the backend");
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+        assert!(
+            outcomes
+                .iter()
+                .filter_map(|o| o.as_ref().err())
+                .all(|e| matches!(e, UpstreamError::BreakerOpen("test"))),
+            "{outcomes:?}"
+        );
+
+        // The trial succeeded: the breaker is closed and every call goes through again.
+        let calls = (0..10).map(|_| backend.call(Duration::from_millis(10), false));
+        let outcomes = futures::future::join_all(calls).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        assert_eq!(backend.reached(), 11);
+    }
+
+    #[tokio::test]
+    async fn a_trial_that_is_dropped_lets_the_next_call_try() {
+        let backend = Backend::new();
+        backend.open_and_wait().await;
+
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(20),
+            backend.call(Duration::from_secs(5), false),
+        )
+        .await;
+        assert!(abandoned.is_err(), "the caller gave up on the trial");
+        assert!(backend.call(Duration::ZERO, false).await.is_ok());
+        assert_eq!(backend.reached(), 2);
     }
 }
