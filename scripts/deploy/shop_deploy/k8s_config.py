@@ -90,6 +90,11 @@ def k8s_env(
         elif "secretKeyRef" in var.get("valueFrom", {}):
             ref = var["valueFrom"]["secretKeyRef"]
             env[var["name"]] = secrets.get(ref["name"], {}).get(ref["key"], "")
+        elif "fieldRef" in var.get("valueFrom", {}):
+            # The downward API (the pod's name, say): filled in by the kubelet, so checked with
+            # a stand-in of the same shape.
+            path = var["valueFrom"]["fieldRef"]["fieldPath"]
+            env[var["name"]] = "pod-5d8c7b9f4-x2k4p" if path == "metadata.name" else path
     return env, problems
 
 

@@ -71,6 +71,12 @@ pub struct SagaSettings {
     /// How many stalled sagas the recovery worker claims and drives at once per round (per
     /// replica). After an outage the backlog is worked off this many at a time.
     pub recovery_concurrency: usize,
+    /// This replica's name, the same across its restarts and never shared by two replicas
+    /// running at once (in Kubernetes the pod's name). Leases carry it, and a restarted
+    /// process takes back at once the sagas its previous one was driving instead of waiting
+    /// out `lease`. Unset: every lease of a dead process simply expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 impl SagaSettings {
@@ -106,6 +112,14 @@ impl SagaSettings {
             return Err(ConfigError::new(
                 &["saga", "deadline"],
                 "must be longer than request_budget",
+            ));
+        }
+        if let Some(instance) = &saga.instance
+            && (instance.trim().is_empty() || instance.len() > 253)
+        {
+            return Err(ConfigError::new(
+                &["saga", "instance"],
+                "must be a name of 1 to 253 characters, or unset",
             ));
         }
         if saga.recovery_interval.is_zero() {
@@ -153,6 +167,7 @@ impl Default for OrderSettings {
                 recovery_interval: Duration::from_secs(1),
                 recovery_budget: Duration::from_secs(5),
                 recovery_concurrency: 32,
+                instance: None,
             },
         }
     }
@@ -180,5 +195,15 @@ mod tests {
         saga.lease = saga.recovery_budget + Duration::from_secs(1);
         let err = saga.validate().unwrap_err();
         assert!(err.to_string().contains("SHOP_SAGA__LEASE"), "{err}");
+    }
+
+    #[test]
+    fn an_instance_name_is_optional_but_never_blank() {
+        let mut saga = OrderSettings::default().saga;
+        saga.instance = Some("order-7d9f8-x2k4p".to_owned());
+        saga.validate().unwrap();
+        saga.instance = Some("  ".to_owned());
+        let err = saga.validate().unwrap_err();
+        assert!(err.to_string().contains("SHOP_SAGA__INSTANCE"), "{err}");
     }
 }

@@ -70,7 +70,10 @@ impl ShopOrder {
         let carts = Carts::new(Arc::new(PgCartStore::new(backend.pool())), peers.catalog)
             .with_flags(backend.flags());
         let orders = Orders::new(
-            Arc::new(PgOrderStore::new(backend.pool(), backend.outbox())),
+            Arc::new(
+                PgOrderStore::new(backend.pool(), backend.outbox())
+                    .for_instance(settings.saga.instance.as_deref()),
+            ),
             peers.inventory,
             peers.payment,
             carts.clone(),
@@ -87,6 +90,9 @@ impl ShopOrder {
             .consumer(ORDER_PAYMENT_REFUNDED)
             .on::<PaymentRefunded>(RefundsToTimeline::new(orders.clone()));
         host.spawn_worker("payment-refunds", move |stop| consumer.run(stop));
+        // Before serving and before the recovery worker's first round: this process holds no
+        // lease yet, so every lease under this replica's name is its dead predecessor's.
+        orders.take_back_leases().await?;
         let recovery = orders.clone();
         host.spawn_periodic(
             "saga-recovery",

@@ -271,7 +271,13 @@ impl SystemShop {
 
         let order_env = env(
             &common,
-            [grpc, database("order").await, order_identity],
+            [
+                grpc,
+                database("order").await,
+                order_identity,
+                // One replica, the same across the fault suite's kill and restart.
+                ("SHOP_SAGA__INSTANCE", "order-0".to_owned()),
+            ],
             &redis,
             &[
                 user_url.clone(),

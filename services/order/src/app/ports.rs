@@ -126,6 +126,11 @@ pub trait OrderStore: Send + Sync {
     /// lease), oldest first, skipping rows another replica is claiming: the recovery worker's
     /// work for one round.
     async fn claim_stalled(&self, limit: i64, lease: Lease) -> anyhow::Result<Vec<Uuid>>;
+    /// Frees the leases on orders in flight that this replica's previous process held (the
+    /// store knows the replica's stable name; none, nothing to do): that process is dead, so
+    /// the recovery worker may drive its sagas now rather than when the leases expire.
+    /// Called once at start, before this process takes any lease. Returns how many it freed.
+    async fn take_back_leases(&self) -> anyhow::Result<u64>;
     /// How many sagas are in flight (PENDING or RESERVED), and how old the oldest is.
     async fn in_flight(&self) -> anyhow::Result<InFlight>;
     /// The orders `filter` admits, newest first, after the given (created_at, id).

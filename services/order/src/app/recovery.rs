@@ -12,6 +12,20 @@ use super::Orders;
 use super::ports::Lease;
 
 impl Orders {
+    /// At start: frees the leases this replica's previous process left on sagas in flight
+    /// ([`OrderStore::take_back_leases`](super::ports::OrderStore::take_back_leases)), so the
+    /// recovery worker's first round resumes them instead of waiting out the lease.
+    pub async fn take_back_leases(&self) -> anyhow::Result<u64> {
+        let freed = self.store.take_back_leases().await?;
+        if freed > 0 {
+            tracing::info!(
+                sagas = freed,
+                "took back the sagas this replica's previous process was driving"
+            );
+        }
+        Ok(freed)
+    }
+
     /// One round of the recovery worker: claims up to `recovery_concurrency` stalled sagas and
     /// drives them concurrently; returns how many it resumed.
     pub async fn recover_stalled(&self) -> anyhow::Result<usize> {

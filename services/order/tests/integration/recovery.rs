@@ -217,6 +217,112 @@ async fn a_driver_that_dies_after_reserving_is_recovered_to_a_confirmed_order() 
     shop.stop().await;
 }
 
+/// The settings of the order replica `name` on `shop`'s peers: a 60 s lease, and a request
+/// budget long enough that the doomed driver never gives its lease back itself.
+fn replica(
+    shop: &Shop,
+    name: &'static str,
+    recovery_interval: Duration,
+) -> impl FnOnce(&mut shop_order::Settings) + use<> {
+    on_peers(shop, Duration::from_secs(120), move |saga| {
+        saga.lease = Duration::from_secs(60);
+        saga.request_budget = Duration::from_secs(50);
+        saga.recovery_interval = recovery_interval;
+        saga.instance = Some(name.to_owned());
+    })
+}
+
+/// A replica that restarts (the same `saga.instance`, as a pod keeps its name across a
+/// container restart) takes back at once the saga its dead predecessor was driving, long
+/// before that process's lease would expire; another replica leaves the lease alone.
+#[tokio::test]
+async fn a_restarted_replica_takes_back_its_dead_predecessors_saga_at_once() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    let database = shop.shop.new_database().await;
+
+    let acted = Arc::new(Notify::new());
+    let dies = acted.clone();
+    let settings = replica(&shop, "order-a", Duration::from_secs(3600));
+    let doomed = shop
+        .shop
+        .order_on(
+            &shop.user,
+            database.clone(),
+            move |real: Peers| Peers {
+                catalog: real.catalog,
+                inventory: Arc::new(DiesAfter {
+                    inner: real.inventory,
+                    acted: dies,
+                }),
+                payment: real.payment,
+            },
+            settings,
+        )
+        .await;
+    let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
+    let request = Shop::order_request(&product, 2);
+    let orders = doomed.handle.clone();
+    let placing = tokio::spawn(async move { orders.place_order(&caller, request).await });
+    acted.notified().await;
+    placing.abort();
+    shop.shop.stop_service(doomed.addr).await;
+    let (holder, lease_left): (Option<String>, f64) = sqlx::query_as(
+        "SELECT lease_holder, extract(epoch FROM lease_until - now())::float8 FROM orders",
+    )
+    .fetch_one(&database.1)
+    .await
+    .unwrap();
+    assert_eq!(holder.as_deref(), Some("order-a"));
+    assert!(
+        lease_left > 50.0,
+        "the dead process's lease runs {lease_left} s more"
+    );
+
+    // Another replica's recovery worker sees a lease that has not expired.
+    let settings = replica(&shop, "order-b", Duration::from_millis(100));
+    let other = shop
+        .shop
+        .order_on(
+            &shop.user,
+            database.clone(),
+            std::convert::identity,
+            settings,
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, _) = status_of(&database.1).await;
+    assert!(
+        status == "PENDING" || status == "RESERVED",
+        "another replica waits out the lease, found {status}"
+    );
+    shop.shop.stop_service(other.addr).await;
+
+    // The same replica, restarted, resumes it at once.
+    let settings = replica(&shop, "order-a", Duration::from_millis(100));
+    let restarted = shop
+        .shop
+        .order_on(
+            &shop.user,
+            database.clone(),
+            std::convert::identity,
+            settings,
+        )
+        .await;
+    shop.eventually(
+        Duration::from_secs(15),
+        "the restarted replica ends the saga (its old lease had 50 s more to run)",
+        || async { status_of(&restarted.pool).await.0 == "CONFIRMED" },
+    )
+    .await;
+    assert_eq!(shop.processor().total_captures(), 1);
+    shop.eventually(Duration::from_secs(15), "held stock sold", || async {
+        shop.stock(&product).await == (3, 0, 2, 5)
+    })
+    .await;
+    shop.stop().await;
+}
+
 #[tokio::test]
 async fn a_driver_that_dies_after_charging_is_recovered_without_charging_twice() {
     let mut shop = Shop::start().await;

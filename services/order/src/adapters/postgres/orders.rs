@@ -2,6 +2,8 @@
 //! and every transition is one conditional update written together with its timeline entries
 //! and its outbox event.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,11 +30,28 @@ const ORDER_COLUMNS: &str = "id, user_id, status, reason, compensation, total_mi
 pub struct PgOrderStore {
     pool: PgPool,
     outbox: OutboxWriter,
+    /// This replica's stable name, written beside every lease it takes.
+    instance: Option<Arc<str>>,
 }
 
 impl PgOrderStore {
     pub fn new(pool: PgPool, outbox: OutboxWriter) -> Self {
-        Self { pool, outbox }
+        Self {
+            pool,
+            outbox,
+            instance: None,
+        }
+    }
+
+    /// The same, for the replica named `instance` (stable across its restarts): its leases
+    /// carry the name, and [`OrderStore::take_back_leases`] frees those a previous process of
+    /// the same replica left behind.
+    #[must_use]
+    pub fn for_instance(self, instance: Option<&str>) -> Self {
+        Self {
+            instance: instance.map(Arc::from),
+            ..self
+        }
     }
 }
 
@@ -229,8 +248,9 @@ impl OrderStore for PgOrderStore {
         let inserted: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO orders (id, user_id, idempotency_key, request_fingerprint, status, card_token, saga_deadline, \
                  lease_token, lease_until, created_at, updated_at, from_cart, shipping_method, shipping_minor, \
-                 ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, subtotal_minor, currency) \
-             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+                 ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, subtotal_minor, currency, \
+                 lease_holder) \
+             VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
              ON CONFLICT ON CONSTRAINT orders_idempotency_key DO NOTHING RETURNING id",
         )
         .bind(order.id())
@@ -254,6 +274,7 @@ impl OrderStore for PgOrderStore {
         // The subtotal checkout quoted, until inventory prices the lines.
         .bind(order.subtotal().map(|m| m.amount_minor))
         .bind(order.subtotal().map(|m| m.currency.clone()))
+        .bind(self.instance.as_deref())
         .fetch_optional(&mut *tx)
         .await
         .context("inserting the order")?;
@@ -503,7 +524,7 @@ impl OrderStore for PgOrderStore {
 
     async fn claim_stalled(&self, limit: i64, lease: Lease) -> anyhow::Result<Vec<Uuid>> {
         sqlx::query_scalar(
-            "UPDATE orders SET lease_token = $2, lease_until = $3 \
+            "UPDATE orders SET lease_token = $2, lease_until = $3, lease_holder = $4 \
              WHERE id IN ( \
                  SELECT id FROM orders WHERE status IN ('PENDING', 'RESERVED') \
                    AND (lease_until IS NULL OR lease_until < now()) \
@@ -513,9 +534,26 @@ impl OrderStore for PgOrderStore {
         .bind(limit)
         .bind(lease.token.as_uuid())
         .bind(lease.until)
+        .bind(self.instance.as_deref())
         .fetch_all(&self.pool)
         .await
         .context("claiming stalled orders")
+    }
+
+    async fn take_back_leases(&self) -> anyhow::Result<u64> {
+        let Some(instance) = self.instance.as_deref() else {
+            return Ok(0);
+        };
+        let freed = sqlx::query(
+            "UPDATE orders SET lease_token = NULL, lease_until = NULL \
+             WHERE status IN ('PENDING', 'RESERVED') AND lease_token IS NOT NULL \
+               AND lease_holder = $1",
+        )
+        .bind(instance)
+        .execute(&self.pool)
+        .await
+        .context("taking back the leases of this replica's previous process")?;
+        Ok(freed.rows_affected())
     }
 
     async fn in_flight(&self) -> anyhow::Result<InFlight> {
