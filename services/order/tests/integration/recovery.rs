@@ -64,6 +64,18 @@ impl<P: PaymentPort + ?Sized> PaymentPort for DiesAfter<P> {
     }
 }
 
+/// The real peers, but inventory reserves and then never answers (telling `acted`).
+fn inventory_dies_after_reserving(acted: Arc<Notify>) -> impl FnOnce(Peers) -> Peers {
+    move |real| Peers {
+        catalog: real.catalog,
+        inventory: Arc::new(DiesAfter {
+            inner: real.inventory,
+            acted,
+        }),
+        payment: real.payment,
+    }
+}
+
 enum DieAfter {
     Reserve,
     Charge,
@@ -98,14 +110,7 @@ async fn crash_and_recover(
     let acted = Arc::new(Notify::new());
     let dies = acted.clone();
     let decorate = move |real: Peers| match point {
-        DieAfter::Reserve => Peers {
-            catalog: real.catalog,
-            inventory: Arc::new(DiesAfter {
-                inner: real.inventory,
-                acted: dies,
-            }),
-            payment: real.payment,
-        },
+        DieAfter::Reserve => inventory_dies_after_reserving(dies)(real),
         DieAfter::Charge => Peers {
             catalog: real.catalog,
             inventory: real.inventory,
@@ -249,14 +254,7 @@ async fn a_restarted_replica_takes_back_its_dead_predecessors_saga_at_once() {
         .order_on(
             &shop.user,
             database.clone(),
-            move |real: Peers| Peers {
-                catalog: real.catalog,
-                inventory: Arc::new(DiesAfter {
-                    inner: real.inventory,
-                    acted: dies,
-                }),
-                payment: real.payment,
-            },
+            inventory_dies_after_reserving(dies),
             settings,
         )
         .await;
@@ -421,14 +419,7 @@ async fn a_backlog_of_stalled_sagas_is_recovered_together_within_the_deadline() 
         .order_on(
             &shop.user,
             database.clone(),
-            move |real: Peers| Peers {
-                catalog: real.catalog,
-                inventory: Arc::new(DiesAfter {
-                    inner: real.inventory,
-                    acted: hang,
-                }),
-                payment: real.payment,
-            },
+            inventory_dies_after_reserving(hang),
             settings,
         )
         .await;
