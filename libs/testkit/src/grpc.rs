@@ -88,3 +88,54 @@ pub async fn reflected_services_v1alpha(addr: SocketAddr) -> Vec<String> {
         other => panic!("unexpected v1alpha reflection response: {other:?}"),
     }
 }
+
+/// Calls as a client is told to: an `Unavailable` answer (the server or a peer it needed was too
+/// busy to answer in time) is retried, at most five times with a growing pause. The call must be
+/// safe to repeat (the same idempotency key, the same order id); any other answer is returned.
+pub async fn retry_unavailable<T, F, Fut>(call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    use backon::{ExponentialBuilder, Retryable as _};
+    call.retry(
+        ExponentialBuilder::default()
+            .with_min_delay(std::time::Duration::from_millis(200))
+            .with_max_delay(std::time::Duration::from_secs(2))
+            .with_max_times(5),
+    )
+    .when(|status: &tonic::Status| status.code() == tonic::Code::Unavailable)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::retry_unavailable;
+
+    #[tokio::test]
+    async fn an_unavailable_answer_is_asked_again_and_any_other_is_returned_at_once() {
+        let calls = AtomicU32::new(0);
+        let answer = retry_unavailable(|| async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 | 1 => Err(tonic::Status::unavailable("busy")),
+                n => Ok(n),
+            }
+        })
+        .await;
+        assert_eq!(answer.map_err(|status| status.code()), Ok(2));
+
+        let calls = AtomicU32::new(0);
+        let answer: Result<(), _> = retry_unavailable(|| async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(tonic::Status::not_found("no such order"))
+        })
+        .await;
+        assert_eq!(
+            answer.map_err(|status| status.code()),
+            Err(tonic::Code::NotFound)
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -153,16 +153,7 @@ impl TestInventory {
         product_id: &str,
         quantity: i64,
     ) -> Result<pb::Reservation, tonic::Status> {
-        let mut attempts = 0;
-        loop {
-            match self.reserve(order_id, product_id, quantity).await {
-                Err(status) if status.code() == tonic::Code::Unavailable && attempts < 5 => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(200 * attempts)).await;
-                }
-                other => return other,
-            }
-        }
+        shop_testkit::grpc::retry_unavailable(|| self.reserve(order_id, product_id, quantity)).await
     }
 
     /// Releases an order's reservation, as the order service does.

@@ -172,16 +172,9 @@ impl Shop {
     /// under load) is retried with the same idempotency key, so at most one order results.
     pub async fn place_retrying(&self, product: &str, quantity: i64, card: &str) -> pb::Order {
         let key = Uuid::now_v7().to_string();
-        let mut attempts = 0;
-        loop {
-            match self.place_with_key(&key, product, quantity, card).await {
-                Err(status) if status.code() == tonic::Code::Unavailable && attempts < 5 => {
-                    attempts += 1;
-                    tokio::time::sleep(Duration::from_millis(200 * attempts)).await;
-                }
-                other => return other.unwrap(),
-            }
-        }
+        shop_testkit::grpc::retry_unavailable(|| self.place_with_key(&key, product, quantity, card))
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, order_id: &str) -> pb::Order {
