@@ -23,6 +23,9 @@ use crate::domain::{
 /// Backoff between attempts of a step that failed transiently.
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_millis(800);
+/// Backoff between attempts to release a lease while the database does not answer.
+const RELEASE_RETRY_MIN: Duration = Duration::from_millis(100);
+const RELEASE_RETRY_MAX: Duration = Duration::from_millis(500);
 
 /// What a step decided but did not store: the step after it stores both in one transaction.
 /// A reservation is stored with the charge's outcome (one order update and one commit fewer
@@ -60,13 +63,50 @@ impl Orders {
         let order = match &outcome {
             Ok(Some(order)) => order.clone(),
             // Stopped or failed: what the order is now is in the store.
-            Ok(None) | Err(_) => self.store.get(id).await?.ok_or(OrderError::NotFound)?,
+            Ok(None) | Err(_) => match self.store.get(id).await {
+                Ok(order) => order.ok_or(OrderError::NotFound)?,
+                Err(err) => {
+                    self.release_when_the_store_answers(id, token);
+                    return Err(err.into());
+                }
+            },
         };
-        if !order.status().is_terminal() {
-            self.store.release_lease(id, token).await?;
+        if !order.status().is_terminal()
+            && let Err(err) = self.store.release_lease(id, token).await
+        {
+            self.release_when_the_store_answers(id, token);
+            return Err(err.into());
         }
         outcome?;
         Ok(order)
+    }
+
+    /// A driver that lost its database cannot release its lease, and the saga would then wait
+    /// for the lease to expire after the database is back. So the release is retried in the
+    /// background for as long as the lease lasts; it is conditional on `token`, so a release
+    /// that comes after another driver took the order over changes nothing.
+    fn release_when_the_store_answers(&self, id: Uuid, token: LeaseToken) {
+        let store = self.store.clone();
+        let lease = self.policy.lease;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(RELEASE_RETRY_MIN)
+            .with_max_delay(RELEASE_RETRY_MAX)
+            .without_max_times();
+        let release = move || {
+            let store = store.clone();
+            async move { store.release_lease(id, token).await }
+        };
+        let task = async move {
+            match tokio::time::timeout(lease, release.retry(backoff)).await {
+                Ok(Ok(())) => {
+                    tracing::info!(order_id = %id, "lease released once the database answered");
+                }
+                Ok(Err(_)) | Err(_) => {
+                    tracing::warn!(order_id = %id, "lease left to expire: the database did not answer in its time");
+                }
+            }
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(task));
     }
 
     /// Runs steps until the saga ends, the deadline passes or another driver takes over.
@@ -608,6 +648,58 @@ mod tests {
             let applied = self.applied.lock().unwrap().clone();
             (order, applied)
         }
+    }
+
+    #[tokio::test]
+    async fn a_driver_that_lost_its_database_releases_its_lease_once_the_database_answers() {
+        let id = Uuid::now_v7();
+        let mut store = MockOrderStore::new();
+        store
+            .expect_get()
+            .returning(|_| Err(anyhow::anyhow!("connection refused")));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (released, mut on_release) = tokio::sync::mpsc::unbounded_channel();
+        let counted = attempts.clone();
+        store.expect_release_lease().returning(move |order_id, _| {
+            // The database answers again at the third attempt.
+            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+                return Err(anyhow::anyhow!("connection refused"));
+            }
+            released.send(order_id).unwrap();
+            Ok(())
+        });
+        let orders = Orders::new(
+            Arc::new(store),
+            Arc::new(MockInventoryPort::new()),
+            Arc::new(MockPaymentPort::new()),
+            crate::app::Carts::new(
+                Arc::new(crate::app::ports::MockCartStore::new()),
+                Arc::new(crate::app::ports::MockCatalogPort::new()),
+            ),
+            SagaPolicy {
+                deadline: Duration::from_secs(60),
+                request_budget: Duration::from_secs(5),
+                lease: Duration::from_secs(30),
+                duplicate_wait: Duration::from_secs(1),
+                recovery_budget: Duration::from_secs(5),
+                recovery_concurrency: 1,
+            },
+        );
+
+        let driven = orders
+            .drive(
+                id,
+                None,
+                shop_kernel::LeaseToken::new(),
+                Duration::from_secs(5),
+            )
+            .await;
+        assert!(driven.is_err(), "the order could not be read");
+        let released = tokio::time::timeout(Duration::from_secs(5), on_release.recv())
+            .await
+            .expect("the lease is released once the database answers");
+        assert_eq!(released, Some(id));
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
     }
 
     fn events(applied: &[Change]) -> Vec<String> {

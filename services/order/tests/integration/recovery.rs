@@ -321,6 +321,106 @@ async fn a_restarted_replica_takes_back_its_dead_predecessors_saga_at_once() {
     shop.stop().await;
 }
 
+/// Lets the real inventory reserve, then holds the first answer until told to give it; later
+/// calls pass straight through.
+struct HoldsFirstAnswer<P: ?Sized> {
+    inner: Arc<P>,
+    acted: Arc<Notify>,
+    answer: Arc<Notify>,
+    held: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait]
+impl<P: InventoryPort + ?Sized> InventoryPort for HoldsFirstAnswer<P> {
+    async fn reserve(
+        &self,
+        order_id: Uuid,
+        lines: &[RequestedLine],
+    ) -> Result<Reserved, StepError> {
+        let reserved = self.inner.reserve(order_id, lines).await;
+        if !self.held.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.acted.notify_one();
+            self.answer.notified().await;
+        }
+        reserved
+    }
+
+    async fn release(&self, order_id: Uuid) -> Result<(), StepError> {
+        self.inner.release(order_id).await
+    }
+}
+
+/// Postgres goes away while a driver waits for a peer: the driver can neither store what the
+/// peer did nor release its lease. Once Postgres answers again the lease is released, and the
+/// saga is confirmed at once (charged once) instead of after the lease's 60 s.
+#[tokio::test]
+async fn a_driver_that_lost_its_database_hands_its_saga_on_as_soon_as_the_database_is_back() {
+    let mut shop = Shop::start().await;
+    let product = shop.product(5, 1000).await;
+    let (url, pool) = shop.shop.new_database().await;
+    let postgres = shop_testkit::proxy::TcpProxy::to_postgres().await;
+
+    let acted = Arc::new(Notify::new());
+    let answer = Arc::new(Notify::new());
+    let (on_reserve, on_answer) = (acted.clone(), answer.clone());
+    let decorate = move |real: Peers| Peers {
+        catalog: real.catalog,
+        inventory: Arc::new(HoldsFirstAnswer {
+            inner: real.inventory,
+            acted: on_reserve,
+            answer: on_answer,
+            held: std::sync::atomic::AtomicBool::new(false),
+        }),
+        payment: real.payment,
+    };
+    let settings = replica(&shop, "order-a", Duration::from_millis(100));
+    let service = shop
+        .shop
+        .order_on(
+            &shop.user,
+            (postgres.url_through(&url), pool.clone()),
+            decorate,
+            settings,
+        )
+        .await;
+    let caller = shop_test_services::caller(&shop.user, &shop.customer_token).await;
+    let request = Shop::order_request(&product, 2);
+    let orders = service.handle.clone();
+    let placing = tokio::spawn(async move { orders.place_order(&caller, request).await });
+    acted.notified().await;
+
+    postgres.cut();
+    answer.notify_one();
+    let placed = tokio::time::timeout(Duration::from_secs(30), placing)
+        .await
+        .expect("the placement answers while Postgres is away")
+        .unwrap();
+    assert!(placed.is_err(), "nothing could be stored: {placed:?}");
+    let (status, _) = status_of(&pool).await;
+    assert_eq!(status, "PENDING", "the reservation was never stored");
+    let held: bool =
+        sqlx::query_scalar("SELECT lease_until > now() + interval '50 seconds' FROM orders")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(held, "the driver still holds its lease");
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    postgres.restore();
+    shop.eventually(
+        Duration::from_secs(15),
+        "the saga ends once Postgres is back (its lease had 50 s more to run)",
+        || async { status_of(&pool).await.0 == "CONFIRMED" },
+    )
+    .await;
+    assert_eq!(shop.processor().total_captures(), 1);
+    shop.eventually(Duration::from_secs(15), "held stock sold", || async {
+        shop.stock(&product).await == (3, 0, 2, 5)
+    })
+    .await;
+    shop.stop().await;
+}
+
 #[tokio::test]
 async fn a_driver_that_dies_after_charging_is_recovered_without_charging_twice() {
     let mut shop = Shop::start().await;
