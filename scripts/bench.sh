@@ -13,10 +13,11 @@
 #                                                   product reads vs bare axum/tonic (needs wrk)
 #   startup, checkout and catalog take --runs N: the bench N times in a row, then the median
 #   and the spread of every measured line, and in how many runs each target was met
+#   scripts/bench.sh self-test                      the summary of --runs checked against a
+#                                                   known answer (tests/load/fixtures)
 set -euo pipefail
 source "$(dirname "$0")/dev-env.sh"
 cd "$REPO_ROOT"
-require_infra
 
 # Postgres on loopback without TLS, for the shop and for pgbench alike: there is no network
 # to protect, and it is how compose connects (its Postgres offers no TLS). Deployments across a
@@ -30,7 +31,8 @@ export SHOP_TEST_AMQP_URL="${SHOP_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:$A
 # first number) and, where it has a target, in how many runs the target was met.
 summarize() {
   awk '
-    /^== / { next }
+    # A run starts afresh: its first lines sit under no head until one comes.
+    /^== / { head = ""; next }
     # A line that ends in a colon heads the lines under it (their names repeat across heads).
     /:$/ && index($0, ": ") == 0 {
       head = $0
@@ -82,12 +84,22 @@ summarize() {
           sorted[j + 1] = v
         }
         median = (k % 2) ? sorted[(k + 1) / 2] : (sorted[k / 2] + sorted[k / 2 + 1]) / 2
-        line = sprintf("%s: %g %s (%g-%g, %d runs)", name, median, units[key], sorted[1], sorted[k], k)
+        unit = units[key]
+        if (unit != "" && unit !~ /^\//) unit = " " unit
+        line = sprintf("%s: %g%s (%g-%g, %d runs)", name, median, unit, sorted[1], sorted[k], k)
         if (key in targets) line = line sprintf("  (target: %s: met in %d of %d)", targets[key], met[key] + 0, k)
         print line
       }
     }'
 }
+
+if [[ "${1:-}" == self-test ]]; then
+  diff -u tests/load/fixtures/summary-expected.txt <(summarize <tests/load/fixtures/summary-runs.txt) ||
+    die "the summary of several runs is not what tests/load/fixtures/summary-expected.txt says"
+  log "bench summary: ok"
+  exit
+fi
+require_infra
 
 machine() {
   printf 'machine: %s cores, %s, %s\n' "$(nproc)" \
@@ -132,7 +144,7 @@ case "${1:-help}" in
     summarize <"$out"
     ;;
   *)
-    sed -n '2,11p' "$0"
+    sed -n '2,17p' "$0"
     exit 1
     ;;
 esac
