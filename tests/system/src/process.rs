@@ -15,6 +15,34 @@ use tokio::process::{Child, Command};
 /// `target/release` (scripts/system-test.sh sets it).
 pub const BIN_DIR_ENV: &str = "SHOP_SYSTEM_BIN_DIR";
 
+/// A directory to copy each service's log into, as `<binary>.log` (appended across restarts);
+/// unset, the log is read for the start line and then dropped.
+pub const LOG_DIR_ENV: &str = "SHOP_SYSTEM_LOG_DIR";
+
+/// Where a service's log lines are copied, when [`LOG_DIR_ENV`] names a directory.
+fn log_copy(binary: &str) -> anyhow::Result<Option<std::fs::File>> {
+    let Some(dir) = std::env::var_os(LOG_DIR_ENV) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(dir).join(format!("{binary}.log"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Ok(Some(file))
+}
+
+fn copy_line(copy: &mut Option<std::fs::File>, line: &str) {
+    use std::io::Write as _;
+    if let Some(file) = copy
+        && writeln!(file, "{line}").is_err()
+    {
+        // A full disk stops the copy, never the service.
+        *copy = None;
+    }
+}
+
 /// The path of a workspace binary: in `SHOP_SYSTEM_BIN_DIR` when set, else next to the running
 /// test executable (the same profile).
 ///
@@ -80,9 +108,11 @@ impl ServiceProcess {
             .with_context(|| format!("spawning {binary}"))?;
         let stdout = child.stdout.take().context("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut copy = log_copy(binary)?;
 
         let started = tokio::time::timeout(Duration::from_secs(20), async {
             while let Some(line) = lines.next_line().await? {
+                copy_line(&mut copy, &line);
                 let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
                     continue;
                 };
@@ -109,7 +139,11 @@ impl ServiceProcess {
         let admin_addr = addr("admin_addr")?;
 
         // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                copy_line(&mut copy, &line);
+            }
+        });
 
         Ok(Self {
             name: binary.to_owned(),
