@@ -16,6 +16,7 @@ pub mod http;
 pub mod postgres;
 pub mod problem;
 pub mod redis;
+pub mod retry;
 pub mod server;
 pub mod service;
 pub mod services;

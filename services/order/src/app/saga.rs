@@ -23,9 +23,6 @@ use crate::domain::{
 /// Backoff between attempts of a step that failed transiently.
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_millis(800);
-/// Backoff between attempts to release a lease while the database does not answer.
-const RELEASE_RETRY_MIN: Duration = Duration::from_millis(100);
-const RELEASE_RETRY_MAX: Duration = Duration::from_millis(500);
 
 /// What a step decided but did not store: the step after it stores both in one transaction.
 /// A reservation is stored with the charge's outcome (one order update and one commit fewer
@@ -87,26 +84,14 @@ impl Orders {
     /// that comes after another driver took the order over changes nothing.
     fn release_when_the_store_answers(&self, id: Uuid, token: LeaseToken) {
         let store = self.store.clone();
-        let lease = self.policy.lease;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(RELEASE_RETRY_MIN)
-            .with_max_delay(RELEASE_RETRY_MAX)
-            .without_max_times();
-        let release = move || {
-            let store = store.clone();
-            async move { store.release_lease(id, token).await }
-        };
-        let task = async move {
-            match tokio::time::timeout(lease, release.retry(backoff)).await {
-                Ok(Ok(())) => {
-                    tracing::info!(order_id = %id, "lease released once the database answered");
-                }
-                Ok(Err(_)) | Err(_) => {
-                    tracing::warn!(order_id = %id, "lease left to expire: the database did not answer in its time");
-                }
-            }
-        };
-        tokio::spawn(tracing::Instrument::in_current_span(task));
+        shop_platform::retry::in_background_within(
+            "releasing a saga's lease",
+            self.policy.lease,
+            move || {
+                let store = store.clone();
+                async move { store.release_lease(id, token).await }
+            },
+        );
     }
 
     /// Runs steps until the saga ends, the deadline passes or another driver takes over.

@@ -19,6 +19,9 @@ use crate::domain::{ChargeRequest, Payment, PaymentStatus};
 
 /// How often a waiting caller looks at the payment again.
 const POLL: std::time::Duration = std::time::Duration::from_millis(20);
+/// How much sooner than its nominal end a lease is assumed to end, for the time the write that
+/// took it spent between the database's clock and this process's.
+const LEASE_MARGIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Payments {
     #[tracing::instrument(name = "payments.charge", skip_all, fields(order_id = %request.order_id), err(Debug))]
@@ -85,14 +88,36 @@ impl Payments {
         leased: Payment,
     ) -> Result<Payment, PaymentError> {
         let this = self.clone();
+        // The lease was taken just before; it ends no sooner than this (less a margin for the
+        // time the taking write took).
+        let lease_ends = Instant::now() + self.policy.lease.saturating_sub(LEASE_MARGIN);
         let task = async move {
             let outcome = this.settle(&request, leased).await;
-            this.payments.release_lease(request.order_id).await?;
+            if let Err(err) = this.payments.release_lease(request.order_id).await {
+                this.release_when_the_store_answers(request.order_id, lease_ends);
+                return Err(err.into());
+            }
             outcome
         };
         tokio::spawn(task.in_current_span())
             .await
             .map_err(|err| PaymentError::Unexpected(anyhow::anyhow!("settling a charge: {err}")))?
+    }
+
+    /// The database went away as the lease was due back: the release is retried in the
+    /// background until the lease would have expired anyway, so the next caller need not wait
+    /// for it. The release is not conditional on a holder, so it stops before the lease's end:
+    /// until then no one else can have taken it (ADR 27).
+    fn release_when_the_store_answers(&self, order_id: Uuid, lease_ends: Instant) {
+        let payments = self.payments.clone();
+        shop_platform::retry::in_background_within(
+            "releasing a charge's lease",
+            lease_ends.saturating_duration_since(Instant::now()),
+            move || {
+                let payments = payments.clone();
+                async move { payments.release_lease(order_id).await }
+            },
+        );
     }
 
     /// Drives a leased payment to its outcome: one sale (authorize and capture in a single
@@ -480,6 +505,45 @@ mod tests {
             .unwrap();
         assert_eq!(paid.status, PaymentStatus::Captured);
         assert_eq!(paid.provider_reference.as_deref(), Some("auth_1"));
+    }
+
+    /// The database went away as the charge was settled: its lease is given back once the
+    /// database answers, not left for the next caller to wait out.
+    #[tokio::test]
+    async fn a_lease_that_could_not_be_released_is_released_once_the_database_answers() {
+        let request = request();
+        let order_id = request.order_id;
+        let mut payments = MockPaymentStore::new();
+        let opened = payment(&request, PaymentStatus::Pending);
+        payments.expect_open().returning(move |_, _, _, _| {
+            Ok(Opened {
+                payment: opened.clone(),
+                leased: true,
+            })
+        });
+        expect_recorded_capture(&mut payments);
+        let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (released, mut on_release) = tokio::sync::mpsc::unbounded_channel();
+        let counted = attempts.clone();
+        payments.expect_release_lease().returning(move |id| {
+            // The database answers again at the third attempt.
+            if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                return Err(anyhow::anyhow!("connection refused"));
+            }
+            released.send(id).unwrap();
+            Ok(())
+        });
+
+        let charged = app(payments, approving_processor()).charge(request).await;
+        assert!(
+            charged.is_err(),
+            "the lease could not be given back: {charged:?}"
+        );
+        let released = tokio::time::timeout(Duration::from_secs(4), on_release.recv())
+            .await
+            .expect("released within the lease's time");
+        assert_eq!(released, Some(order_id));
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
