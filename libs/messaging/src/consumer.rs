@@ -64,29 +64,8 @@ pub struct DependencyUnavailable {
 /// Whether a handler's error is an outage rather than something about the message: its
 /// database unreachable, or a [`DependencyUnavailable`].
 pub fn is_outage(err: &anyhow::Error) -> bool {
-    database_unreachable(err) || err.chain().any(|cause| cause.is::<DependencyUnavailable>())
-}
-
-/// Whether an error means the database could not be reached (connection refused, lost or
-/// closed in the middle of its handshake, the pool gave up waiting, the server shutting down
-/// or not accepting connections yet), rather than something about the message or the handler.
-pub fn database_unreachable(err: &anyhow::Error) -> bool {
-    err.chain()
-        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
-            Some(
-                sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_)
-                // A connection closed before the server answered (e.g. to the SSL request).
-                | sqlx::Error::Protocol(_)
-                | sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed,
-            ) => true,
-            // SQLSTATE class 08: connection exception; 57P01..57P03: shutting down, not up yet.
-            Some(sqlx::Error::Database(db)) => db
-                .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
-            _ => false,
-        })
+    shop_platform::postgres::unreachable(err)
+        || err.chain().any(|cause| cause.is::<DependencyUnavailable>())
 }
 
 /// The runtime flag (milliseconds) a consumer waits before it applies each delivery: a slow

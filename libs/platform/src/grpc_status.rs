@@ -42,8 +42,14 @@ pub fn with_reason(
 }
 
 /// INTERNAL for a fault the caller cannot fix. The cause goes to the log (with the trace id of
-/// the current span); the caller gets an opaque message.
+/// the current span); the caller gets an opaque message. A fault that is the service's database
+/// being unreachable is UNAVAILABLE instead: the same call will succeed once it is back, which
+/// is what that code tells a client (the gateway answers 503 with `Retry-After`).
 pub fn internal(err: &anyhow::Error) -> Status {
+    if crate::postgres::unreachable(err) {
+        tracing::warn!(error = format!("{err:#}"), "database unreachable");
+        return Status::unavailable("the service's database is unreachable; retry shortly");
+    }
     tracing::error!(error = format!("{err:#}"), "internal error");
     Status::internal("internal error")
 }
@@ -71,4 +77,37 @@ pub fn metadata_of(status: &Status, key: &str) -> Option<String> {
     status
         .get_details_error_info()
         .and_then(|info| info.metadata.get(key).cloned())
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context as _;
+    use tonic::Code;
+
+    use super::internal;
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_and_any_other_fault_internal() {
+        let gone: anyhow::Result<()> = Err(sqlx::Error::PoolTimedOut).context("reading the order");
+        let status = internal(&gone.unwrap_err());
+        assert_eq!(status.code(), Code::Unavailable);
+
+        let refused = anyhow::Error::new(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        assert_eq!(internal(&refused).code(), Code::Unavailable);
+
+        let bug = anyhow::anyhow!("an invariant broke");
+        let status = internal(&bug);
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(
+            status.message(),
+            "internal error",
+            "the cause stays in the log"
+        );
+        assert_eq!(
+            internal(&anyhow::Error::new(sqlx::Error::RowNotFound)).code(),
+            Code::Internal
+        );
+    }
 }

@@ -99,3 +99,25 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
         _ => false,
     }
 }
+
+/// Whether an error means the database could not be reached (connection refused, lost or
+/// closed in the middle of its handshake, the pool gave up waiting, the server shutting down
+/// or not accepting connections yet), rather than something about the request or the data.
+pub fn unreachable(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|cause| match cause.downcast_ref::<sqlx::Error>() {
+            Some(
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                // A connection closed before the server answered (e.g. to the SSL request).
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed,
+            ) => true,
+            // SQLSTATE class 08: connection exception; 57P01..57P03: shutting down, not up yet.
+            Some(sqlx::Error::Database(db)) => db
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+            _ => false,
+        })
+}
